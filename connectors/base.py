@@ -1,0 +1,153 @@
+"""The seam between the worker and a CRM: the `Connector` protocol and the values that cross it.
+
+A connector turns CRM records into core's `Deal` and core's `WritePlan` into CRM calls. The worker only
+ever talks to this protocol, so the sync engine is tested with an in-memory connector and the Salesforce
+and HubSpot connectors are interchangeable. Errors are grouped by what the caller should do (STYLE.md):
+fix the configuration, retry later, skip and report one record, or stop.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from core.models import Deal, WritePlan
+from core.playbook import Playbook
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+class ConnectorError(Exception):
+    """Root of every error a connector raises. Messages never contain secrets."""
+
+
+class ConfigurationError(ConnectorError):
+    """The user's settings are wrong (bad credentials, unknown domain, missing scope): fix and rerun."""
+
+
+class TransientError(ConnectorError):
+    """Worth retrying later (rate limited, CRM unavailable) after `retry_after` seconds if known."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BudgetExhaustedError(ConnectorError):
+    """The CRM's API budget is spent or below the configured reserve: stop the run, keep the watermark."""
+
+
+class FatalError(ConnectorError):
+    """Anything else that stops the run."""
+
+
+# ------------------------------------------------------------------------------------- apply results
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """One deal (or one task of a deal) the CRM refused; reported, recorded, retried on the next run."""
+
+    deal_id: str
+    operation: str  # "update", "create_task", "complete_task"
+    message: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    deal_id: str
+    key: str
+    task_id: str
+
+
+@dataclass
+class ApplyResult:
+    """What `Connector.apply` did. Per-record failures are collected here, never raised."""
+
+    deals_updated: int = 0
+    fields_written: int = 0
+    tasks_created: list[CreatedTask] = field(default_factory=list)
+    tasks_completed: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    def merge(self, other: ApplyResult) -> None:
+        self.deals_updated += other.deals_updated
+        self.fields_written += other.fields_written
+        self.tasks_created.extend(other.tasks_created)
+        self.tasks_completed += other.tasks_completed
+        self.failures.extend(other.failures)
+
+
+@dataclass(frozen=True)
+class SetupChange:
+    """One thing provisioning created or would create (field, option, permission, list view, group)."""
+
+    kind: str
+    name: str
+    action: str  # "create", "update", "unchanged"
+    detail: str = ""
+
+
+@dataclass
+class SetupReport:
+    changes: list[SetupChange] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def pending(self) -> list[SetupChange]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+
+@dataclass(frozen=True)
+class ApiBudget:
+    """Calls used and allowed in the CRM's current budget window (daily for Salesforce)."""
+
+    used: int
+    limit: int
+
+    @property
+    def remaining_fraction(self) -> float:
+        return 1.0 if self.limit <= 0 else max(0.0, (self.limit - self.used) / self.limit)
+
+
+# ---------------------------------------------------------------------------------------------- protocol
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the sync engine needs from a CRM. Construction does no network I/O."""
+
+    crm: str  # "salesforce" | "hubspot" | "memory"
+
+    def read_deals(
+        self, since: datetime | None, until: datetime, *, include_ids: Collection[str] = ()
+    ) -> Iterator[list[Deal]]:
+        """Yield deals in chunks (a few hundred at most), each deal at most once per call.
+
+        `since` None is a full read of every deal. Otherwise: deals modified in [since, until], plus deals
+        whose activities, contact roles, line items or quotes changed in that window, plus `include_ids`
+        (deals whose writes failed last run). `until` is the run's frozen start.
+        """
+        ...
+
+    def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
+        """Write the plans' changed fields and task actions in batches; never raise for one bad record."""
+        ...
+
+    def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
+        """Provision the owned fields (and permissions, views, groups); idempotent."""
+        ...
+
+    def api_calls(self) -> Counter[str]:
+        """API calls made by this connector so far, by kind (e.g. "query", "composite", "search")."""
+        ...
+
+    def budget(self) -> ApiBudget | None:
+        """The CRM's API budget as last seen in response headers, if known."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,167 @@
+"""The playbook: the rules' parameters, which admins may edit (stage maps, thresholds, keywords, labels,
+the guidance a rep reads).
+
+The rules themselves are Python (core/rules.py); the playbook only tunes them. It is validated here from an
+already-parsed mapping, so core stays free of file I/O: the worker reads the YAML file and calls
+`parse_playbook`, which turns any validation problem into a `PlaybookError` naming the source, the key
+path and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.models import COMMITMENT_ORDER, Commitment
+
+
+class PlaybookError(ValueError):
+    """The playbook is not valid; the message names the file, the key path and what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Guidance(_Strict):
+    """What a rep reads about one commitment: in the CRM picklists, in explanations and in the task."""
+
+    label: str = Field(min_length=1, max_length=40)
+    ask: str = Field(min_length=1, description="What to ask the buyer for.")
+    question: str = Field(min_length=1, description="A question the rep can use as is.")
+    secure_hint: str = Field(min_length=1, description="What evidence in the CRM would secure it.")
+
+
+class StageMap(_Strict):
+    """Which commitments a pipeline's stages expect.
+
+    `stages` lists every stage in pipeline order with the commitments it adds; a stage expects what it adds
+    plus everything earlier stages added. Closed-lost stages are listed (so they are known) but expect
+    nothing. `execute` is expected `execute_after_close_days` after a deal is won.
+    """
+
+    stages: dict[str, tuple[Commitment, ...]]
+    execute_after_close_days: int = Field(default=14, ge=0)
+
+    @cached_property
+    def expected_by_stage(self) -> dict[str, frozenset[Commitment]]:
+        cumulative: set[Commitment] = set()
+        expected: dict[str, frozenset[Commitment]] = {}
+        for stage, adds in self.stages.items():
+            cumulative.update(adds)
+            expected[stage] = frozenset(cumulative)
+        return expected
+
+    @cached_property
+    def stage_rank(self) -> dict[str, int]:
+        return {stage: rank for rank, stage in enumerate(self.stages)}
+
+
+class Thresholds(_Strict):
+    explore_min_meetings: int = Field(default=2, ge=1)
+    collaborate_min_meetings: int = Field(default=2, ge=1)
+    consensus_min_contacts: int = Field(default=3, ge=1)
+    consensus_partial_contacts: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _partial_below_secured(self) -> Thresholds:
+        if self.consensus_partial_contacts > self.consensus_min_contacts:
+            raise ValueError("consensus_partial_contacts must not exceed consensus_min_contacts")
+        return self
+
+
+class Keywords(_Strict):
+    """Phrases matched case-insensitively on whole words in subjects, bodies and the deal description."""
+
+    discovery: tuple[str, ...]
+    pain: tuple[str, ...]
+    change: tuple[str, ...]
+    workshop: tuple[str, ...]
+    pilot: tuple[str, ...]
+    budget: tuple[str, ...]
+    proposal_review: tuple[str, ...]
+    concern_resolved: tuple[str, ...]
+    security_legal_review: tuple[str, ...]
+    kickoff: tuple[str, ...]
+
+    @field_validator("*")
+    @classmethod
+    def _not_empty(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        if not phrases or any(not p.strip() for p in phrases):
+            raise ValueError("needs at least one non-blank phrase")
+        return phrases
+
+
+class Roles(_Strict):
+    """Contact role names (case-insensitive) that carry meaning for the rules."""
+
+    decision: tuple[str, ...] = ("decision maker", "economic buyer", "economic decision maker", "executive sponsor")
+    economic: tuple[str, ...] = ("economic buyer", "economic decision maker")
+
+
+class Forecast(_Strict):
+    """Forecast categories, compared after lower-casing and dropping non-letters ("Best Case" = BEST_CASE)."""
+
+    invested: tuple[str, ...] = ("bestcase", "commit")
+    commit: tuple[str, ...] = ("commit",)
+
+
+class TaskWording(_Strict):
+    subject: str = Field(default="Secure the {label}", description="{label} is the commitment's label.")
+    due_in_days: int = Field(default=3, ge=0)
+
+
+class Playbook(_Strict):
+    version: int = Field(ge=1)
+    commitments: dict[Commitment, Guidance]
+    stage_maps: dict[str, StageMap] = Field(description="Keyed by pipeline: 'salesforce', HubSpot pipeline ids.")
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    keywords: Keywords
+    roles: Roles = Field(default_factory=Roles)
+    forecast: Forecast = Field(default_factory=Forecast)
+    task: TaskWording = Field(default_factory=TaskWording)
+
+    @field_validator("commitments")
+    @classmethod
+    def _all_ten(cls, value: dict[Commitment, Guidance]) -> dict[Commitment, Guidance]:
+        absent = [c.value for c in COMMITMENT_ORDER if c not in value]
+        if absent:
+            raise ValueError(f"guidance missing for: {', '.join(absent)}")
+        return value
+
+    def label(self, commitment: Commitment) -> str:
+        return self.commitments[commitment].label
+
+    @cached_property
+    def commitment_by_label(self) -> dict[str, Commitment]:
+        """Labels and ids back to commitments, for reading CRM picklist values."""
+        lookup = {c.value: c for c in COMMITMENT_ORDER}
+        lookup.update({g.label: c for c, g in self.commitments.items()})
+        return lookup
+
+    @cached_property
+    def keyword_patterns(self) -> dict[str, re.Pattern[str]]:
+        """One compiled whole-word pattern per keyword group."""
+        return {
+            group: re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + r")\b")
+            for group, phrases in self.keywords.model_dump().items()
+        }
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(top level)"
+
+
+def parse_playbook(data: Mapping[str, Any] | Any, source: str) -> Playbook:
+    """Validate a parsed playbook document; `source` (a file name) is quoted in every error."""
+    if not isinstance(data, Mapping):
+        raise PlaybookError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{source}: {_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise PlaybookError("invalid playbook\n  " + "\n  ".join(problems)) from None

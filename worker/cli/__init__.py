@@ -1,0 +1,40 @@
+"""The `commitments` command line: one typer app, one module per command group.
+
+Each module under worker/cli/ defines `register(app)`; `main()` turns the errors a user can cause (bad
+config, bad input files, rejected credentials) into one clear message and a non-zero exit code instead
+of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from connectors.base import ConnectorError
+from core.playbook import PlaybookError
+from worker.errors import UserError
+
+app = typer.Typer(
+    name="commitments",
+    help="Infer Iannarino's ten buyer commitments on CRM deals and write them back to Salesforce or HubSpot.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each command module registers itself here; add yours to this tuple.
+_COMMAND_MODULES: tuple[object, ...] = ()
+for module in _COMMAND_MODULES:
+    module.register(app)  # type: ignore[attr-defined]
+
+_stderr = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except (UserError, PlaybookError, ConnectorError) as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(getattr(exc, "exit_code", 2))
