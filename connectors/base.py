@@ -142,6 +142,11 @@ class Connector(Protocol):
         """Provision the owned fields (and permissions, views, groups); idempotent."""
         ...
 
+    def pipeline_stages(self) -> dict[str, list[str]]:
+        """Every pipeline's stages as the CRM defines them (pipeline key as in Deal.pipeline -> stage
+        values as in Deal.stage), in pipeline order; `commitments doctor` compares them to the playbook."""
+        ...
+
     def api_calls(self) -> Counter[str]:
         """API calls made by this connector so far, by kind (e.g. "query", "composite", "search")."""
         ...
