@@ -181,8 +181,12 @@ class Deal(_Frozen):
     confirmed: tuple[Commitment, ...] = Field(
         default=(), description="Commitments the rep explicitly confirmed in the CRM (read, never written)."
     )
-    current: OwnedFields = Field(default_factory=OwnedFields, description="The plugin's fields as the CRM holds them.")
-    plugin_tasks: tuple[PluginTask, ...] = Field(default=(), description="Tasks the plugin created on this deal.")
+    current: OwnedFields = Field(
+        default_factory=OwnedFields, description="The plugin's fields as the CRM holds them."
+    )
+    plugin_tasks: tuple[PluginTask, ...] = Field(
+        default=(), description="Tasks the plugin created on this deal."
+    )
 
     @property
     def is_lost(self) -> bool:
@@ -196,7 +200,9 @@ class Evidence(_Frozen):
     """One checkable fact behind a commitment's status."""
 
     kind: EvidenceKind
-    source: str = Field(description="What the fact came from: meeting, call, note, stage, contact_role, quote...")
+    source: str = Field(
+        description="What the fact came from: meeting, call, note, stage, contact_role, quote..."
+    )
     record_id: str | None = None
     at: AwareDatetime | None = None
     snippet: str = ""

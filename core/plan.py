@@ -1,0 +1,166 @@
+"""The write plan: what to change in the CRM for one assessed deal, and what the CRM holds afterwards.
+
+`plan` compares the desired values of the plugin's own fields with what the CRM holds now (`Deal.current`)
+and lists only the differences, so a second run over unchanged data writes nothing (the assessment time is
+written only alongside a real change). It also decides the task actions: at most one open plugin task per
+open deal, for the next commitment, completed once that commitment is secured; closed-lost deals get none.
+`applied` returns the deal as the CRM would hold it after the plan, for tests and the in-memory connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from core.models import (
+    Assessment,
+    Commitment,
+    CommitmentResult,
+    Deal,
+    OwnedField,
+    OwnedFields,
+    PluginTask,
+    TaskAction,
+    TaskActionKind,
+    WritePlan,
+)
+from core.playbook import Playbook
+from core.trusted import trusted
+
+EVIDENCE_MAX_BYTES = 32_768  # Salesforce long text area; also within HubSpot's 65,536-character limit
+_COMPARED = (OwnedField.SECURED, OwnedField.MISSING, OwnedField.NEXT, OwnedField.SCORE, OwnedField.STAGE_GAP)
+_LISTS = frozenset({OwnedField.SECURED, OwnedField.MISSING})
+
+
+def task_key(deal_id: str, commitment: Commitment) -> str:
+    """The plugin's stable task key: how a re-run finds a task it created before (even after a crash)."""
+    return f"cmt:{deal_id}:{commitment.value}"
+
+
+def _evidence_line(result: CommitmentResult, playbook: Playbook) -> str:
+    line = f"{playbook.label(result.commitment)}: {result.status.value} - {result.reason}"
+    if result.evidence:
+        best = result.evidence[0]
+        line += f" [{best.kind.value} {best.source}{' ' + best.record_id if best.record_id else ''}]"
+    return line
+
+
+def evidence_text(assessment: Assessment, playbook: Playbook) -> str:
+    """One line per commitment, kept within EVIDENCE_MAX_BYTES of UTF-8."""
+    lines = [_evidence_line(r, playbook) for r in assessment.results]
+    text = "\n".join(lines)
+    if len(text.encode()) <= EVIDENCE_MAX_BYTES:
+        return text
+    share = EVIDENCE_MAX_BYTES // len(lines) - 1
+    return "\n".join(line.encode()[:share].decode(errors="ignore") for line in lines)
+
+
+def desired_fields(assessment: Assessment, playbook: Playbook, now: datetime) -> OwnedFields:
+    return trusted(
+        OwnedFields,
+        secured=assessment.secured,
+        missing=assessment.missing,
+        next=assessment.next,
+        score=assessment.score,
+        stage_gap=assessment.stage_gap,
+        evidence=evidence_text(assessment, playbook),
+        assessed_at=now,
+    )
+
+
+def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[OwnedField]:
+    """Fields whose desired value differs from the CRM's; an empty list equals a blank multi-select."""
+    changed: set[OwnedField] = set()
+    for name in _COMPARED:
+        want, have = getattr(desired, name.value), getattr(current, name.value)
+        if name in _LISTS:
+            want, have = tuple(want or ()), tuple(have or ())
+        if want != have:
+            changed.add(name)
+    if desired.evidence != current.evidence:
+        changed.add(OwnedField.EVIDENCE)
+    if changed:
+        changed.add(OwnedField.ASSESSED_AT)
+    return frozenset(changed)
+
+
+def _complete(deal: Deal, task: PluginTask) -> TaskAction:
+    return trusted(
+        TaskAction,
+        kind=TaskActionKind.COMPLETE,
+        deal_id=deal.id,
+        commitment=task.commitment,
+        key=task.key,
+        task_id=task.task_id,
+    )
+
+
+def task_actions(
+    assessment: Assessment, deal: Deal, playbook: Playbook, now: datetime
+) -> tuple[TaskAction, ...]:
+    """Complete tasks whose commitment is secured (and, once won, all pre-decision tasks); create one for
+    the next commitment when no plugin task stays open and none was ever created for it."""
+    if deal.is_lost:
+        return ()
+    secured = set(assessment.secured)
+    actions: list[TaskAction] = []
+    still_open = False
+    for task in deal.plugin_tasks:
+        if not task.is_open:
+            continue
+        if task.commitment in secured or (deal.is_won and task.commitment is not Commitment.EXECUTE):
+            actions.append(_complete(deal, task))
+        else:
+            still_open = True
+    target = assessment.next
+    if target is None or still_open:
+        return tuple(actions)
+    key = task_key(deal.id, target)
+    if any(task.key == key for task in deal.plugin_tasks):
+        return tuple(actions)  # created before (now completed): never create a task twice
+    guidance = playbook.commitments[target]
+    actions.append(
+        trusted(
+            TaskAction,
+            kind=TaskActionKind.CREATE,
+            deal_id=deal.id,
+            commitment=target,
+            key=key,
+            task_id=None,
+            subject=playbook.task.subject.replace("{label}", guidance.label),
+            body=f"{guidance.ask}\n\nAsk: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
+            owner_id=deal.owner_id,
+            due_date=now.date() + timedelta(days=playbook.task.due_in_days),
+        )
+    )
+    return tuple(actions)
+
+
+def plan(assessment: Assessment, deal: Deal, playbook: Playbook, now: datetime) -> WritePlan:
+    """What to write for `deal` given its assessment: changed owned fields and task actions."""
+    desired = desired_fields(assessment, playbook, now)
+    return trusted(
+        WritePlan,
+        deal_id=deal.id,
+        values=desired,
+        changed=changed_fields(desired, deal.current),
+        tasks=task_actions(assessment, deal, playbook, now),
+    )
+
+
+def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, str] | None = None) -> Deal:
+    """`deal` as the CRM holds it after `write_plan`; created tasks get ids from `created_task_ids` (by
+    task key), or their key when none is given."""
+    ids = created_task_ids or {}
+    current = deal.current
+    if write_plan.changed:
+        updates = {name.value: getattr(write_plan.values, name.value) for name in write_plan.changed}
+        current = current.model_copy(update=updates)
+    completed = {a.key for a in write_plan.tasks if a.kind is TaskActionKind.COMPLETE}
+    tasks = [t.model_copy(update={"is_open": False}) if t.key in completed else t for t in deal.plugin_tasks]
+    tasks += [
+        PluginTask(task_id=ids.get(a.key, a.key), key=a.key, commitment=a.commitment)
+        for a in write_plan.tasks
+        if a.kind is TaskActionKind.CREATE
+    ]
+    return deal.model_copy(update={"current": current, "plugin_tasks": tuple(tasks)})

@@ -1,0 +1,111 @@
+"""What a rule returns (`Finding`) and the small helpers every rule uses to cite evidence and grade it.
+
+Generic grading follows DESIGN.md "Evidence strength": `observed` or `confirmed` secures; `asserted` plus
+`text` secures; anything else found is partial; `scheduled` never secures and never combines. Rules whose
+table row says otherwise grade themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.models import Activity, Commitment, CommitmentStatus, Evidence, EvidenceKind
+from core.rules.context import DealContext, TextRecord
+from core.trusted import trusted
+
+SNIPPET_MAX = 80
+
+SECURED = CommitmentStatus.SECURED
+PARTIAL = CommitmentStatus.PARTIAL
+NOTHING = CommitmentStatus.MISSING  # a rule's "no evidence that counts"; assess() decides missing/upcoming
+
+OBSERVED = EvidenceKind.OBSERVED
+ASSERTED = EvidenceKind.ASSERTED
+TEXT = EvidenceKind.TEXT
+SCHEDULED = EvidenceKind.SCHEDULED
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's verdict on one deal before the stage's expectation is applied."""
+
+    grade: CommitmentStatus
+    evidence: tuple[Evidence, ...]
+    reason: str
+
+
+def clip(text: str, limit: int = SNIPPET_MAX) -> str:
+    """Whitespace collapsed and cut to `limit` characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def day(at: datetime | None) -> str:
+    return at.date().isoformat() if at is not None else "an unrecorded date"
+
+
+def quoted(activity: Activity) -> str:
+    return f'"{clip(activity.subject or activity.body or activity.id, 50)}"'
+
+
+def evidence(
+    kind: EvidenceKind,
+    source: str,
+    rule: Commitment,
+    snippet: str,
+    record_id: str | None = None,
+    at: datetime | None = None,
+) -> Evidence:
+    return trusted(
+        Evidence, kind=kind, source=source, record_id=record_id, at=at, snippet=clip(snippet), rule=rule
+    )
+
+
+def activity_evidence(kind: EvidenceKind, activity: Activity, rule: Commitment) -> Evidence:
+    text = activity.subject or activity.body or f"{activity.kind.value} {activity.id}"
+    return evidence(kind, activity.kind.value, rule, text, activity.id, activity.start or activity.end)
+
+
+def hit_snippet(record: TextRecord, offset: int) -> str:
+    """About 80 characters of `record` around a keyword hit at `offset` (in its lower-cased text)."""
+    text = record.text
+    if len(text.lower()) != len(text):  # lower() changed the length: offsets only fit the lowered text
+        text = text.lower()
+    start = max(0, offset - 20)
+    # Step back to a word start so the snippet does not open mid-word.
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+        if offset - start > 40:
+            break
+    prefix = "…" if start > 0 else ""
+    return prefix + " ".join(text[start : start + SNIPPET_MAX + 10].split())
+
+
+def text_evidence(kind: EvidenceKind, record: TextRecord, offset: int, rule: Commitment) -> Evidence:
+    return evidence(kind, record.source, rule, hit_snippet(record, offset), record.record_id, record.at)
+
+
+def stage_evidence(ctx: DealContext, rule: Commitment) -> Evidence | None:
+    """The rep's stage asserts `rule` when the stage map expects it by the deal's current stage."""
+    if rule not in ctx.stage_expects:
+        return None
+    return evidence(
+        ASSERTED, "stage", rule, f"stage {ctx.deal.stage!r} expects it", ctx.deal.id, ctx.stage_entered_at
+    )
+
+
+def generic_grade(found: Iterable[Evidence]) -> CommitmentStatus:
+    kinds = {e.kind for e in found}
+    if not kinds:
+        return NOTHING
+    if EvidenceKind.OBSERVED in kinds or EvidenceKind.CONFIRMED in kinds:
+        return SECURED
+    if EvidenceKind.ASSERTED in kinds and EvidenceKind.TEXT in kinds:
+        return SECURED
+    return PARTIAL
+
+
+def finding(grade: CommitmentStatus, found: Iterable[Evidence | None], reason: str) -> Finding:
+    return Finding(grade, tuple(e for e in found if e is not None), reason)

@@ -1,0 +1,271 @@
+"""Rules for the last five commitments: invest, review, resolve, decide, execute.
+
+Invest, resolve, decide and execute grade themselves where DESIGN.md's signals table departs from the
+generic grading: invest needs an amount AND a sign of real investment, resolve needs the concerns worked
+through after the proposal, decide needs closed won, execute needs a held kickoff after the close.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.models import Activity, Commitment, Contact, QuoteStatus
+from core.rules.context import DealContext
+from core.rules.findings import (
+    ASSERTED,
+    NOTHING,
+    OBSERVED,
+    PARTIAL,
+    SCHEDULED,
+    SECURED,
+    TEXT,
+    Finding,
+    activity_evidence,
+    day,
+    evidence,
+    finding,
+    generic_grade,
+    quoted,
+    stage_evidence,
+    text_evidence,
+)
+
+INVEST, REVIEW, RESOLVE = Commitment.INVEST, Commitment.REVIEW, Commitment.RESOLVE
+DECIDE, EXECUTE = Commitment.DECIDE, Commitment.EXECUTE
+_SHOWN_QUOTES = frozenset({QuoteStatus.PRESENTED, QuoteStatus.ACCEPTED})
+
+
+def _letters(value: str) -> str:
+    return "".join(ch for ch in value.lower() if ch.isalpha())
+
+
+def invest_rule(ctx: DealContext) -> Finding:
+    """Amount set AND (economic buyer, budget noted or held pilot) secures; amount or forecast is partial."""
+    deal = ctx.deal
+    amount = None
+    if deal.amount:
+        shown = f"amount {deal.amount:,.0f}{' ' + deal.currency if deal.currency else ''}"
+        amount = evidence(ASSERTED, "amount", INVEST, shown, deal.id)
+    economic = ctx.contacts_with_role(ctx.playbook.roles.economic)
+    budget = ctx.first_text_hit("budget")
+    pilot = ctx.first_activity_hit("pilot", ctx.held_buyer)
+    forecast = None
+    if deal.forecast_category and _letters(deal.forecast_category) in ctx.playbook.forecast.invested:
+        forecast = evidence(ASSERTED, "forecast", INVEST, f"forecast {deal.forecast_category}", deal.id)
+    signs = [
+        evidence(
+            OBSERVED,
+            "contact_role",
+            INVEST,
+            f"{economic[0].name or economic[0].id}: economic buyer",
+            economic[0].id,
+        )
+        if economic
+        else None,
+        text_evidence(TEXT, *budget, INVEST) if budget else None,
+        activity_evidence(OBSERVED, pilot[0], INVEST) if pilot else None,
+    ]
+    what = _invest_sign(ctx, economic, budget is not None, pilot[0] if pilot else None)
+    found = [amount, *signs, forecast, stage_evidence(ctx, INVEST)]
+    if amount is not None and what:
+        return finding(SECURED, found, f"amount set and {what}")
+    if amount is not None:
+        reason = "the amount is set, but there is no economic buyer, budget note or held pilot"
+    elif what:
+        reason = f"{what}, but the deal has no amount"
+    elif forecast is not None:
+        reason = f"forecast moved to {deal.forecast_category}, but the deal has no amount or budget evidence"
+    else:
+        reason = "no amount, economic buyer, budget note or held pilot on the deal"
+    return finding(PARTIAL if any(e is not None for e in found) else NOTHING, found, reason)
+
+
+def _invest_sign(ctx: DealContext, economic: list[Contact], budget: bool, pilot: Activity | None) -> str:
+    if economic:
+        return f"{economic[0].name or economic[0].id} is on the deal as economic buyer"
+    if budget:
+        return "budget is noted on the deal"
+    if pilot is not None:
+        return f"pilot {quoted(pilot)} held on {day(pilot.start)}"
+    return ""
+
+
+def review_rule(ctx: DealContext) -> Finding:
+    """A presented or accepted quote, or a held proposal review, secures; a draft or the stage is partial."""
+    shown = [q for q in ctx.deal.quotes if q.status in _SHOWN_QUOTES]
+    if shown:
+        quote = shown[0]
+        return finding(
+            SECURED,
+            [
+                evidence(
+                    OBSERVED,
+                    "quote",
+                    REVIEW,
+                    f"{quote.name or 'quote'} ({quote.status.value})",
+                    quote.id,
+                    quote.created_at,
+                )
+            ],
+            f"quote {quote.name or quote.id} was {quote.status.value} to the buyer",
+        )
+    meeting = ctx.first_activity_hit("proposal_review", ctx.held_buyer)
+    if meeting is not None:
+        held = meeting[0]
+        return finding(
+            SECURED,
+            [activity_evidence(OBSERVED, held, REVIEW)],
+            f"held proposal review {quoted(held)} on {day(held.start)} with buyer contacts",
+        )
+    drafts = [q for q in ctx.deal.quotes if q.status is QuoteStatus.DRAFT]
+    text = ctx.first_text_hit("proposal_review")
+    found = [
+        evidence(
+            ASSERTED,
+            "quote",
+            REVIEW,
+            f"{drafts[0].name or 'quote'} (draft)",
+            drafts[0].id,
+            drafts[0].created_at,
+        )
+        if drafts
+        else None,
+        text_evidence(TEXT, *text, REVIEW) if text else None,
+        stage_evidence(ctx, REVIEW),
+    ]
+    grade = generic_grade(e for e in found if e is not None)
+    if grade is SECURED:
+        reason = "a proposal review is noted on the deal and the stage has reached the proposal"
+    elif drafts:
+        reason = "a quote is drafted, but it has not been presented or reviewed with the buyer"
+    elif text is not None:
+        reason = f"a proposal review is mentioned in a {text[0].source}, but no quote was presented"
+    elif found[-1] is not None:
+        reason = "the stage expects a proposal review, but no quote was presented and no review meeting held"
+    else:
+        reason = "no quote presented and no proposal review held yet"
+    return finding(grade, found, reason)
+
+
+def _proposal_at(ctx: DealContext) -> datetime | None:
+    """When the proposal reached the buyer: first presented quote, proposal stage entry or review meeting."""
+    times = [q.created_at for q in ctx.deal.quotes if q.status in _SHOWN_QUOTES and q.created_at]
+    stage_map = ctx.playbook.stage_maps.get(ctx.deal.pipeline)
+    if stage_map is not None:
+        expects = stage_map.expected_by_stage
+        times += [s.entered_at for s in ctx.deal.stage_history if REVIEW in expects.get(s.stage, ())]
+    review = ctx.first_activity_hit("proposal_review", ctx.held_buyer)
+    if review is not None and review[0].start is not None:
+        times.append(review[0].start)
+    return min(times) if times else None
+
+
+def resolve_rule(ctx: DealContext) -> Finding:
+    """Concerns noted as resolved, or a completed security/legal review after the proposal, secure."""
+    resolved = ctx.first_text_hit("concern_resolved")
+    if resolved is not None:
+        return finding(
+            SECURED,
+            [text_evidence(TEXT, *resolved, RESOLVE)],
+            f"concerns are noted as resolved in a {resolved[0].source} on {day(resolved[0].at)}",
+        )
+    proposal_at = _proposal_at(ctx)
+    reviews = [hit for hit in ctx.text_hits("security_legal_review") if hit[0].activity is not None]
+    after_proposal = [
+        hit
+        for hit in reviews
+        if proposal_at is not None and hit[0].at is not None and hit[0].at >= proposal_at
+    ]
+    review = after_proposal[0] if after_proposal else reviews[0] if reviews else None
+    stage = stage_evidence(ctx, RESOLVE)
+    if review is not None and after_proposal:
+        return finding(
+            SECURED,
+            [text_evidence(OBSERVED, *review, RESOLVE)],
+            f"security or legal review completed on {day(review[0].at)}, after the proposal",
+        )
+    if review is not None:
+        when = "before the proposal" if proposal_at is not None else "but no proposal is on record"
+        return finding(
+            PARTIAL,
+            [text_evidence(TEXT, *review, RESOLVE), stage],
+            f"a security or legal review is logged, {when}; resolve concerns after the proposal",
+        )
+    if stage is not None:
+        return finding(PARTIAL, [stage], "the stage expects it, but no concern is noted as resolved")
+    return finding(
+        NOTHING, [], "no concerns noted as resolved and no security or legal review after a proposal"
+    )
+
+
+def decide_rule(ctx: DealContext) -> Finding:
+    """Closed won secures; forecast category commit or an accepted quote is partial."""
+    deal = ctx.deal
+    if deal.is_won:
+        on = f" on {deal.close_date.isoformat()}" if deal.close_date else ""
+        return finding(
+            SECURED,
+            [evidence(OBSERVED, "deal", DECIDE, f"closed won{on}", deal.id, ctx.stage_entered_at)],
+            f"the deal is closed won{on}",
+        )
+    commit = (
+        bool(deal.forecast_category)
+        and _letters(deal.forecast_category or "") in ctx.playbook.forecast.commit
+    )
+    accepted = [q for q in deal.quotes if q.status is QuoteStatus.ACCEPTED]
+    found = [
+        evidence(ASSERTED, "forecast", DECIDE, f"forecast {deal.forecast_category}", deal.id)
+        if commit
+        else None,
+        evidence(
+            OBSERVED,
+            "quote",
+            DECIDE,
+            f"{accepted[0].name or 'quote'} accepted",
+            accepted[0].id,
+            accepted[0].created_at,
+        )
+        if accepted
+        else None,
+        stage_evidence(ctx, DECIDE),
+    ]
+    if accepted:
+        reason = "the buyer accepted a quote, but the deal is not closed won"
+    elif commit:
+        reason = f"forecast is {deal.forecast_category} (a verbal yes), but the deal is not closed won"
+    else:
+        reason = "the deal is not closed won"
+    return finding(PARTIAL if any(e is not None for e in found) else NOTHING, found, reason)
+
+
+def _after_close(ctx: DealContext, at: datetime | None) -> bool:
+    close = ctx.deal.close_date
+    return close is None or (at is not None and at.date() >= close)
+
+
+def execute_rule(ctx: DealContext) -> Finding:
+    """A held kickoff or onboarding meeting after the close secures; a scheduled one is partial."""
+    if not ctx.deal.is_won:
+        return finding(NOTHING, [], "execution starts once the deal is won")
+    after = [a for a in ctx.held_buyer if _after_close(ctx, a.start or a.end)]
+    kickoff = ctx.first_activity_hit("kickoff", after)
+    if kickoff is not None:
+        held = kickoff[0]
+        return finding(
+            SECURED,
+            [activity_evidence(OBSERVED, held, EXECUTE)],
+            f"held kickoff {quoted(held)} on {day(held.start)} with buyer contacts after the close",
+        )
+    planned = ctx.first_activity_hit("kickoff", [a for a in ctx.scheduled if _after_close(ctx, a.start)])
+    logged = ctx.first_activity_hit("kickoff", [a for a in ctx.held_rep_only if _after_close(ctx, a.start)])
+    found = [
+        activity_evidence(SCHEDULED, planned[0], EXECUTE) if planned else None,
+        activity_evidence(ASSERTED, logged[0], EXECUTE) if logged else None,
+    ]
+    if planned is not None:
+        reason = f"kickoff {quoted(planned[0])} is scheduled for {day(planned[0].start)} but not held yet"
+    elif logged is not None:
+        reason = f"kickoff {quoted(logged[0])} was logged as held, but no contact on the deal attended it"
+    else:
+        reason = "no kickoff or onboarding meeting with the buyer held since the close"
+    return finding(PARTIAL if planned or logged else NOTHING, found, reason)
