@@ -1,0 +1,174 @@
+"""Building the simple-salesforce client at the edge: session, timeouts, base-URL rewrite, login.
+
+simple-salesforce sets no timeout anywhere and always calls `https://{domain}.salesforce.com` or
+`https://{instance}`. The session handed to it therefore carries `SalesforceAdapter`, which gives every
+request a default (connect, read) timeout and, when `api_base_url` is set, sends it to that base URL
+instead (keeping path and query): the local sandbox or a recording proxy. A response hook reads every
+`Sforce-Limit-Info` and `Retry-After` header into `UsageTracker`, because simple-salesforce only parses
+the former on successful REST calls and never exposes the latter. `build_salesforce` logs in (network
+I/O), so the connector calls it lazily on first use; a rejected login becomes a `ConfigurationError`
+that names the user and the domain and what to check, never the secret.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+from connectors.base import ApiBudget, ConfigurationError
+from connectors.salesforce.config import (
+    ClientCredentialsAuth,
+    JwtAuth,
+    PasswordAuth,
+    SalesforceConfig,
+    SessionAuth,
+)
+
+_USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
+
+
+class SalesforceAdapter(HTTPAdapter):
+    """Default timeouts on every request, and the optional rewrite of scheme + host to a base URL."""
+
+    def __init__(self, timeout: tuple[float, float], base_url: str | None = None) -> None:
+        super().__init__()
+        self._timeout = timeout
+        self._base = urlsplit(base_url.rstrip("/")) if base_url else None
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        if self._base is not None and request.url:
+            parts = urlsplit(request.url)
+            request.url = urlunsplit(
+                (self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, "")
+            )
+        return super().send(request, **kwargs)
+
+
+class UsageTracker:
+    """The daily API usage and the last Retry-After, as seen in response headers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._budget: ApiBudget | None = None
+        self.retry_after: float | None = None
+
+    def budget(self) -> ApiBudget | None:
+        return self._budget
+
+    def observe(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        """A requests response hook."""
+        match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        retry_after = _seconds(response.headers.get("Retry-After"))
+        with self._lock:
+            if match:
+                self._budget = ApiBudget(used=int(match.group(1)), limit=int(match.group(2)))
+            self.retry_after = retry_after
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:  # an HTTP date; rare for Salesforce, fall back to our own backoff
+        return None
+
+
+def build_session(config: SalesforceConfig, tracker: UsageTracker) -> requests.Session:
+    session = requests.Session()
+    adapter = SalesforceAdapter(
+        (config.connect_timeout, config.read_timeout),
+        str(config.api_base_url) if config.api_base_url else None,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.hooks["response"].append(tracker.observe)
+    return session
+
+
+@dataclass(frozen=True)
+class LoginTarget:
+    """Who logs in where, for error messages (never a secret)."""
+
+    user: str
+    domain: str
+    check: str
+
+
+def login_target(config: SalesforceConfig) -> LoginTarget:
+    auth = config.auth
+    if isinstance(auth, JwtAuth):
+        where = f"{auth.my_domain or auth.domain}.salesforce.com"
+        return LoginTarget(
+            auth.username, where, "the connected app's consumer key and certificate, that the user is "
+            "pre-authorized for the app (admin-approved users), and the login/test domain"
+        )
+    if isinstance(auth, PasswordAuth):
+        return LoginTarget(
+            auth.username, f"{auth.domain}.salesforce.com",
+            "the password and the security token (reset it after a password change), IP login "
+            "restrictions, and the login/test domain",
+        )
+    if isinstance(auth, ClientCredentialsAuth):
+        return LoginTarget(
+            f"client credentials of consumer key {auth.consumer_key[:6]}...",
+            f"{auth.domain}.salesforce.com",
+            "the consumer key and secret, that the client credentials flow is enabled with a run-as user",
+        )
+    return LoginTarget("(session id)", str(auth.instance_url), "that the session id is current")
+
+
+def salesforce_kwargs(config: SalesforceConfig, session: requests.Session) -> dict[str, Any]:
+    """The keyword arguments that select exactly one simple-salesforce auth branch."""
+    auth = config.auth
+    common: dict[str, Any] = {"version": config.api_version, "session": session, "object_pairs_hook": dict}
+    if isinstance(auth, JwtAuth):
+        key = {"privatekey": auth.private_key.get_secret_value()} if auth.private_key else {
+            "privatekey_file": auth.private_key_file
+        }
+        return {
+            **common, **key, "username": auth.username, "consumer_key": auth.consumer_key,
+            "domain": auth.domain, "instance_url": auth.my_domain,
+        }
+    if isinstance(auth, PasswordAuth):
+        return {
+            **common, "username": auth.username, "password": auth.password.get_secret_value(),
+            "security_token": auth.security_token.get_secret_value(), "domain": auth.domain,
+        }
+    if isinstance(auth, ClientCredentialsAuth):
+        return {
+            **common, "consumer_key": auth.consumer_key,
+            "consumer_secret": auth.consumer_secret.get_secret_value(), "domain": auth.domain,
+        }
+    assert isinstance(auth, SessionAuth)
+    return {
+        **common, "session_id": auth.session_id.get_secret_value(), "instance_url": str(auth.instance_url)
+    }
+
+
+def build_salesforce(config: SalesforceConfig, session: requests.Session) -> Salesforce:
+    """Log in and return the client. Raises ConfigurationError when Salesforce rejects the login."""
+    try:
+        return Salesforce(**salesforce_kwargs(config, session))
+    except SalesforceAuthenticationFailed as exc:
+        raise login_error(config, exc) from None
+
+
+def login_error(config: SalesforceConfig, exc: SalesforceAuthenticationFailed) -> ConfigurationError:
+    target = login_target(config)
+    reason = f"{exc.code}: {exc.auth_message}" if exc.code else str(exc.auth_message)
+    return ConfigurationError(
+        f"Salesforce rejected the login of {target.user} at {target.domain} ({reason}). Check {target.check}."
+    )
+
+
+def can_relogin(config: SalesforceConfig) -> bool:
+    return not isinstance(config.auth, SessionAuth)

@@ -1,0 +1,86 @@
+"""`SalesforceConnector`: the `Connector` protocol over the reader, writer, task writer and provisioner.
+
+Construction does no I/O: the client logs in on the first call that needs it, and the org's schema is
+discovered once (and again after `setup`, which changes what the integration user can see).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+
+from connectors.base import ApiBudget, ApplyResult, SetupReport
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.read import Reader, discover
+from connectors.salesforce.session import SalesforceApi
+from connectors.salesforce.setup import Provisioner
+from connectors.salesforce.soql import OrgSchema
+from connectors.salesforce.tasks import TaskWriter
+from connectors.salesforce.write import Writer, update_writes
+from core.models import Deal, TaskActionKind, WritePlan
+from core.playbook import Playbook
+
+
+class SalesforceConnector:
+    crm = "salesforce"
+
+    def __init__(
+        self,
+        config: SalesforceConfig,
+        *,
+        playbook: Playbook | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        """`playbook` lets the reader accept picklist labels as well as ids; `sleep` is for tests."""
+        self.config = config
+        self._api = SalesforceApi(config, sleep=sleep)
+        self._schema: OrgSchema | None = None
+        lookup = playbook.commitment_by_label if playbook is not None else None
+        self._reader = Reader(self._api, config, self.schema, lookup)
+        self._writer = Writer(self._api, config)
+        self._tasks = TaskWriter(self._api, config)
+
+    def schema(self) -> OrgSchema:
+        if self._schema is None:
+            self._schema = discover(self._api)
+        return self._schema
+
+    def read_deals(
+        self, since: datetime | None, until: datetime, *, include_ids: Collection[str] = ()
+    ) -> Iterator[list[Deal]]:
+        return self._reader.read(since, until, include_ids)
+
+    def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
+        """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates."""
+        self._api.caller.check_budget(self.config.api_reserve_fraction)
+        actions = [action for plan in plans for action in plan.tasks]
+        updates = update_writes(plans, self.config.field_names())
+        completions = self._tasks.completions([a for a in actions if a.kind is TaskActionKind.COMPLETE])
+        result = ApplyResult()
+        if len(updates) > self.config.bulk_threshold:
+            result.merge(self._writer.bulk_update(updates))
+            result.merge(self._writer.composite_update(completions))
+        else:
+            result.merge(self._writer.composite_update([*updates, *completions]))
+        result.merge(self._tasks.create([a for a in actions if a.kind is TaskActionKind.CREATE]))
+        return result
+
+    def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
+        report = Provisioner(self._api, self.config).run(playbook, dry_run=dry_run)
+        if not dry_run:
+            self._schema = None  # new fields become visible once the permission set is assigned
+        return report
+
+    def pipeline_stages(self) -> dict[str, list[str]]:
+        stages = sorted(self.schema().stages.items(), key=lambda item: item[1].sort_order)
+        return {"salesforce": [name for name, _ in stages]}
+
+    def api_calls(self) -> Counter[str]:
+        return Counter(self._api.caller.calls)
+
+    def budget(self) -> ApiBudget | None:
+        return self._api.tracker.budget()
+
+    def close(self) -> None:
+        self._api.close()

@@ -1,0 +1,134 @@
+"""Reading opportunities as core `Deal`s: discovery, full reads and incremental reads, in chunks.
+
+Discovery (once per connector) describes Opportunity, Task and Event and reads OpportunityStage, so the
+query asks only for what the org has and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
+A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
+opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
+opportunities whose tasks, events (queryAll: archived too), contact roles, line items or quotes changed
+in that window, and `include_ids`, then hydrates them ~200 ids per query. Either way deals are yielded
+in chunks of `chunk_size`; only ids are held for the whole run. The daily budget is checked before
+every page, so a run stops at a chunk boundary when the reserve is reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from connectors.base import FatalError
+from connectors.salesforce import soql
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
+from connectors.salesforce.session import Record, SalesforceApi
+from connectors.salesforce.soql import OrgSchema, StageMeaning
+from core.models import Commitment, Deal
+
+DESCRIBED = ("Opportunity", "Task", "Event")
+
+
+def discover(api: SalesforceApi) -> OrgSchema:
+    """Describe the objects the read touches and read the stages' meaning."""
+    fields: dict[str, frozenset[str]] = {}
+    relationships: frozenset[str] = frozenset()
+    for sobject in DESCRIBED:
+        described = api.describe(sobject)
+        fields[sobject] = frozenset(str(f["name"]) for f in described.get("fields") or [])
+        if sobject == "Opportunity":
+            relationships = frozenset(
+                str(r["relationshipName"]) for r in described.get("childRelationships") or []
+                if r.get("relationshipName")
+            )
+    stages = {
+        str(row.get("ApiName") or row.get("MasterLabel")): StageMeaning(
+            bool(row.get("IsClosed")), bool(row.get("IsWon")), int(row.get("SortOrder") or 0)
+        )
+        for row in api.records(soql.stages())
+    }
+    if "Opportunity" not in fields or not fields["Opportunity"]:
+        raise FatalError("Salesforce describe returned no Opportunity fields; check the user's object access")
+    return OrgSchema(fields=fields, relationships=relationships, stages=stages)
+
+
+class Reader:
+    def __init__(
+        self,
+        api: SalesforceApi,
+        config: SalesforceConfig,
+        schema: Callable[[], OrgSchema],
+        commitment_lookup: Mapping[str, Commitment] | None = None,
+    ) -> None:
+        self._api = api
+        self._config = config
+        self._schema = schema
+        self._names = config.field_names()
+        self._lookup = commitment_lookup
+
+    def read(
+        self, since: datetime | None, until: datetime, include_ids: Collection[str]
+    ) -> Iterator[list[Deal]]:
+        schema = self._schema()
+        context = self._context(schema, until)
+        if since is None:
+            pages = self._budgeted(self._api.pages(soql.full_read(schema, self._names)))
+        else:
+            start = since - timedelta(seconds=self._config.lookback_seconds)
+            ids = self.changed_ids(start, until, include_ids)
+            pages = self._hydrate(schema, ids)
+        yield from self._chunks(pages, context)
+
+    def _context(self, schema: OrgSchema, now: datetime) -> MappingContext:
+        context = MappingContext(names=self._names, now=now, stages=schema.stages)
+        if self._lookup is None:
+            return context
+        return replace(context, commitment_lookup=self._lookup)
+
+    def changed_ids(self, start: datetime, end: datetime, include_ids: Collection[str]) -> list[str]:
+        """Ids of opportunities to read, in order of first sight, each once."""
+        found: dict[str, None] = {}
+        self._api.caller.check_budget(self._config.api_reserve_fraction)
+        for row in self._api.records(soql.changed_opportunities(start, end)):
+            found.setdefault(str(row["Id"]), None)
+        for sobject, parent in soql.CHANGE_SOURCES:
+            if not self._has_object(sobject):
+                continue
+            query = soql.changed_children(sobject, parent, start, end)
+            for row in self._api.records(query, include_deleted=sobject in soql.ACTIVITY_OBJECTS):
+                parent_id = row.get(parent)
+                if parent_id and str(parent_id).startswith("006"):
+                    found.setdefault(str(parent_id), None)
+        for deal_id in include_ids:
+            found.setdefault(deal_id, None)
+        return list(found)
+
+    def _has_object(self, sobject: str) -> bool:
+        return soql.RELATIONSHIP_OF[sobject] in self._schema().relationships
+
+    def _hydrate(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
+        for chunk in soql.chunked(ids, self._config.ids_per_query):
+            yield from self._budgeted(self._api.pages(soql.by_ids(schema, self._names, chunk)))
+
+    def _budgeted(self, pages: Iterator[list[Record]]) -> Iterator[list[Record]]:
+        """Check the reserve before each page is fetched (the pages are lazy)."""
+        while True:
+            self._api.caller.check_budget(self._config.api_reserve_fraction)
+            page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    def _chunks(self, pages: Iterator[list[Record]], context: MappingContext) -> Iterator[list[Deal]]:
+        chunk: list[Deal] = []
+        seen: set[str] = set()
+        for page in pages:
+            for raw in page:
+                if raw["Id"] in seen:
+                    continue
+                seen.add(raw["Id"])
+                chunk.append(deal_from_salesforce(self._api.drain_children(raw), context))
+                if len(chunk) >= self._config.chunk_size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+

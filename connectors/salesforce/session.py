@@ -1,0 +1,126 @@
+"""The connector's handle on Salesforce: a lazily logged-in client and the few call shapes it uses.
+
+`SalesforceApi` owns the requests session, the simple-salesforce client (built on first use, so
+constructing a connector does no I/O), the usage tracker and the `ApiCaller` every call goes through.
+It pages queries itself (one paginator, with a loop guard) and drains child-relationship pages, which
+simple-salesforce silently drops (`done: false` + `nextRecordsUrl` inside a subquery result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+from connectors.base import FatalError
+from connectors.salesforce.client import (
+    UsageTracker,
+    build_salesforce,
+    build_session,
+    can_relogin,
+    login_error,
+)
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.errors import ApiCaller
+
+Record = dict[str, Any]
+
+
+class SalesforceApi:
+    def __init__(self, config: SalesforceConfig, *, sleep: Callable[[float], None] | None = None) -> None:
+        self.config = config
+        self.tracker = UsageTracker()
+        self.caller = ApiCaller(
+            self.tracker,
+            max_attempts=config.max_attempts,
+            backoff=config.backoff_seconds,
+            max_backoff=config.max_backoff_seconds,
+            relogin=self._relogin if can_relogin(config) else None,
+            sleep=sleep,
+        )
+        self._sf: Salesforce | None = None
+
+    @property
+    def sf(self) -> Salesforce:
+        if self._sf is None:
+            session = build_session(self.config, self.tracker)
+            self._sf = self.caller.call("login", build_salesforce, self.config, session)
+        return self._sf
+
+    def _relogin(self) -> None:
+        """Fresh session for the handlers that never refresh themselves (Bulk 2.0, Metadata API)."""
+        if self._sf is None:
+            return
+        try:
+            self._sf._refresh_session()
+        except SalesforceAuthenticationFailed as exc:
+            raise login_error(self.config, exc) from None
+        self._sf._mdapi = None  # its SOAP session header holds the old session id
+        self.caller.calls["login"] += 1
+
+    def call(self, kind: str, fn: Callable[..., Any], *args: Any, create: bool = False, **kwargs: Any) -> Any:
+        return self.caller.call(kind, fn, *args, create=create, **kwargs)
+
+    @property
+    def _query_headers(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={self.config.query_batch_size}"}
+
+    def pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[Record]]:
+        """Every page of a query's records, following `nextRecordsUrl` with a loop guard."""
+        result = self.call("query", self.sf.query, soql, include_deleted=include_deleted,
+                           headers=self._query_headers)
+        seen: set[str] = set()
+        while True:
+            yield list(result.get("records") or [])
+            if result.get("done", True):
+                return
+            next_url = str(result["nextRecordsUrl"])
+            if next_url in seen:
+                raise FatalError(f"Salesforce returned the same query page twice ({next_url}); stopping")
+            seen.add(next_url)
+            result = self.call("query_more", self.sf.query_more, next_url, identifier_is_url=True,
+                               headers=self._query_headers)
+
+    def records(self, soql: str, *, include_deleted: bool = False) -> Iterator[Record]:
+        for page in self.pages(soql, include_deleted=include_deleted):
+            yield from page
+
+    def drain_children(self, record: Record) -> Record:
+        """The record with every child relationship's remaining pages fetched into its `records`."""
+        for name, value in list(record.items()):
+            if not (isinstance(value, Mapping) and "records" in value and value.get("done") is False):
+                continue
+            rows = list(value["records"])
+            rel: Mapping[str, Any] = value
+            seen: set[str] = set()
+            while rel.get("done") is False:
+                next_url = str(rel["nextRecordsUrl"])
+                if next_url in seen:
+                    raise FatalError(f"Salesforce returned the same {name} page twice; stopping")
+                seen.add(next_url)
+                rel = self.call("query_more", self.sf.query_more, next_url, identifier_is_url=True)
+                rows.extend(rel.get("records") or [])
+            record[name] = {"totalSize": len(rows), "done": True, "records": rows}
+        return record
+
+    def restful(
+        self, kind: str, path: str, *, method: str = "GET", create: bool = False, **kwargs: Any
+    ) -> Any:
+        return self.call(kind, lambda: self.sf.restful(path, method=method, **kwargs), create=create)
+
+    def bulk2(self, sobject: str) -> SFBulk2Type:
+        """A Bulk API 2.0 handler built now, so it carries the current session id."""
+        handler = cast(SFBulk2Handler, self.sf.bulk2)
+        return cast(SFBulk2Type, getattr(handler, sobject))
+
+    def describe(self, sobject: str) -> Record:
+        return cast(Record, self.call("describe", lambda: getattr(self.sf, sobject).describe()))
+
+    def close(self) -> None:
+        if self._sf is not None:
+            self._sf.session.close()
+        self._sf = None
+

@@ -1,0 +1,129 @@
+"""SOQL text: what the org has (`OrgSchema`, from describe) and every query the reader sends.
+
+One opportunity query carries a subquery per child relationship the org has (contact roles with the
+contact's name and title, tasks, events, stage history, line items, quotes), so one REST call reads a page
+of deals with everything core needs. Fields are filtered against describe, so an org without quotes,
+without call fields or before `commitments setup` still reads. Literals go through simple-salesforce's
+`format_soql`; `Id IN (...)` lists are chunked by the caller to stay under URL length limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from simple_salesforce.format import format_soql
+
+from connectors.salesforce.config import FieldNames
+
+OPPORTUNITY_FIELDS = (
+    "Id", "Name", "StageName", "IsClosed", "IsWon", "Amount", "CurrencyIsoCode", "CloseDate",
+    "ForecastCategoryName", "OwnerId", "CreatedDate", "SystemModstamp", "NextStep", "Description",
+)
+TASK_FIELDS = (
+    "Id", "Subject", "Description", "Status", "IsClosed", "ActivityDate", "CompletedDateTime", "TaskSubtype",
+    "Type", "CallDisposition", "WhoId", "OwnerId", "CreatedDate",
+)
+EVENT_FIELDS = (
+    "Id", "Subject", "Description", "StartDateTime", "EndDateTime", "WhoId", "OwnerId", "CreatedDate",
+)
+LINE_ITEM_FIELDS = ("Id", "Name", "Quantity", "TotalPrice", "CreatedDate")
+# (relationship, child object, fields, ORDER BY)
+CHILDREN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("OpportunityContactRoles", "OpportunityContactRole",
+     ("Id", "ContactId", "Role", "IsPrimary", "Contact.Name", "Contact.Title"), ""),
+    ("Tasks", "Task", TASK_FIELDS, ""),
+    ("Events", "Event", EVENT_FIELDS, ""),
+    ("OpportunityHistories", "OpportunityHistory", ("Id", "StageName", "CreatedDate"), "CreatedDate"),
+    ("OpportunityLineItems", "OpportunityLineItem", LINE_ITEM_FIELDS, ""),
+    ("Quotes", "Quote", ("Id", "Name", "Status", "CreatedDate"), ""),
+)
+# Child objects whose changes bring their opportunity back into an incremental run: (object, parent field).
+CHANGE_SOURCES: tuple[tuple[str, str], ...] = (
+    ("Task", "WhatId"), ("Event", "WhatId"), ("OpportunityContactRole", "OpportunityId"),
+    ("OpportunityLineItem", "OpportunityId"), ("Quote", "OpportunityId"),
+)
+RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
+ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId; archived rows only via queryAll
+
+
+@dataclass(frozen=True)
+class StageMeaning:
+    is_closed: bool
+    is_won: bool
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class OrgSchema:
+    """What describe said: fields per object, Opportunity's child relationships, the stages' meaning."""
+
+    fields: dict[str, frozenset[str]]  # object -> field names visible to the integration user
+    relationships: frozenset[str]  # Opportunity's child relationship names
+    stages: dict[str, StageMeaning] = field(default_factory=dict)
+
+    def has(self, sobject: str, name: str) -> bool:
+        return name in self.fields.get(sobject, frozenset())
+
+    def available(self, sobject: str, names: Sequence[str]) -> list[str]:
+        """`names` the object has; relationship paths ("Contact.Name") are kept as is."""
+        known = self.fields.get(sobject)
+        if known is None:
+            return list(names)
+        return [n for n in names if "." in n or n in known]
+
+
+def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
+    """`SELECT ... FROM Opportunity` with the plugin fields and one subquery per known child relationship."""
+    plugin = [names.secured, names.missing, names.next, names.score, names.stage_gap, names.evidence,
+              names.assessed_at, names.confirmed]
+    columns = schema.available("Opportunity", [*OPPORTUNITY_FIELDS, *plugin])
+    for relationship, child, child_fields, order in CHILDREN:
+        if relationship not in schema.relationships:
+            continue
+        wanted = [*child_fields, names.task_key] if child == "Task" else list(child_fields)
+        sub = f"SELECT {', '.join(schema.available(child, wanted))} FROM {relationship}"
+        columns.append(f"({sub}{f' ORDER BY {order}' if order else ''})")
+    return f"SELECT {', '.join(columns)} FROM Opportunity"
+
+
+def full_read(schema: OrgSchema, names: FieldNames) -> str:
+    return f"{opportunity_select(schema, names)} ORDER BY Id"
+
+
+def by_ids(schema: OrgSchema, names: FieldNames, ids: Sequence[str]) -> str:
+    return format_soql(f"{opportunity_select(schema, names)} WHERE Id IN {{}} ORDER BY Id", list(ids))
+
+
+def changed_opportunities(start: datetime, end: datetime) -> str:
+    return format_soql(
+        "SELECT Id FROM Opportunity WHERE SystemModstamp >= {} AND SystemModstamp <= {} "
+        "ORDER BY SystemModstamp, Id",
+        start, end,
+    )
+
+
+def changed_children(sobject: str, parent_field: str, start: datetime, end: datetime) -> str:
+    """Parent ids of `sobject` rows changed in [start, end]; activities only those on opportunities."""
+    on_opportunity = " AND What.Type = 'Opportunity'" if sobject in ACTIVITY_OBJECTS else ""
+    return format_soql(
+        f"SELECT {parent_field} FROM {sobject} WHERE SystemModstamp >= {{}} AND SystemModstamp <= {{}}"
+        f"{on_opportunity} ORDER BY SystemModstamp, Id",
+        start, end,
+    )
+
+
+def stages() -> str:
+    return "SELECT ApiName, MasterLabel, IsClosed, IsWon, SortOrder, IsActive FROM OpportunityStage"
+
+
+def open_tasks_by_key(key_field: str, keys: Sequence[str]) -> str:
+    return format_soql(
+        f"SELECT Id, WhatId, {key_field} FROM Task WHERE {key_field} IN {{}} AND IsClosed = false",
+        list(keys),
+    )
+
+
+def chunked(items: Sequence[str], size: int) -> list[list[str]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]

@@ -1,0 +1,117 @@
+"""The plugin's tasks: one open Task per open deal for the next commitment, never created twice.
+
+Each task carries the stable key `cmt:{deal_id}:{commitment}` in the custom Task field
+`Commitment_Key__c` (created by setup). Before creating, one query per 200 keys finds the OPEN tasks that
+already carry them, so a crash between "created in Salesforce" and "recorded in the state store" never
+duplicates a task: the existing one is reported as created instead. Creates are not idempotent, so the
+retry policy only repeats them when the request provably never reached Salesforce; after any other
+failure this module looks the keys up again and creates only the ones still missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import ApplyResult, CreatedTask, RecordFailure, TransientError
+from connectors.salesforce import soql
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.session import SalesforceApi
+from connectors.salesforce.write import PendingWrite, complete_task_write, first_error, truncate_bytes
+from core.models import TaskAction
+
+SUBJECT_MAX = 255
+DESCRIPTION_MAX_BYTES = 32000
+
+
+def task_record(action: TaskAction, key_field: str, priority: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "attributes": {"type": "Task"},
+        "WhatId": action.deal_id,
+        "Subject": action.subject[:SUBJECT_MAX],
+        "Description": truncate_bytes(action.body, DESCRIPTION_MAX_BYTES),
+        "Status": "Not Started",
+        "Priority": priority,
+        key_field: action.key,
+    }
+    if action.owner_id:
+        record["OwnerId"] = action.owner_id
+    if action.due_date:
+        record["ActivityDate"] = action.due_date.isoformat()
+    return record
+
+
+class TaskWriter:
+    def __init__(self, api: SalesforceApi, config: SalesforceConfig) -> None:
+        self._api = api
+        self._config = config
+        self._key_field = config.field_names().task_key
+
+    def open_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        """Open plugin task id by key, for the given keys (one query per `ids_per_query` keys)."""
+        found: dict[str, str] = {}
+        for chunk in soql.chunked(sorted(set(keys)), self._config.ids_per_query):
+            for row in self._api.records(soql.open_tasks_by_key(self._key_field, chunk)):
+                found.setdefault(str(row[self._key_field]), str(row["Id"]))
+        return found
+
+    def create(self, actions: Sequence[TaskAction]) -> ApplyResult:
+        outcome = ApplyResult()
+        if not actions:
+            return outcome
+        pending = list({a.key: a for a in actions}.values())
+        for start in range(0, len(pending), self._config.write_batch_size):
+            batch = pending[start : start + self._config.write_batch_size]
+            self._api.caller.check_budget(self._config.api_reserve_fraction)
+            outcome.merge(self._create_batch(batch))
+        return outcome
+
+    def _create_batch(self, batch: list[TaskAction]) -> ApplyResult:
+        outcome = ApplyResult()
+        for round_ in range(self._config.max_attempts):
+            existing = self.open_tasks([a.key for a in batch])
+            outcome.tasks_created.extend(
+                CreatedTask(a.deal_id, a.key, existing[a.key]) for a in batch if a.key in existing
+            )
+            batch = [a for a in batch if a.key not in existing]
+            if not batch:
+                return outcome
+            try:
+                results = self._post(batch)
+            except TransientError:
+                if round_ + 1 >= self._config.max_attempts:
+                    raise
+                continue  # the create may have landed: look the keys up again before retrying
+            outcome.merge(self._tally(batch, results))
+            return outcome
+        return outcome
+
+    def _post(self, batch: list[TaskAction]) -> list[dict[str, Any]]:
+        records = [task_record(a, self._key_field, self._config.task_priority) for a in batch]
+        results = self._api.restful(
+            "composite", "composite/sobjects", method="POST", create=True,
+            json={"allOrNone": False, "records": records},
+        )
+        return list(results or [])
+
+    @staticmethod
+    def _tally(batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:
+        outcome = ApplyResult()
+        for action, result in zip(batch, results, strict=True):
+            if result.get("success"):
+                outcome.tasks_created.append(CreatedTask(action.deal_id, action.key, str(result["id"])))
+            else:
+                message, code = first_error(result)
+                outcome.failures.append(RecordFailure(action.deal_id, "create_task", message, code))
+        return outcome
+
+    def completions(self, actions: Sequence[TaskAction]) -> list[PendingWrite]:
+        """Composite records that close the given tasks; a task known only by key is looked up first."""
+        unknown = [a.key for a in actions if not a.task_id]
+        by_key = self.open_tasks(unknown) if unknown else {}
+        writes = []
+        for action in actions:
+            task_id = action.task_id or by_key.get(action.key)
+            if task_id:  # no open task under that key: nothing left to complete
+                writes.append(complete_task_write(action.deal_id, task_id))
+        return writes
