@@ -1,0 +1,187 @@
+"""At most one sync per connection at a time, across threads, processes and machines.
+
+Two layers, because APScheduler's `max_instances` only guards one process:
+- a lease row in the `locks` table, taken atomically (one INSERT ... ON CONFLICT DO UPDATE WHERE the lease
+  has expired or is ours) with an expiry, renewed by a heartbeat thread while the run lasts. A holder that
+  dies lets it expire; works on SQLite and PostgreSQL.
+- on PostgreSQL, additionally a session-level `pg_try_advisory_lock` on a hash of the lock name, held on a
+  dedicated connection. The database frees it the moment the holder's connection drops, so whoever holds it
+  may take the lease over at once instead of waiting for a dead holder's lease to expire.
+Time comes from an injected clock so tests can expire leases without waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from worker.store.db import upsert
+from worker.store.models import LockRow
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+DEFAULT_TTL = timedelta(seconds=90)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lock_name(connection_name: str) -> str:
+    return f"run:{connection_name}"
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_try_advisory_lock (Python's hash() is salted per process)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def new_owner() -> str:
+    """Who holds a lease: host, pid and a unique suffix so two threads in one process differ too."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def take_lease(
+    session: Session, name: str, owner: str, now: datetime, ttl: timedelta, force: bool = False
+) -> bool:
+    """Take or renew the lease `name` for `owner` unless someone else holds an unexpired one."""
+    statement = upsert(session, LockRow).values(name=name, owner=owner, acquired_at=now, expires_at=now + ttl)
+    table = LockRow.__table__
+    condition = None if force else (table.c.expires_at < now) | (table.c.owner == owner)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.name],
+        set_={"owner": owner, "acquired_at": now, "expires_at": now + ttl},
+        where=condition,
+    )
+    session.execute(statement)
+    holder = session.scalar(select(LockRow.owner).where(LockRow.name == name))
+    return holder == owner
+
+
+def lease_holder(session: Session, name: str, now: datetime) -> str | None:
+    row = session.get(LockRow, name)
+    return row.owner if row is not None and row.expires_at >= now else None
+
+
+class RunLock:
+    """The per-connection run lock. `acquire()` never blocks; `release()` is safe to call twice.
+
+    While held, a heartbeat renews the lease every ttl/3; if renewal fails (the lease was taken over after
+    this process stalled for longer than the ttl), `lost` is set and the run should stop at its next
+    checkpoint.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        name: str,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        clock: Clock = utc_now,
+        owner: str = "",
+    ) -> None:
+        self.engine = engine
+        self.name = name
+        self.ttl = ttl
+        self.clock = clock
+        self.owner = owner or new_owner()
+        self.lost = threading.Event()
+        self._advisory: Connection | None = None
+        self._stop_heartbeat = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def acquire(self, *, heartbeat: bool = True) -> bool:
+        advisory = self._try_advisory()
+        if advisory is False:
+            return False
+        with Session(self.engine) as session, session.begin():
+            taken = take_lease(session, self.name, self.owner, self.clock(), self.ttl, force=advisory is True)
+        if not taken:
+            self._release_advisory()
+            return False
+        if heartbeat:
+            self._heartbeat = threading.Thread(
+                target=self._renew_loop, name=f"lease:{self.name}", daemon=True
+            )
+            self._heartbeat.start()
+        return True
+
+    def renew(self) -> bool:
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(LockRow)
+                .where(LockRow.name == self.name, LockRow.owner == self.owner)
+                .values(expires_at=now + self.ttl)
+            )
+        renewed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if not renewed:
+            self.lost.set()
+            log.warning("run lease %s was lost (taken over after it expired)", self.name)
+        return renewed
+
+    def release(self) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=5)
+        self._heartbeat = None
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(LockRow).where(LockRow.name == self.name, LockRow.owner == self.owner))
+        self._release_advisory()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _renew_loop(self) -> None:
+        interval = max(self.ttl.total_seconds() / 3, 0.05)
+        while not self._stop_heartbeat.wait(interval):
+            try:
+                if not self.renew():
+                    return
+            except Exception:  # a DB blip: keep trying until the lease really expires
+                log.warning("could not renew run lease %s; retrying", self.name, exc_info=True)
+
+    def _try_advisory(self) -> bool | None:
+        """True/False on PostgreSQL (got it or not), None where advisory locks do not exist."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        connection = self.engine.connect()
+        try:
+            got = bool(
+                connection.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(self.name)}
+                ).scalar()
+            )
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return False
+        self._advisory = connection
+        return True
+
+    def _release_advisory(self) -> None:
+        connection, self._advisory = self._advisory, None
+        if connection is None:
+            return
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(self.name)})
+            connection.commit()
+        finally:
+            connection.close()
