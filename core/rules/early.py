@@ -118,7 +118,10 @@ def change_rule(ctx: DealContext) -> Finding:
 
 def collaborate_rule(ctx: DealContext) -> Finding:
     """A held workshop, 2+ working meetings with buyer contacts, or line items secure."""
-    workshop = ctx.first_activity_hit("workshop", ctx.held_buyer)
+    # A meeting that won Explore ("discovery workshop") is not also the collaboration.
+    discovery = ctx.hits("discovery")
+    candidates = [m for m in ctx.held_buyer if ctx.record_index.get(m.id, -1) not in discovery]
+    workshop = ctx.first_activity_hit("workshop", candidates)
     if workshop is not None:
         meeting = workshop[0]
         return finding(
@@ -127,8 +130,8 @@ def collaborate_rule(ctx: DealContext) -> Finding:
             f"held working session {quoted(meeting)} on {day(meeting.start)} with buyer contacts",
         )
     # Working meetings: held buyer meetings after the first (which won time) that are not discovery.
-    discovery = ctx.hits("discovery")
-    working = [m for m in ctx.held_buyer[1:] if ctx.record_index.get(m.id, -1) not in discovery]
+    first = ctx.held_buyer[0] if ctx.held_buyer else None
+    working = [m for m in candidates if m is not first]
     needed = ctx.playbook.thresholds.collaborate_min_meetings
     if len(working) >= needed:
         return finding(
@@ -207,8 +210,9 @@ def consensus_rule(ctx: DealContext) -> Finding:
         else:
             reason = f"only {count} engaged buyer contacts; need {need} incl. a decision maker"
         return finding(PARTIAL, [contacts, stage], reason)
-    noun = "contact" if count == 1 else "contacts"
-    reason = f"only {count} engaged buyer {noun} on the deal; need {need} incl. a decision maker"
+    plural = "" if count == 1 else "s"
+    engaged_text = f"only {count} engaged buyer contact{plural}" if count else "no engaged buyer contacts"
+    reason = f"{engaged_text} on the deal; need {need} incl. a decision maker"
     return finding(PARTIAL if stage else NOTHING, [stage], reason)
 
 

@@ -107,7 +107,8 @@ def review_rule(ctx: DealContext) -> Finding:
                     quote.created_at,
                 )
             ],
-            f"quote {quote.name or quote.id} was {quote.status.value} to the buyer",
+            f"quote {quote.name or quote.id} was presented to the buyer"
+            + (" and accepted" if quote.status is QuoteStatus.ACCEPTED else ""),
         )
     meeting = ctx.first_activity_hit("proposal_review", ctx.held_buyer)
     if meeting is not None:
