@@ -1,0 +1,193 @@
+"""Reading deals with everything core needs, in few calls and bounded memory.
+
+Full read: the deals list API, 100 deals with their properties per call. Incremental: ids from the search
+window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch
+the deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations),
+plus `include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to
+1,000: one v4 association read per related type per window, associated objects batch-read 100 per call,
+meeting attendees through meetings->contacts. Each window is mapped by the pure `deal_from_hubspot` and
+yielded in chunks; the whole book is never held. Pipelines are read once per `read`, and only when there
+is a deal to map, so an idle incremental run costs exactly its six searches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.hubspot.associations import associated_ids, chunked, read_associations
+from connectors.hubspot.client import HubSpotClient, Json
+from connectors.hubspot.mapping import (
+    DEAL_PROPERTIES,
+    ENGAGEMENT_TYPES,
+    OBJECT_PROPERTIES,
+    MappingContext,
+    Stage,
+    deal_from_hubspot,
+    plugin_task,
+)
+from connectors.hubspot.pipelines import load_stages
+from connectors.hubspot.search import changed_ids, search_request
+from core.models import COMMITMENT_ORDER, Deal
+
+DEAL_RELATED: tuple[str, ...] = ("contacts", *ENGAGEMENT_TYPES, "line_items", "quotes")
+_MAX_LIST_QUERY_CHARS = 4_000  # beyond this the list URL gets long: list ids, then batch read
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class DealReader:
+    """One connector's deal reading; remembers which task ids are not the plugin's (for apply's re-check)."""
+
+    def __init__(self, client: HubSpotClient, connected_dispositions: frozenset[str]) -> None:
+        self.client = client
+        self.config = client.config
+        self.connected_dispositions = connected_dispositions
+        self.rep_task_ids: set[str] = set()
+        self._stages: dict[str, list[Stage]] | None = None
+
+    def stages(self) -> dict[str, list[Stage]]:
+        if self._stages is None:
+            self._stages = load_stages(self.client)
+        return self._stages
+
+    def deal_properties(self) -> list[str]:
+        names = self.config.names
+        stage_props = [
+            f"{prefix}{stage.id}"
+            for stages in self.stages().values()
+            for stage in stages
+            for prefix in ("hs_v2_date_entered_", "hs_date_entered_")
+        ]
+        return [*DEAL_PROPERTIES, *names.all_owned, names.confirmed, *stage_props]
+
+    # ---------------------------------------------------------------------------------------- entry
+
+    def read(
+        self, since: datetime | None, until: datetime, include_ids: Collection[str] = ()
+    ) -> Iterator[list[Deal]]:
+        self._stages = None  # pipelines once per run
+        if since is None:
+            deals = self._list_all()
+        else:
+            ids = self.changed_deal_ids(since, until)
+            ids.update(str(i) for i in include_ids)
+            deals = self._batch_read_deals(sorted(ids, key=_id_order))
+        window: list[Json] = []
+        for deal in deals:
+            window.append(deal)
+            if len(window) >= self.config.association_batch_size:
+                yield from self._chunks(self._map_window(window, until))
+                window = []
+        if window:
+            yield from self._chunks(self._map_window(window, until))
+
+    def _chunks(self, deals: list[Deal]) -> Iterator[list[Deal]]:
+        for chunk in chunked(deals, self.config.chunk_size):
+            yield list(chunk)
+
+    # ---------------------------------------------------------------------------------------- which deals
+
+    def changed_deal_ids(self, since: datetime, until: datetime) -> set[str]:
+        """Deals modified in the window, and deals of engagements modified in it."""
+        since_ms = epoch_ms(since - timedelta(seconds=self.config.lookback_seconds))
+        until_ms = epoch_ms(until)
+        ids = set(self.search_ids("deals", since_ms, until_ms))
+        for object_type in ENGAGEMENT_TYPES:
+            engagement_ids = list(self.search_ids(object_type, since_ms, until_ms))
+            if engagement_ids:
+                rows = read_associations(self.client, object_type, "deals", engagement_ids)
+                ids.update(associated_ids(rows))
+        return ids
+
+    def search_ids(self, object_type: str, since_ms: int, until_ms: int) -> Iterator[str]:
+        page_size = self.config.search_page_size
+
+        def fetch(filters: list[dict[str, str]], after: str | None) -> tuple[list[str], str | None]:
+            body = search_request(filters, after, page_size)
+            data = self.client.call("search", "objects.search", "do_search", object_type, body)
+            ids = [str(r["id"]) for r in data.get("results", [])]
+            return ids, (data.get("paging") or {}).get("next", {}).get("after")
+
+        return changed_ids(fetch, since_ms, until_ms, page_size=page_size, cap=self.config.search_result_cap)
+
+    # ---------------------------------------------------------------------------------------- deal records
+
+    def _list_all(self) -> Iterator[Json]:
+        properties = self.deal_properties()
+        inline = len(",".join(properties)) <= _MAX_LIST_QUERY_CHARS
+        after: str | None = None
+        seen_after: set[str] = set()
+        while True:
+            kwargs: dict[str, Any] = {"limit": 100, "properties": properties if inline else ["hs_object_id"]}
+            if after is not None:
+                kwargs["after"] = after
+            data = self.client.call("list", "objects.basic", "get_page", "deals", **kwargs)
+            page = data.get("results", [])
+            if inline:
+                yield from page
+            else:
+                yield from self._batch_read_deals([str(d["id"]) for d in page])
+            after = (data.get("paging") or {}).get("next", {}).get("after")
+            if not after or after in seen_after:  # loop guard against a repeating cursor
+                return
+            seen_after.add(after)
+
+    def _batch_read_deals(self, ids: Sequence[str]) -> Iterator[Json]:
+        properties = self.deal_properties() if ids else []
+        for chunk in chunked(ids, self.config.batch_size):
+            yield from self.batch_read("deals", chunk, properties)
+
+    def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[Json]:
+        found: list[Json] = []
+        for chunk in chunked(list(dict.fromkeys(ids)), self.config.batch_size):
+            body = {"inputs": [{"id": i} for i in chunk], "properties": list(properties)}
+            data = self.client.call("batch_read", "objects.batch", "read", object_type, body)
+            found.extend(data.get("results", []))
+        return found
+
+    # ---------------------------------------------------------------------------------------- one window
+
+    def _map_window(self, deals: list[Json], now: datetime) -> list[Deal]:
+        wanted = self.config.pipelines
+        deals = [d for d in deals if not wanted or (d.get("properties") or {}).get("pipeline") in wanted]
+        if not deals:
+            return []
+        deal_ids = [str(d["id"]) for d in deals]
+        links = {t: read_associations(self.client, "deals", t, deal_ids) for t in DEAL_RELATED}
+        objects = {
+            t: {str(o["id"]): o for o in self.batch_read(t, associated_ids(rows), OBJECT_PROPERTIES[t])}
+            for t, rows in links.items()
+        }
+        self._remember_rep_tasks(objects["tasks"].values())
+        attendees = self._attendees(list(objects["meetings"]))
+        context = MappingContext(
+            now=now, names=self.config.names, stages=self.stages(),
+            connected_dispositions=self.connected_dispositions,
+        )
+        return [
+            deal_from_hubspot(
+                {"deal": deal, "associations": {t: links[t].get(str(deal["id"]), []) for t in DEAL_RELATED},
+                 "objects": objects, "attendees": attendees},
+                context,
+            )
+            for deal in deals
+        ]
+
+    def _attendees(self, meeting_ids: list[str]) -> dict[str, list[str]]:
+        """Each meeting's associated contacts are its attendees."""
+        if not meeting_ids:
+            return {}
+        rows = read_associations(self.client, "meetings", "contacts", meeting_ids)
+        return {meeting: [str(row["toObjectId"]) for row in found] for meeting, found in rows.items()}
+
+    def _remember_rep_tasks(self, tasks: Any) -> None:
+        lookup = {c.value: c for c in COMMITMENT_ORDER}
+        self.rep_task_ids.update(str(t["id"]) for t in tasks if plugin_task(t, lookup) is None)
+
+
+def _id_order(object_id: str) -> tuple[int, str]:
+    return (int(object_id), object_id) if object_id.isdigit() else (0, object_id)

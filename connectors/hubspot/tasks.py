@@ -1,0 +1,142 @@
+"""The plugin's tasks: at most one open task per open deal, created once per stable key, completed in batch.
+
+The key (`cmt:{deal}:{commitment}`) is stored as the last line of the task body, `[commitments-key: ...]`.
+A marker in `hs_task_body` works on every portal and tier with no extra schema scope (HubSpot tasks accept
+custom properties only where the portal allows them), comes back in the batch reads the connector already
+makes, and reads as a harmless footnote to the rep. Before each create batch the deals' tasks are re-read
+through the deal->tasks association (strongly consistent, unlike search), so a crash between "created" and
+"recorded", or a create whose answer was lost to a dropped connection, never makes a second task: a create
+is never blindly resent; the re-check runs again and only the still-missing tasks are sent. Tasks are
+associated to their deal with the tasks->deals type id looked up from the labels API (cached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+
+from connectors.base import ApplyResult, CreatedTask, FatalError, TransientError
+from connectors.hubspot.associations import associated_ids, read_associations
+from connectors.hubspot.client import HubSpotClient, Json
+from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
+from connectors.hubspot.read import DealReader
+from connectors.hubspot.write import Item, batch_write, format_value, record_id
+from core.models import COMMITMENT_ORDER, PluginTask, TaskAction
+
+
+def key_marker(key: str) -> str:
+    return f"[commitments-key: {key}]"
+
+
+def task_properties(action: TaskAction) -> dict[str, str]:
+    due = action.due_date
+    when = datetime.combine(due, time(9), tzinfo=UTC) if due else None
+    props = {
+        "hs_task_subject": action.subject,
+        "hs_task_body": f"{action.body}\n\n{key_marker(action.key)}".strip(),
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": "MEDIUM",
+        "hs_task_type": "TODO",
+    }
+    if when is not None:
+        props["hs_timestamp"] = format_value(when)
+    if action.owner_id:
+        props["hubspot_owner_id"] = action.owner_id
+    return props
+
+
+class TaskWriter:
+    def __init__(self, client: HubSpotClient, reader: DealReader) -> None:
+        self.client = client
+        self.reader = reader
+        self._type_id: int | None = None
+
+    def association_type_id(self) -> int:
+        """The unlabeled HubSpot-defined tasks->deals type (216 on HubSpot today), looked up once."""
+        if self._type_id is None:
+            data = self.client.call("labels", "associations.labels", "get_all", "tasks", "deals")
+            defined = [r for r in data.get("results", []) if r.get("category") == "HUBSPOT_DEFINED"]
+            unlabeled = [r for r in defined if not r.get("label")] or defined
+            if not unlabeled:
+                raise FatalError("HubSpot has no tasks->deals association type; cannot attach tasks to deals")
+            self._type_id = int(unlabeled[0]["typeId"])
+        return self._type_id
+
+    def open_plugin_tasks(self, deal_ids: Sequence[str]) -> dict[str, PluginTask]:
+        """Open plugin tasks of these deals by key, re-read now (only tasks not known to be a rep's)."""
+        rows = read_associations(self.client, "deals", "tasks", deal_ids)
+        unknown = [t for t in associated_ids(rows) if t not in self.reader.rep_task_ids]
+        found: dict[str, PluginTask] = {}
+        lookup = {c.value: c for c in COMMITMENT_ORDER}
+        for task in self.reader.batch_read("tasks", unknown, OBJECT_PROPERTIES["tasks"]):
+            own = plugin_task(task, lookup)
+            if own is None:
+                self.reader.rep_task_ids.add(str(task["id"]))
+            elif own.is_open:
+                found[own.key] = own
+        return found
+
+    def create(self, actions: Sequence[TaskAction]) -> ApplyResult:
+        result = ApplyResult()
+        size = self.client.config.batch_size
+        for start in range(0, len(actions), size):
+            result.merge(self._create_batch(list(actions[start : start + size])))
+        return result
+
+    def _create_batch(self, actions: list[TaskAction]) -> ApplyResult:
+        result = ApplyResult()
+        attempts = self.client.config.max_attempts
+        for attempt in range(1, attempts + 1):
+            existing = self.open_plugin_tasks(list(dict.fromkeys(a.deal_id for a in actions)))
+            for action in [a for a in actions if a.key in existing]:
+                found = existing[action.key].task_id
+                result.tasks_created.append(CreatedTask(action.deal_id, action.key, found))
+            actions = [a for a in actions if a.key not in existing]
+            if not actions:
+                return result
+            try:
+                result.merge(self._send_creates(actions))
+                return result
+            except TransientError:
+                if attempt == attempts:
+                    raise  # may or may not have been created: the next run's re-check settles it
+        return result
+
+    def _send_creates(self, actions: list[TaskAction]) -> ApplyResult:
+        type_id = self.association_type_id()
+        items = [
+            Item(a.deal_id, a.key, {
+                "properties": task_properties(a),
+                "associations": [{"to": {"id": a.deal_id},
+                                  "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                             "associationTypeId": type_id}]}],
+                "objectWriteTraceId": a.key,
+            })
+            for a in actions
+        ]
+        outcome = batch_write(self.client, "create", "tasks", items, "create_task", _key_of, kind="create",
+                              ambiguous_ok=False)
+        result = ApplyResult(failures=outcome.failures)
+        result.tasks_created = [CreatedTask(i.deal_id, i.ref, str(r["id"])) for i, r in outcome.written]
+        return result
+
+    def complete(self, actions: Sequence[TaskAction]) -> ApplyResult:
+        items = [
+            Item(a.deal_id, a.task_id, {"id": a.task_id, "properties": {"hs_task_status": "COMPLETED"}})
+            for a in actions
+            if a.task_id
+        ]
+        outcome = batch_write(
+            self.client, "update", "tasks", items, "complete_task", record_id, kind="batch_update"
+        )
+        result = ApplyResult(failures=outcome.failures)
+        result.tasks_completed = len(outcome.written)
+        return result
+
+
+def _key_of(record: Json) -> str | None:
+    trace = record.get("objectWriteTraceId")
+    if trace:
+        return str(trace)
+    match = TASK_KEY_PATTERN.search(str((record.get("properties") or {}).get("hs_task_body") or ""))
+    return match.group(1) if match else None

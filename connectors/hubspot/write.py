@@ -1,0 +1,136 @@
+"""Batch writes: owned deal properties 100 per call, per-record errors collected, bad batches bisected.
+
+HubSpot answers a batch with 207 and per-record `errors` when some records fail (those are collected as
+`RecordFailure`s, the rest counted as written), but rejects the whole batch with 400 for many validation
+problems; then the batch is split in halves until the bad records are isolated and everything else is
+written. `batch_write` is shared by deal updates and task updates and creates. Values are formatted as
+HubSpot's property types require: checkboxes `;`-joined option values, booleans "true"/"false",
+datetimes ISO 8601 UTC with milliseconds, an empty string to clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from connectors.base import ApplyResult, RecordFailure
+from connectors.hubspot.client import HubSpotClient, Json
+from connectors.hubspot.config import PropertyNames
+from connectors.hubspot.errors import BadRequestError, NotFoundError
+from core.models import OwnedField, WritePlan
+
+TEXTAREA_LIMIT = 65_536  # HubSpot's maximum length of a string property value
+
+
+def format_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, tuple | list | frozenset | set):
+        return ";".join(format_value(v) for v in value)
+    return str(value)[:TEXTAREA_LIMIT]
+
+
+def deal_properties(plan: WritePlan, names: PropertyNames) -> dict[str, str]:
+    """Only the changed owned fields, under their HubSpot property names."""
+    updates: Mapping[OwnedField, object] = plan.field_updates()
+    return {names.owned(field): format_value(value) for field, value in sorted(updates.items())}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One record to write: `ref` identifies it in answers (record id for updates, task key for creates)."""
+
+    deal_id: str
+    ref: str
+    body: Json
+
+
+@dataclass
+class BatchOutcome:
+    written: list[tuple[Item, Json]]
+    failures: list[RecordFailure]
+
+
+def _error_refs(error: Mapping[str, Any]) -> list[str]:
+    context = error.get("context") or {}
+    return [str(v) for values in context.values() for v in (values if isinstance(values, list) else [values])]
+
+
+def batch_write(
+    client: HubSpotClient,
+    method: str,
+    object_type: str,
+    items: Sequence[Item],
+    operation: str,
+    identify: Callable[[Json], str | None],
+    *,
+    kind: str,
+    ambiguous_ok: bool = True,
+) -> BatchOutcome:
+    """Write `items` in batches; `identify` maps a result record back to an item's `ref`."""
+    outcome = BatchOutcome([], [])
+    size = client.config.batch_size
+    for start in range(0, len(items), size):
+        _write(client, method, object_type, list(items[start : start + size]), operation, identify, kind,
+               ambiguous_ok, outcome)
+    return outcome
+
+
+def _write(
+    client: HubSpotClient, method: str, object_type: str, items: list[Item], operation: str,
+    identify: Callable[[Json], str | None], kind: str, ambiguous_ok: bool, outcome: BatchOutcome,
+) -> None:
+    try:
+        data = client.call(kind, "objects.batch", method, object_type, {"inputs": [i.body for i in items]},
+                           ambiguous_ok=ambiguous_ok)
+    except (BadRequestError, NotFoundError) as exc:
+        if len(items) == 1:
+            outcome.failures.append(RecordFailure(items[0].deal_id, operation, str(exc), code="400"))
+            return
+        middle = len(items) // 2  # bisect: the good half is written, the bad records are isolated
+        for half in (items[:middle], items[middle:]):
+            _write(client, method, object_type, half, operation, identify, kind, ambiguous_ok, outcome)
+        return
+    by_ref = {item.ref: item for item in items}
+    done: set[str] = set()
+    for record in data.get("results", []):
+        ref = identify(record)
+        if ref in by_ref and ref not in done:
+            done.add(ref)
+            outcome.written.append((by_ref[ref], record))
+    errors = data.get("errors", [])
+    messages = {ref: err for err in errors for ref in _error_refs(err)}
+    fallback = errors[0] if errors else {"message": "HubSpot did not confirm this record", "category": None}
+    for item in items:
+        if item.ref not in done:
+            error = messages.get(item.ref, fallback)
+            outcome.failures.append(RecordFailure(
+                item.deal_id, operation, f"HubSpot {operation}: {error.get('message')}",
+                code=error.get("category") or error.get("subCategory"),
+            ))
+
+
+def update_deals(client: HubSpotClient, plans: Sequence[WritePlan], names: PropertyNames) -> ApplyResult:
+    items = [
+        Item(plan.deal_id, plan.deal_id, {"id": plan.deal_id, "properties": deal_properties(plan, names)})
+        for plan in plans
+        if plan.changed
+    ]
+    outcome = batch_write(client, "update", "deals", items, "update", record_id, kind="batch_update")
+    result = ApplyResult(failures=outcome.failures)
+    result.deals_updated = len(outcome.written)
+    result.fields_written = sum(len(item.body["properties"]) for item, _ in outcome.written)
+    return result
+
+
+def record_id(record: Json) -> str | None:
+    return str(record.get("id"))
