@@ -1,0 +1,342 @@
+"""run_sync against the in-memory connector, on SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from connectors.base import BudgetExhaustedError, FatalError, TransientError
+from connectors.memory import MemoryConnector
+from core.models import Activity, ActivityKind, ActivityStatus, Commitment, Contact
+from core.playbook import Playbook
+from tests.worker.conftest import NOW, make_deal
+from worker.store import Store
+from worker.store import deals as deal_store
+from worker.store import runs as run_store
+from worker.store import state as state_store
+from worker.store.models import RunRow
+from worker.sync import ChunkReport, SyncAlreadyRunning, SyncConnection, run_sync
+
+
+class Clock:
+    """The CRM's and the worker's wall clock, moved by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def crm(clock: Clock) -> MemoryConnector:
+    deals = [make_deal(f"D{i:03}", meetings=i % 3) for i in range(25)]
+    return MemoryConnector(deals, chunk_size=10, clock=clock)
+
+
+@pytest.fixture
+def connection(crm: MemoryConnector, playbook: Playbook, store: Store) -> SyncConnection:
+    return SyncConnection("acme", crm, playbook, store)
+
+
+def sync(connection: SyncConnection, clock: Clock, **options: object):  # type: ignore[no-untyped-def]
+    """One run at the clock's current time; the CRM's writes land a second later."""
+    now = clock()
+    clock.advance(seconds=1)
+    return run_sync(connection, now, clock=clock, **options)  # type: ignore[arg-type]
+
+
+def watermark(store: Store) -> datetime | None:
+    with store.session() as session:
+        row = run_store.find_connection(session, "acme")
+        return None if row is None else state_store.get_watermark(session, row.id)
+
+
+def test_given_new_book_when_first_sync_then_every_deal_written_and_watermark_at_run_start(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    result = sync(connection, clock)
+
+    assert result.outcome == "success"
+    assert result.mode == "full"
+    assert result.counts.deals_read == 25
+    assert result.counts.deals_changed == 25
+    assert result.counts.fields_written == sum(len(p.changed) for p in crm.applied)
+    assert result.counts.tasks_created == len(crm.open_tasks()) > 0
+    assert watermark(store) == NOW
+    assert all(deal.current.assessed_at == NOW for deal in crm.deals.values())
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        assert deal_store.assessed_count(session, connection_id) == 25
+        assert len(state_store.task_keys(session, connection_id, open_only=True)) == len(crm.open_tasks())
+        run = session.get(RunRow, result.run_id)
+        assert run is not None
+        assert run.outcome == "success"
+        assert run.deals_read == 25
+        assert run.api_calls == result.api_calls
+        assert run.duration_s is not None
+
+
+def test_given_synced_book_when_synced_again_then_nothing_written(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock
+) -> None:
+    sync(connection, clock)
+    clock.advance(minutes=5)
+
+    rereads_own_writes = sync(connection, clock)
+    clock.advance(minutes=5)
+    idle = sync(connection, clock)
+
+    assert rereads_own_writes.mode == "incremental"
+    assert rereads_own_writes.counts.deals_read == 25  # our writes bumped their modification time
+    assert rereads_own_writes.counts.fields_written == rereads_own_writes.counts.tasks_created == 0
+    assert idle.counts.deals_read == 0
+    assert idle.outcome == "success"
+
+
+def test_given_one_deal_changed_when_incremental_sync_then_only_that_deal_is_read_and_updated(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock
+) -> None:
+    sync(connection, clock)
+    clock.advance(minutes=5)
+    sync(connection, clock)
+    clock.advance(minutes=5)
+    deal = crm.deals["D004"]
+    crm.put(deal.model_copy(update={"activities": ()}))
+    clock.advance(minutes=5)
+
+    result = sync(connection, clock)
+
+    assert result.counts.deals_read == 1
+    assert result.counts.deals_changed == 1
+    assert crm.applied[-1].deal_id == "D004"
+
+
+def test_given_dry_run_when_synced_then_crm_and_state_untouched_and_run_recorded_as_dry(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    plans: list[object] = []
+
+    result = sync(connection, clock, dry_run=True, on_chunk=lambda r: plans.extend(r.plans))
+
+    assert crm.applied == []
+    assert crm.tasks == {}
+    assert result.dry_run
+    assert result.outcome == "success"
+    assert result.counts.deals_changed == 25
+    assert result.counts.fields_written > 0
+    assert len(plans) == 25
+    assert watermark(store) is None
+    with store.session() as session:
+        run = session.get(RunRow, result.run_id)
+        assert run is not None
+        assert run.dry_run
+        assert deal_store.assessed_count(session, run.connection_id) == 0
+
+
+def test_given_a_refused_deal_when_synced_then_run_is_partial_watermark_moves_and_deal_retried_next_run(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.fail_deal_ids = {"D007"}
+    first = sync(connection, clock)
+    crm.fail_deal_ids = set()
+    clock.advance(minutes=5)
+    sync(connection, clock)  # rereads our own writes, D007 among them
+    clock.advance(minutes=5)
+
+    third = sync(connection, clock)
+
+    assert first.outcome == "partial"
+    assert [(f.deal_id, f.operation) for f in first.failures] == [("D007", "update")]
+    assert watermark(store) is not None
+    assert crm.deals["D007"].current.assessed_at is not None
+    assert third.counts.deals_changed == 0  # only D007 comes back: run two's own write
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        assert state_store.pending_retry_ids(session, connection_id) == []
+        assert [f.deal_id for f in run_store.failures_of(session, first.run_id)] == ["D007"]
+
+
+def test_given_a_refused_deal_unchanged_since_when_next_run_then_it_is_read_through_the_retry_list(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.fail_deal_ids = {"D007"}
+    sync(connection, clock)
+    clock.advance(minutes=5)
+    sync(connection, clock)  # still refused: D007's modification time never moves
+    crm.fail_deal_ids = set()
+    clock.advance(minutes=5)
+
+    result = sync(connection, clock)
+
+    assert result.counts.deals_read == 1
+    assert result.counts.deals_changed == 1
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        assert state_store.pending_retry_ids(session, connection_id) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (TransientError("HTTP 503 from the CRM", retry_after=5), "failed"),
+        (FatalError("the CRM said no"), "failed"),
+        (BudgetExhaustedError("daily API budget at 95%"), "budget_stopped"),
+    ],
+)
+def test_given_connector_error_when_syncing_then_outcome_recorded_and_watermark_unchanged(
+    connection: SyncConnection,
+    crm: MemoryConnector,
+    clock: Clock,
+    store: Store,
+    error: Exception,
+    outcome: str,
+) -> None:
+    sync(connection, clock)
+    before = watermark(store)
+    crm.put(crm.deals["D001"].model_copy(update={"activities": ()}))
+    crm.fail_apply_with = error
+    clock.advance(minutes=5)
+
+    result = sync(connection, clock)
+
+    assert result.outcome == outcome
+    assert result.error is not None
+    assert str(error) in result.error
+    assert watermark(store) == before
+
+
+def test_given_stop_requested_when_syncing_then_run_ends_at_a_chunk_boundary_as_interrupted(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    reports: list[ChunkReport] = []
+
+    result = sync(connection, clock, on_chunk=reports.append, should_stop=lambda: len(reports) >= 1)
+
+    assert result.outcome == "interrupted"
+    assert result.counts.deals_read == 10
+    assert len(crm.applied) == 10
+    assert watermark(store) is None
+
+
+def test_given_a_book_larger_than_a_chunk_when_synced_then_each_chunk_is_recorded_before_the_next(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    progress: list[int] = []
+
+    def on_chunk(report: ChunkReport) -> None:
+        with store.session() as session:
+            run = run_store.last_run(session, run_store.find_connection(session, "acme").id)  # type: ignore[union-attr]
+            progress.append(run.deals_read if run else -1)
+        assert len(report.deals) <= 10
+
+    sync(connection, clock, on_chunk=on_chunk)
+
+    assert progress == [10, 20, 25]
+
+
+def test_given_crash_after_crm_write_when_rerun_then_same_state_and_no_duplicate_task(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store, playbook: Playbook
+) -> None:
+    crm.fail_after_apply = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        sync(connection, clock)
+    crm.fail_after_apply = None
+    clock.advance(minutes=1)
+
+    sync(connection, clock)
+
+    reference = MemoryConnector([make_deal(f"D{i:03}", meetings=i % 3) for i in range(25)], clock=clock)
+    run_sync(SyncConnection("reference", reference, playbook, store), NOW + timedelta(minutes=1), clock=clock)
+    assert sorted(t.key for t in crm.open_tasks()) == sorted(t.key for t in reference.open_tasks())
+    assert len({t.key for t in crm.tasks.values()}) == len(crm.tasks)
+    with store.session() as session:
+        runs = run_store.recent_runs(session, "acme")
+        assert [run.outcome for run, _ in runs] == ["success", "interrupted"]
+
+
+def test_given_run_left_running_by_a_dead_process_when_next_run_then_it_is_closed_as_interrupted(
+    connection: SyncConnection, clock: Clock, store: Store
+) -> None:
+    with store.session() as session:
+        row = run_store.ensure_connection(session, "acme", "memory", NOW)
+        dead = run_store.start_run(
+            session, row.id, mode="full", trigger="schedule", dry_run=False, started_at=NOW
+        )
+
+    sync(connection, clock)
+
+    with store.session() as session:
+        closed = session.get(RunRow, dead.id)
+        assert closed is not None
+        assert closed.outcome == "interrupted"
+        assert closed.error
+
+
+def test_given_another_process_holds_the_lease_when_syncing_then_refused_clearly(
+    connection: SyncConnection, clock: Clock, store: Store
+) -> None:
+    with store.session() as session:
+        run_store.ensure_connection(session, "acme", "memory", NOW)
+        state_store.acquire_lease(session, "sync:acme", "someone-else", NOW, timedelta(minutes=30))
+
+    with pytest.raises(SyncAlreadyRunning, match="already running"):
+        sync(connection, clock)
+
+
+def test_given_commitment_secured_then_lost_when_synced_then_history_records_both(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    sync(connection, clock)
+    deal = crm.deals["D002"]
+    clock.advance(days=1)
+    crm.put(deal.model_copy(update={"activities": (), "contacts": ()}))
+    clock.advance(minutes=1)
+    lost_at = clock()
+
+    sync(connection, clock)
+
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        history = {row.commitment: row for row in deal_store.history_of(session, connection_id, "D002")}
+    assert history["time"].first_secured_at == NOW
+    assert history["time"].lost_at == lost_at
+
+
+def test_given_meeting_added_when_synced_then_open_task_completed_and_recorded(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    deal = make_deal("NEW", stage="Prospecting", meetings=0)
+    crm.put(deal)
+    sync(connection, clock)
+    (task,) = crm.open_tasks("NEW")
+    assert task.action.commitment is Commitment.TIME
+    meeting = Activity(
+        id="m-new",
+        kind=ActivityKind.MEETING,
+        status=ActivityStatus.COMPLETED,
+        subject="Intro",
+        start=NOW,
+        attendee_ids=("c1",),
+    )
+    crm.put(crm.deals["NEW"].model_copy(update={"activities": (meeting,), "contacts": (Contact(id="c1"),)}))
+    clock.advance(minutes=5)
+
+    result = sync(connection, clock)
+
+    assert result.counts.tasks_completed == 1
+    assert not crm.tasks[task.task_id].is_open
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        keys = {row.key: row for row in state_store.task_keys(session, connection_id)}
+    assert keys[task.key].completed_at is not None

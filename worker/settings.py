@@ -1,0 +1,354 @@
+"""Worker settings: which CRM connections exist, their secrets, the playbook, and where state is kept.
+
+Sources, later ones winning: the connections YAML file (`config/connections.yaml`, or `$COMMITMENTS_CONFIG`)
+with `${ENV_VAR}` references expanded; a secrets YAML file of the same shape (`secrets.yaml` beside the
+config file, or `$COMMITMENTS_SECRETS_FILE`); a docker-secrets directory (`$COMMITMENTS_SECRETS_DIR`, one
+file per value named like the variables below, lower case); and environment variables
+`COMMITMENTS_<CONNECTION>__<KEY>[__<SUBKEY>...]` (e.g. `COMMITMENTS_ACME__AUTH__PASSWORD`). The state store
+is `$COMMITMENTS_DATABASE_URL`, else `database_url` in the file, else a SQLite file in the state directory.
+
+Each connection's CRM settings are validated by the connector's own model (a union discriminated on
+`crm`); every problem becomes one line naming the file, the key path and what was expected, and values are
+never quoted, so a secret cannot leak into an error. With no connection configured the default connection
+is the in-process sandbox ("sandbox" for Salesforce, "sandbox-hubspot" for HubSpot).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.hubspot.config import HubSpotConfig
+from connectors.salesforce.config import SalesforceConfig
+from worker.errors import UserError
+
+CrmConfig = Annotated[SalesforceConfig | HubSpotConfig, Field(discriminator="crm")]
+CRM_CONFIG: TypeAdapter[SalesforceConfig | HubSpotConfig] = TypeAdapter(CrmConfig)
+CRMS = ("salesforce", "hubspot")
+SANDBOX_CONNECTIONS = {"sandbox": "salesforce", "sandbox-hubspot": "hubspot"}
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SettingsError(UserError):
+    """The settings are wrong; the message has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings\n  " + "\n  ".join(problems))
+
+
+class WorkerEnvironment(BaseSettings):
+    """The process-level settings read from `COMMITMENTS_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMITMENTS_", extra="ignore")
+
+    config: Path = Path("config/connections.yaml")
+    database_url: str | None = None
+    state_dir: Path | None = None
+    secrets_file: Path | None = None
+    secrets_dir: Path | None = None
+
+
+class ConnectionSettings(BaseModel):
+    """One named connection: the CRM's settings and the playbook (None = the packaged default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    crm: CrmConfig
+    playbook: Path | None = None
+
+
+class SandboxConnection(BaseModel):
+    """The built-in default: a sandbox CRM started in-process with a generated book."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    crm_name: str
+    playbook: Path | None = None
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    default_connection: str | None = None
+    database_url: str | None = None
+    state_dir: Path | None = None
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    config_file: Path | None
+    database_url: str
+    state_dir: Path
+    connections: dict[str, ConnectionSettings]
+    default_connection: str | None = None
+
+    def names(self) -> list[str]:
+        return [*self.connections, *(n for n in SANDBOX_CONNECTIONS if n not in self.connections)]
+
+    def connection(self, name: str | None = None) -> ConnectionSettings | SandboxConnection:
+        """The named connection; without a name the configured default, the only one, or the sandbox."""
+        if name is None:
+            name = self._default_name()
+        if name in self.connections:
+            return self.connections[name]
+        if name in SANDBOX_CONNECTIONS:
+            return SandboxConnection(name=name, crm_name=SANDBOX_CONNECTIONS[name])
+        where = f" in {self.config_file}" if self.config_file else " (no config file found)"
+        raise UserError(f"no connection named {name!r}{where}; known connections: {', '.join(self.names())}")
+
+    def _default_name(self) -> str:
+        if self.default_connection:
+            return self.default_connection
+        if len(self.connections) == 1:
+            return next(iter(self.connections))
+        if not self.connections:
+            return "sandbox"
+        raise UserError(
+            f"several connections are configured; pick one with --connection: {', '.join(self.connections)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every source and validate; raises one `SettingsError` listing every problem found."""
+    env = dict(os.environ if environ is None else environ)
+    process = _environment(env)
+    config_file = process.config if process.config.is_file() else None
+    if config_file is None and "COMMITMENTS_CONFIG" in env:
+        raise SettingsError([f"{process.config}: COMMITMENTS_CONFIG names a file that does not exist"])
+    document = _read_yaml(config_file) if config_file else {}
+    problems: list[str] = []
+    source = str(config_file or "settings")
+    raw = _file_model(document, source, problems)
+    expanded = _expand(raw.connections, env, f"{source}: connections", problems)
+    _merge(expanded, _secrets_file(process, config_file))
+    _merge(expanded, _flat_overrides(_secrets_dir(process.secrets_dir)))
+    _merge(expanded, _flat_overrides({k: v for k, v in env.items() if k.startswith("COMMITMENTS_")}))
+    connections = {
+        name: conn
+        for name, body in expanded.items()
+        if (conn := _connection(name, body, source, config_file, problems)) is not None
+    }
+    if raw.default_connection and raw.default_connection not in {*connections, *SANDBOX_CONNECTIONS}:
+        problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")
+    if problems:
+        raise SettingsError(problems)
+    state_dir = process.state_dir or raw.state_dir or Path("state")
+    url = process.database_url or raw.database_url or f"sqlite:///{state_dir / 'commitments.sqlite3'}"
+    return Settings(
+        config_file=config_file,
+        database_url=url,
+        state_dir=state_dir,
+        connections=connections,
+        default_connection=raw.default_connection,
+    )
+
+
+def _environment(env: Mapping[str, str]) -> WorkerEnvironment:
+    fields = {
+        name: env[f"COMMITMENTS_{name.upper()}"]
+        for name in WorkerEnvironment.model_fields
+        if f"COMMITMENTS_{name.upper()}" in env
+    }
+    try:
+        return WorkerEnvironment.model_validate(fields)
+    except ValidationError as exc:
+        raise SettingsError(
+            [f"environment: COMMITMENTS_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()]
+        ) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise SettingsError([f"{path}: not UTF-8 text"]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise SettingsError(
+            [f"{path}: YAML syntax error at {where}: {exc.problem or 'invalid YAML'}"]
+        ) from None
+    except yaml.YAMLError:
+        raise SettingsError([f"{path}: YAML syntax error"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([f"{path}: expected a mapping with 'connections' at the top level"])
+    return data
+
+
+def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _FileModel:
+    try:
+        return _FileModel.model_validate(document)
+    except ValidationError as exc:
+        problems.extend(f"{source}: {_path(e['loc'])}: {_message(e)}" for e in exc.errors())
+        return _FileModel()
+
+
+def _connection(
+    name: str, body: Any, source: str, config_file: Path | None, problems: list[str]
+) -> ConnectionSettings | None:
+    where = f"{source}: connections.{name}"
+    if not isinstance(body, dict):
+        problems.append(f"{where}: expected a mapping with 'crm: salesforce' or 'crm: hubspot'")
+        return None
+    body = dict(body)
+    playbook = body.pop("playbook", None)
+    if body.get("crm") not in CRMS:
+        problems.append(f"{where}.crm: expected one of {', '.join(CRMS)}, got {body.get('crm')!r}")
+        return None
+    try:
+        crm = CRM_CONFIG.validate_python(body)
+    except ValidationError as exc:
+        # loc starts with the union tag ("salesforce"/"hubspot"); the user's path does not have it.
+        problems.extend(f"{where}.{_user_path(body, e['loc'][1:])}: {_message(e)}" for e in exc.errors())
+        return None
+    return ConnectionSettings(name=name, crm=crm, playbook=_playbook_path(playbook, config_file))
+
+
+def _playbook_path(value: Any, config_file: Path | None) -> Path | None:
+    if value in (None, ""):
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute() and config_file is not None and not path.exists():
+        return config_file.parent / path
+    return path
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in location if not str(p).startswith("function-")]
+    return ".".join(parts) or "(top level)"
+
+
+def _user_path(document: Any, location: tuple[int | str, ...]) -> str:
+    """The key path as the user wrote it: drop the tags pydantic inserts for discriminated unions
+    (an `auth` error's loc is auth.password.username when auth's mode is 'password')."""
+    parts: list[str] = []
+    node = document
+    skipped_tag = False
+    for part in location:
+        if isinstance(node, dict) and part not in node and part in node.values() and not skipped_tag:
+            skipped_tag = True
+            continue
+        skipped_tag = False
+        parts.append(str(part))
+        node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "missing":
+        return "required, missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check the spelling)"
+    return str(error["msg"])
+
+
+# ------------------------------------------------------------------------------------ secrets sources
+
+
+def _expand(value: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
+    """Replace `${VAR}` in every string with the variable's value; a missing variable is a problem."""
+    if isinstance(value, dict):
+        return {k: _expand(v, env, f"{where}.{k}", problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, f"{where}.{i}", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            problems.append(f"{where}: environment variable {match.group(1)} is not set")
+            return ""
+        return env[match.group(1)]
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def _secrets_file(process: WorkerEnvironment, config_file: Path | None) -> dict[str, Any]:
+    path = process.secrets_file
+    if path is None and config_file is not None:
+        path = config_file.parent / "secrets.yaml"
+    if path is None or not path.is_file():
+        if process.secrets_file is not None:
+            raise SettingsError([f"{path}: COMMITMENTS_SECRETS_FILE names a file that does not exist"])
+        return {}
+    document = _read_yaml(path)
+    connections = document.get("connections", document)
+    if not isinstance(connections, dict) or any(not isinstance(v, dict) for v in connections.values()):
+        raise SettingsError([f"{path}: expected 'connections: {{NAME: {{key: value}}}}'"])
+    return connections
+
+
+def _secrets_dir(directory: Path | None) -> dict[str, str]:
+    if directory is None:
+        return {}
+    if not directory.is_dir():
+        raise SettingsError([f"{directory}: COMMITMENTS_SECRETS_DIR is not a directory"])
+    return {
+        entry.name: entry.read_text(encoding="utf-8").strip()
+        for entry in sorted(directory.iterdir())
+        if entry.is_file() and entry.name.lower().startswith("commitments_")
+    }
+
+
+def _flat_overrides(values: Mapping[str, str]) -> dict[str, Any]:
+    """`COMMITMENTS_ACME_SF__AUTH__PASSWORD=x` -> {"ACME_SF": {"auth": {"password": "x"}}}."""
+    tree: dict[str, Any] = {}
+    for key, value in values.items():
+        if not key.upper().startswith("COMMITMENTS_"):
+            continue
+        name, sep, rest = key[len("COMMITMENTS_") :].partition("__")
+        if not sep or not name or not rest:
+            continue
+        node = tree.setdefault(_env_name(name), {})
+        parts = [p.lower() for p in rest.split("__")]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def _env_name(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def _merge(connections: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Deep-merge per-connection overrides; an override's connection key matches a configured name after
+    upper-casing and turning non-alphanumerics into '_' ("acme-sf" = "ACME_SF")."""
+    by_env_name = {_env_name(name): name for name in connections}
+    for key, body in overrides.items():
+        name = by_env_name.get(_env_name(key))
+        if name is None:
+            # Only a complete connection (it names its CRM) is created from overrides alone, so unrelated
+            # COMMITMENTS_X__Y variables of other components are not mistaken for connections.
+            if not (isinstance(body, dict) and "crm" in body):
+                continue
+            name = key.lower().replace("_", "-") if key.isupper() else key
+        connections[name] = _deep_merge(connections.get(name, {}), body)
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(base.get(key), value)
+        return merged
+    return override

@@ -1,0 +1,114 @@
+"""Opening the state store: the engine, its sessions, and migrations applied on start.
+
+`Store.open(url)` creates the SQLAlchemy engine (a SQLite file by default, PostgreSQL by URL), brings the
+schema up to date with Alembic (`alembic.command.upgrade`, migrations shipped inside the package) and hands
+out sessions. SQLite files get WAL journaling and a busy timeout so a CLI run and the scheduler can share one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.errors import UserError
+
+MIGRATIONS = "worker:migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_store_engine(url: str, **engine_args: Any) -> Engine:
+    """An engine for `url`; creates the SQLite file's directory. Bad URLs become one clear UserError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserError(
+            f"state store URL {_redacted(url)!r} is not a database URL; expected e.g. "
+            "sqlite:///state/commitments.sqlite3 or postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine_args.setdefault("connect_args", {"timeout": 30})
+    try:
+        engine = create_engine(parsed, **engine_args)
+    except NoSuchModuleError:
+        raise UserError(f"state store URL {_redacted(url)!r}: unsupported database driver") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _redacted(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is already there)."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def upsert(session: Session, model: type[Any]) -> Any:
+    """An INSERT for `model` that supports `.on_conflict_do_update` on the session's dialect."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    if bind.dialect.name == "sqlite":
+        return sqlite.insert(model)
+    raise UserError(f"unsupported state store database {bind.dialect.name!r}; use SQLite or PostgreSQL")
+
+
+class Store:
+    """The state store: an engine plus a session factory. Repository functions take a `Session`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, run_migrations: bool = True, **engine_args: Any) -> Store:
+        engine = create_store_engine(url, **engine_args)
+        if run_migrations:
+            try:
+                migrate(engine)
+            except OperationalError as exc:
+                engine.dispose()
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "cannot connect"
+                raise UserError(f"cannot open the state store {_redacted(url)}: {reason}") from None
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any exception."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,163 @@
+"""Each deal's latest assessment and its commitment history, as the sync engine last saw them.
+
+`save_assessments` upserts one row per deal (what `commitments deals --missing` and
+`commitments explain DEAL --connection` read, without calling the CRM) and keeps `commitment_history`:
+when each commitment was first seen secured and when it was lost again. Called once per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from core.models import Assessment, Commitment, Deal
+from worker.store.db import upsert
+from worker.store.models import CommitmentHistoryRow, DealAssessmentRow
+
+
+def encode_commitments(commitments: Sequence[Commitment]) -> str:
+    """ ";time;explore;" so that "contains X" is `LIKE '%;X;%'` on any database; "" for none."""
+    return f";{';'.join(c.value for c in commitments)};" if commitments else ""
+
+
+def decode_commitments(value: str) -> tuple[Commitment, ...]:
+    return tuple(Commitment(part) for part in value.split(";") if part)
+
+
+def _row(connection_id: int, deal: Deal, assessment: Assessment) -> dict[str, object]:
+    return {
+        "connection_id": connection_id,
+        "deal_id": deal.id,
+        "name": deal.name,
+        "stage": deal.stage,
+        "pipeline": deal.pipeline,
+        "owner_id": deal.owner_id,
+        "is_closed": deal.is_closed,
+        "secured": encode_commitments(assessment.secured),
+        "missing": encode_commitments(assessment.missing),
+        "next": assessment.next.value if assessment.next else None,
+        "score": assessment.score,
+        "stage_gap": assessment.stage_gap,
+        "assessed_at": assessment.assessed_at,
+        "results": assessment.model_dump(mode="json", exclude_defaults=True),
+    }
+
+
+def save_assessments(
+    session: Session, connection_id: int, assessed: Sequence[tuple[Deal, Assessment]]
+) -> None:
+    """Upsert the latest assessment of each deal and record commitments first secured or lost."""
+    if not assessed:
+        return
+    statement = upsert(session, DealAssessmentRow)
+    replaced = {
+        column.name: statement.excluded[column.name]
+        for column in DealAssessmentRow.__table__.columns
+        if column.name not in ("connection_id", "deal_id")
+    }
+    statement = statement.on_conflict_do_update(
+        index_elements=[DealAssessmentRow.connection_id, DealAssessmentRow.deal_id], set_=replaced
+    )
+    session.execute(statement, [_row(connection_id, deal, assessment) for deal, assessment in assessed])
+    _update_history(session, connection_id, [assessment for _deal, assessment in assessed])
+
+
+def _update_history(session: Session, connection_id: int, assessments: Sequence[Assessment]) -> None:
+    existing = {
+        (row.deal_id, row.commitment): row.lost_at is None
+        for row in session.scalars(
+            select(CommitmentHistoryRow).where(
+                CommitmentHistoryRow.connection_id == connection_id,
+                CommitmentHistoryRow.deal_id.in_([a.deal_id for a in assessments]),
+            )
+        )
+    }
+    new_rows: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    for assessment in assessments:
+        secured = {c.value for c in assessment.secured}
+        for commitment in (c.value for c in Commitment):
+            key = (assessment.deal_id, commitment)
+            held = existing.get(key)
+            pk = {"connection_id": connection_id, "deal_id": assessment.deal_id, "commitment": commitment}
+            if commitment in secured and held is None:
+                new_rows.append({**pk, "first_secured_at": assessment.assessed_at, "lost_at": None})
+            elif commitment in secured and held is False:
+                changed.append({**pk, "lost_at": None})
+            elif commitment not in secured and held:
+                changed.append({**pk, "lost_at": assessment.assessed_at})
+    if new_rows:
+        session.execute(insert(CommitmentHistoryRow), new_rows)
+    if changed:
+        session.execute(update(CommitmentHistoryRow), changed)
+
+
+def deals_missing(
+    session: Session,
+    connection_id: int,
+    commitment: Commitment,
+    *,
+    stage: str | None = None,
+    owner_id: str | None = None,
+    include_closed: bool = False,
+    limit: int | None = None,
+) -> list[DealAssessmentRow]:
+    """Deals whose last assessment has `commitment` missing (expected by the stage, not secured)."""
+    query = (
+        select(DealAssessmentRow)
+        .where(
+            DealAssessmentRow.connection_id == connection_id,
+            DealAssessmentRow.missing.like(f"%;{commitment.value};%"),
+        )
+        .order_by(DealAssessmentRow.stage, DealAssessmentRow.name, DealAssessmentRow.deal_id)
+    )
+    if stage is not None:
+        query = query.where(DealAssessmentRow.stage == stage)
+    if owner_id is not None:
+        query = query.where(DealAssessmentRow.owner_id == owner_id)
+    if not include_closed:
+        query = query.where(DealAssessmentRow.is_closed.is_(False))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def latest_assessment(session: Session, connection_id: int, deal_id: str) -> DealAssessmentRow | None:
+    return session.get(DealAssessmentRow, (connection_id, deal_id))
+
+
+def stored_assessment(row: DealAssessmentRow) -> Assessment:
+    return Assessment.model_validate(row.results)
+
+
+def history_of(session: Session, connection_id: int, deal_id: str) -> list[CommitmentHistoryRow]:
+    query = select(CommitmentHistoryRow).where(
+        CommitmentHistoryRow.connection_id == connection_id, CommitmentHistoryRow.deal_id == deal_id
+    )
+    order = {c.value: i for i, c in enumerate(Commitment)}
+    return sorted(session.scalars(query), key=lambda row: order.get(row.commitment, 99))
+
+
+def stages_seen(session: Session, connection_id: int) -> list[str]:
+    query = select(DealAssessmentRow.stage).where(DealAssessmentRow.connection_id == connection_id).distinct()
+    return sorted(session.scalars(query))
+
+
+def assessed_count(session: Session, connection_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(DealAssessmentRow)
+        .where(DealAssessmentRow.connection_id == connection_id)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def last_assessed_at(session: Session, connection_id: int) -> datetime | None:
+    query = select(func.max(DealAssessmentRow.assessed_at)).where(
+        DealAssessmentRow.connection_id == connection_id
+    )
+    value = session.scalar(query)
+    return value if isinstance(value, datetime) else None

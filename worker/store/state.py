@@ -1,0 +1,197 @@
+"""Per-connection sync state: the watermark, deals to retry, the plugin's task keys and run leases.
+
+The watermark is the CRM modification time from which the next incremental read starts; it only ever moves
+to a run's frozen start. Pending retries are deals whose writes the CRM refused; the next run reads them
+again whatever their modification time. Task keys mirror the plugin's task keys in the CRM (recorded after
+the CRM confirmed the create, so the CRM side is what prevents duplicates). A lease (`locks` row) keeps two
+processes from syncing one connection at the same time; a holder that dies lets it expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from worker.store.db import upsert
+from worker.store.models import LockRow, PendingRetryRow, TaskKeyRow, WatermarkRow
+
+REASON_LIMIT = 1000
+
+# ---------------------------------------------------------------------------------------------- watermark
+
+
+def get_watermark(session: Session, connection_id: int) -> datetime | None:
+    return session.scalars(
+        select(WatermarkRow.value).where(WatermarkRow.connection_id == connection_id)
+    ).first()
+
+
+def set_watermark(session: Session, connection_id: int, value: datetime, now: datetime) -> None:
+    statement = upsert(session, WatermarkRow).values(connection_id=connection_id, value=value, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[WatermarkRow.connection_id], set_={"value": value, "updated_at": now}
+    )
+    session.execute(statement)
+
+
+def clear_watermark(session: Session, connection_id: int) -> None:
+    session.execute(delete(WatermarkRow).where(WatermarkRow.connection_id == connection_id))
+
+
+# ------------------------------------------------------------------------------------------ pending retries
+
+
+def pending_retry_ids(session: Session, connection_id: int) -> list[str]:
+    query = select(PendingRetryRow.deal_id).where(PendingRetryRow.connection_id == connection_id)
+    return sorted(session.scalars(query))
+
+
+def record_retries(session: Session, connection_id: int, reasons: Mapping[str, str], now: datetime) -> None:
+    """Remember deals to retry next run; a deal already pending counts one more attempt."""
+    if not reasons:
+        return
+    rows = [
+        {
+            "connection_id": connection_id,
+            "deal_id": deal_id,
+            "reason": reason[:REASON_LIMIT],
+            "first_failed_at": now,
+            "attempts": 1,
+        }
+        for deal_id, reason in reasons.items()
+    ]
+    statement = upsert(session, PendingRetryRow)
+    statement = statement.on_conflict_do_update(
+        index_elements=[PendingRetryRow.connection_id, PendingRetryRow.deal_id],
+        set_={"reason": statement.excluded.reason, "attempts": PendingRetryRow.attempts + 1},
+    )
+    session.execute(statement, rows)
+
+
+def clear_retries(session: Session, connection_id: int, deal_ids: Iterable[str]) -> None:
+    ids = list(deal_ids)
+    for start in range(0, len(ids), 500):
+        session.execute(
+            delete(PendingRetryRow).where(
+                PendingRetryRow.connection_id == connection_id,
+                PendingRetryRow.deal_id.in_(ids[start : start + 500]),
+            )
+        )
+
+
+# ----------------------------------------------------------------------------------------------- task keys
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    key: str
+    deal_id: str
+    commitment: str
+    task_id: str
+
+
+def record_tasks_created(
+    session: Session, connection_id: int, tasks: Iterable[TaskRecord], now: datetime
+) -> None:
+    """Upsert by key: a key seen again (the commitment was lost and asked for anew) points at the new task."""
+    rows = [
+        {
+            "connection_id": connection_id,
+            "key": t.key,
+            "deal_id": t.deal_id,
+            "commitment": t.commitment,
+            "task_id": t.task_id,
+            "created_at": now,
+            "completed_at": None,
+        }
+        for t in tasks
+    ]
+    if not rows:
+        return
+    statement = upsert(session, TaskKeyRow)
+    statement = statement.on_conflict_do_update(
+        index_elements=[TaskKeyRow.connection_id, TaskKeyRow.key],
+        set_={
+            "task_id": statement.excluded.task_id,
+            "created_at": statement.excluded.created_at,
+            "completed_at": None,
+        },
+    )
+    session.execute(statement, rows)
+
+
+def record_tasks_completed(
+    session: Session, connection_id: int, tasks: Iterable[TaskRecord], now: datetime
+) -> None:
+    """Mark keys completed; a task the store never saw created (made by an older run that crashed before
+    recording it) is recorded as created and completed at once."""
+    tasks = list(tasks)
+    keys = [t.key for t in tasks]
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        known.update(
+            session.scalars(
+                select(TaskKeyRow.key).where(
+                    TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(batch)
+                )
+            )
+        )
+        session.execute(
+            update(TaskKeyRow)
+            .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(batch))
+            .values(completed_at=now)
+        )
+    unknown = [t for t in tasks if t.key not in known]
+    record_tasks_created(session, connection_id, unknown, now)
+    if unknown:
+        session.execute(
+            update(TaskKeyRow)
+            .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_([t.key for t in unknown]))
+            .values(completed_at=now)
+        )
+
+
+def task_keys(session: Session, connection_id: int, *, open_only: bool = False) -> list[TaskKeyRow]:
+    query = select(TaskKeyRow).where(TaskKeyRow.connection_id == connection_id).order_by(TaskKeyRow.key)
+    if open_only:
+        query = query.where(TaskKeyRow.completed_at.is_(None))
+    return list(session.scalars(query))
+
+
+# ------------------------------------------------------------------------------------------------- leases
+
+
+def acquire_lease(session: Session, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease `name` for `owner` unless another owner holds an unexpired one. Atomic on both
+    databases: a single INSERT .. ON CONFLICT DO UPDATE .. WHERE (expired or already ours)."""
+    statement = upsert(session, LockRow).values(name=name, owner=owner, acquired_at=now, expires_at=now + ttl)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LockRow.name],
+        set_={"owner": owner, "acquired_at": now, "expires_at": now + ttl},
+        where=(LockRow.expires_at <= now) | (LockRow.owner == owner),
+    )
+    session.execute(statement)
+    holder = session.scalars(select(LockRow.owner).where(LockRow.name == name)).one()
+    return holder == owner
+
+
+def renew_lease(session: Session, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    result = session.execute(
+        update(LockRow).where(LockRow.name == name, LockRow.owner == owner).values(expires_at=now + ttl)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(session: Session, name: str, owner: str) -> None:
+    session.execute(delete(LockRow).where(LockRow.name == name, LockRow.owner == owner))
+
+
+def lease_holder(session: Session, name: str, now: datetime) -> LockRow | None:
+    return session.scalars(
+        select(LockRow).where(LockRow.name == name, LockRow.expires_at > now)
+    ).one_or_none()

@@ -1,0 +1,309 @@
+"""The sync engine: `run_sync` reads, assesses, plans, applies and records one run for one connection.
+
+Data flows one way, chunk by chunk, so memory stays flat however large the book: the connector yields a
+chunk of deals, core assesses and plans each, the connector applies the chunk's non-empty plans, and the
+store records the chunk (assessments, history, task keys, failures, counts) before the next chunk is read.
+Chunk boundaries are checkpoints: a stop request (`should_stop`, hooked to SIGINT/SIGTERM by the caller)
+ends the run there as `interrupted`. The watermark moves to the run's frozen start only when every chunk
+was read and applied; deals the CRM refused are retried next run and do not hold the watermark back, while
+a transient, fatal or budget error does (the next run simply reads the same window again: plans diff
+against what the CRM holds, so rereading is harmless).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from connectors.base import BudgetExhaustedError, Connector, ConnectorError, RecordFailure
+from core.assess import assess
+from core.models import Assessment, Deal, WritePlan
+from core.plan import plan as plan_deal
+from core.playbook import Playbook
+from worker.errors import UserError
+from worker.store import Store
+from worker.store import runs as run_store
+from worker.store import state as state_store
+from worker.sync_record import ChunkOutcome, record_chunk
+
+FAILURES_KEPT = 200  # failures returned in the result; all of them are in the store
+
+
+class SyncAlreadyRunning(UserError):
+    """Another process holds this connection's run lease."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncConnection:
+    """Everything a run needs: the connection's name, its connector, its playbook and the store."""
+
+    name: str
+    connector: Connector
+    playbook: Playbook
+    store: Store
+
+
+@dataclass
+class ChunkReport:
+    """Handed to `on_chunk` after each chunk is recorded (progress bars, dry-run plan listings)."""
+
+    deals: list[Deal]
+    assessments: list[Assessment]
+    plans: list[WritePlan]
+    failures: list[RecordFailure]
+    counts: run_store.RunCounts
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    connection: str
+    mode: str
+    dry_run: bool
+    outcome: str
+    counts: run_store.RunCounts
+    api_calls: dict[str, int]
+    duration_s: float
+    started_at: datetime
+    watermark_before: datetime | None
+    watermark_after: datetime | None
+    error: str | None = None
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("success", "partial")
+
+
+@dataclass
+class _Run:
+    """The mutable state of one run while it streams."""
+
+    connection_id: int
+    run_id: int
+    mode: str
+    since: datetime | None
+    retry_ids: set[str]
+    lease: str
+    owner: str
+    calls_before: Counter[str]
+    counts: run_store.RunCounts = field(default_factory=run_store.RunCounts)
+    failures: list[RecordFailure] = field(default_factory=list)
+
+
+def run_sync(
+    connection: SyncConnection,
+    now: datetime,
+    *,
+    mode: str = "incremental",
+    dry_run: bool = False,
+    trigger: str = "manual",
+    should_stop: Callable[[], bool] = lambda: False,
+    on_chunk: Callable[[ChunkReport], None] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    lease_ttl: timedelta = timedelta(minutes=30),
+) -> SyncResult:
+    """Run one sync of `connection` as of `now` (the frozen start: the read's `until` and the next
+    watermark). `mode` "full" reads every deal; "incremental" reads from the watermark (a full read when
+    there is none yet). A dry run writes nothing to the CRM or the sync state and records the run as dry.
+    Connector errors end the run with an outcome (never raised); anything else is recorded and re-raised.
+    """
+    if mode not in ("full", "incremental"):
+        raise ValueError(f"mode must be 'full' or 'incremental', got {mode!r}")
+    started = time.perf_counter()
+    run = _begin(
+        connection, now, mode=mode, trigger=trigger, dry_run=dry_run, clock=clock, lease_ttl=lease_ttl
+    )
+    watermark_before = (
+        run.since if run.mode == "incremental" else _watermark(connection.store, run.connection_id)
+    )
+    outcome, error = "running", None
+    try:
+        outcome = _stream(connection, run, now, dry_run, should_stop, on_chunk, clock, lease_ttl)
+    except BudgetExhaustedError as exc:
+        outcome, error = "budget_stopped", f"API budget exhausted, stopped before finishing: {exc}"
+    except ConnectorError as exc:
+        outcome, error = "failed", str(exc)
+    except KeyboardInterrupt:
+        outcome, error = "interrupted", "stopped by the user"
+        raise
+    except BaseException as exc:
+        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        api_calls = dict(connection.connector.api_calls() - run.calls_before)
+        duration = time.perf_counter() - started
+        _finish(connection.store, run, now, outcome, error, api_calls, duration, dry_run, clock)
+    return SyncResult(
+        run_id=run.run_id,
+        connection=connection.name,
+        mode=run.mode,
+        dry_run=dry_run,
+        outcome=outcome,
+        counts=run.counts,
+        api_calls=api_calls,
+        duration_s=duration,
+        started_at=now,
+        watermark_before=watermark_before,
+        watermark_after=_watermark(connection.store, run.connection_id),
+        error=error,
+        failures=run.failures,
+    )
+
+
+def _watermark(store: Store, connection_id: int) -> datetime | None:
+    with store.session() as session:
+        return state_store.get_watermark(session, connection_id)
+
+
+def _begin(
+    connection: SyncConnection,
+    now: datetime,
+    *,
+    mode: str,
+    trigger: str,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+    lease_ttl: timedelta,
+) -> _Run:
+    """Take the connection's lease, close runs a dead process left open, and insert the run row."""
+    lease, owner = f"sync:{connection.name}", f"run:{uuid.uuid4().hex}"
+    with connection.store.session() as session:
+        row = run_store.ensure_connection(session, connection.name, connection.connector.crm, now)
+        if not state_store.acquire_lease(session, lease, owner, clock(), lease_ttl):
+            raise SyncAlreadyRunning(
+                f"a sync of connection {connection.name!r} is already running; wait for it to finish"
+            )
+        run_store.close_abandoned_runs(session, row.id, clock())
+        watermark = state_store.get_watermark(session, row.id)
+        effective = "full" if mode == "full" or watermark is None else "incremental"
+        retry_ids = set(state_store.pending_retry_ids(session, row.id))
+        run_row = run_store.start_run(
+            session, row.id, mode=effective, trigger=trigger, dry_run=dry_run, started_at=now
+        )
+        return _Run(
+            connection_id=row.id,
+            run_id=run_row.id,
+            mode=effective,
+            since=watermark if effective == "incremental" else None,
+            retry_ids=retry_ids,
+            lease=lease,
+            owner=owner,
+            calls_before=connection.connector.api_calls(),
+        )
+
+
+def _stream(
+    connection: SyncConnection,
+    run: _Run,
+    now: datetime,
+    dry_run: bool,
+    should_stop: Callable[[], bool],
+    on_chunk: Callable[[ChunkReport], None] | None,
+    clock: Callable[[], datetime],
+    lease_ttl: timedelta,
+) -> str:
+    """Process every chunk; returns the outcome of a run that was not stopped by an error."""
+    unseen_retries = set(run.retry_ids)
+    chunks = connection.connector.read_deals(run.since, now, include_ids=sorted(run.retry_ids))
+    try:
+        for deals in chunks:
+            if should_stop():
+                return "interrupted"
+            report = _process_chunk(connection, run, deals, now, dry_run)
+            unseen_retries.difference_update(deal.id for deal in deals)
+            _checkpoint(connection, run, clock, lease_ttl)
+            if on_chunk is not None:
+                on_chunk(report)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    if should_stop():
+        return "interrupted"
+    if not dry_run and unseen_retries:
+        # A deal queued for retry that the CRM no longer returns was deleted or merged: stop asking.
+        with connection.store.session() as session:
+            state_store.clear_retries(session, run.connection_id, unseen_retries)
+    return "partial" if run.counts.failures else "success"
+
+
+def _process_chunk(
+    connection: SyncConnection, run: _Run, deals: list[Deal], now: datetime, dry_run: bool
+) -> ChunkReport:
+    playbook = connection.playbook
+    assessments = [assess(deal, playbook, now) for deal in deals]
+    plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
+    to_write = [p for p in plans if not p.is_empty]
+    outcome = ChunkOutcome.planned(to_write)
+    if to_write and not dry_run:
+        outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
+    counts = run.counts
+    counts.deals_read += len(deals)
+    counts.deals_assessed += len(assessments)
+    counts.deals_changed += len(to_write)
+    counts.fields_written += outcome.fields_written
+    counts.tasks_created += outcome.tasks_created
+    counts.tasks_completed += outcome.tasks_completed
+    counts.failures += len(outcome.failures)
+    room = FAILURES_KEPT - len(run.failures)
+    run.failures.extend(outcome.failures[: max(room, 0)])
+    if not dry_run:
+        with connection.store.session() as session:
+            record_chunk(
+                session,
+                run.connection_id,
+                run.run_id,
+                deals,
+                assessments,
+                to_write,
+                outcome,
+                now,
+                run.retry_ids,
+            )
+    return ChunkReport(deals, assessments, plans, outcome.failures, counts)
+
+
+def _checkpoint(connection: SyncConnection, run: _Run, clock: Callable[[], datetime], ttl: timedelta) -> None:
+    with connection.store.session() as session:
+        run_store.save_progress(
+            session, run.run_id, run.counts, connection.connector.api_calls() - run.calls_before
+        )
+        if not state_store.renew_lease(session, run.lease, run.owner, clock(), ttl):
+            raise UserError(f"lost the run lease of connection {connection.name!r}; another run took over")
+
+
+def _finish(
+    store: Store,
+    run: _Run,
+    now: datetime,
+    outcome: str,
+    error: str | None,
+    api_calls: dict[str, int],
+    duration: float,
+    dry_run: bool,
+    clock: Callable[[], datetime],
+) -> None:
+    with store.session() as session:
+        if outcome in ("success", "partial") and not dry_run:
+            current = state_store.get_watermark(session, run.connection_id)
+            state_store.set_watermark(session, run.connection_id, max(now, current or now), clock())
+        run_store.finish_run(
+            session,
+            run.run_id,
+            outcome=outcome if outcome != "running" else "failed",
+            counts=run.counts,
+            api_calls=Counter(api_calls),
+            finished_at=clock(),
+            duration_s=duration,
+            error=error,
+        )
+        state_store.release_lease(session, run.lease, run.owner)
