@@ -1,0 +1,60 @@
+"""Helpers for the Salesforce connector tests: payload files, configs, the discovery mocks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import responses
+from responses import matchers
+
+from connectors.salesforce import SalesforceConfig, SalesforceConnector, soql
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "salesforce"
+INSTANCE = "https://acme.my.salesforce.com"
+API = f"{INSTANCE}/services/data/v61.0/"
+
+
+def payload(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def session_config(**overrides: Any) -> SalesforceConfig:
+    data: dict[str, Any] = {
+        "auth": {"mode": "session", "session_id": "00D!SESSION-SECRET", "instance_url": INSTANCE},
+        "backoff_seconds": 0, "max_backoff_seconds": 0,
+    }
+    data.update(overrides)
+    return SalesforceConfig.model_validate(data)
+
+
+def password_config(**overrides: Any) -> SalesforceConfig:
+    data: dict[str, Any] = {
+        "auth": {"mode": "password", "username": "sync@acme.com", "password": "hunter2-SECRET",
+                 "security_token": "TOKEN-SECRET", "domain": "login"},
+        "backoff_seconds": 0, "max_backoff_seconds": 0,
+    }
+    data.update(overrides)
+    return SalesforceConfig.model_validate(data)
+
+
+def no_sleep(_seconds: float) -> None:
+    return None
+
+
+def connector(config: SalesforceConfig | None = None) -> SalesforceConnector:
+    return SalesforceConnector(config or session_config(), sleep=no_sleep)
+
+
+def add_discovery(rsps: responses.RequestsMock) -> None:
+    """The describe calls and the stage query every read starts with."""
+    for sobject, name in (("Opportunity", "describe_opportunity.json"), ("Task", "describe_task.json"),
+                          ("Event", "describe_event.json")):
+        rsps.get(f"{API}sobjects/{sobject}/describe", json=payload(name))
+    rsps.get(f"{API}query/", json=payload("opportunity_stages.json"),
+             match=[matchers.query_param_matcher({"q": soql.stages()})])

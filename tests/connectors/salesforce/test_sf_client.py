@@ -1,0 +1,55 @@
+"""The session given to simple-salesforce: default timeouts, base-URL rewrite, usage headers, login errors."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+from salesforce_support import password_config, text
+
+from connectors.base import ConfigurationError
+from connectors.salesforce.client import UsageTracker, build_salesforce, build_session
+
+
+def test_given_a_base_url_when_a_salesforce_url_is_called_then_it_goes_to_the_base_keeping_path_and_query(
+    rsps: responses.RequestsMock,
+) -> None:
+    config = password_config(api_base_url="http://127.0.0.1:8765/proxy", connect_timeout=3, read_timeout=7)
+    session = build_session(config, UsageTracker())
+    rsps.get("http://127.0.0.1:8765/proxy/services/data/v61.0/query/?q=SELECT+Id", json={"ok": True})
+
+    session.get("https://acme.my.salesforce.com/services/data/v61.0/query/?q=SELECT+Id")
+
+    assert rsps.calls[0].request.url == "http://127.0.0.1:8765/proxy/services/data/v61.0/query/?q=SELECT+Id"
+    assert rsps.calls[0].request.req_kwargs["timeout"] == (3.0, 7.0)
+
+
+def test_given_a_limit_header_when_a_response_arrives_then_the_budget_and_retry_after_are_tracked(
+    rsps: responses.RequestsMock,
+) -> None:
+    tracker = UsageTracker()
+    session = build_session(password_config(), tracker)
+    rsps.get("https://acme.my.salesforce.com/x", status=429,
+             headers={"Sforce-Limit-Info": "api-usage=4100/5000", "Retry-After": "2"})
+
+    session.get("https://acme.my.salesforce.com/x")
+
+    budget = tracker.budget()
+    assert budget is not None
+    assert (budget.used, budget.limit, tracker.retry_after) == (4100, 5000, 2.0)
+
+
+def test_given_a_rejected_login_when_building_then_a_configuration_error_names_user_and_domain_not_secrets(
+    rsps: responses.RequestsMock,
+) -> None:
+    config = password_config()
+    login = "https://login.salesforce.com/services/Soap/u/61.0"
+    rsps.post(login, status=500, body=text("login_soap_invalid.xml"))
+
+    with pytest.raises(ConfigurationError) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+
+    message = str(caught.value)
+    assert "sync@acme.com" in message
+    assert "login.salesforce.com" in message
+    assert "security token" in message
+    assert "SECRET" not in message
