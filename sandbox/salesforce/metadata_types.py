@@ -1,0 +1,115 @@
+"""Custom fields and field-level security, derived from components saved through the Metadata API.
+
+Components are stored as plain dicts (the XML the client sent, as nested dicts; booleans stay the strings
+"true"/"false" as on the wire) in `tables["_Metadata"]` under "Type/fullName". A CustomField becomes a
+`FieldDef` on its object. Like a real org, a field created through the Metadata API is invisible to the
+API user (absent from describe, INVALID_FIELD in SOQL and writes) until a permission set that grants it
+(fieldPermissions readable/editable) is assigned to that user with a PermissionSetAssignment row;
+readable-but-not-editable fields reject writes with INVALID_FIELD_FOR_INSERT_UPDATE.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.salesforce.schema import FieldDef, ObjectDef
+
+if TYPE_CHECKING:
+    from sandbox.salesforce.store import SalesforceStore
+
+# Metadata FieldType -> (describe type, default length)
+FIELD_TYPES: dict[str, tuple[str, int]] = {
+    "MultiselectPicklist": ("multipicklist", 4099),
+    "Picklist": ("picklist", 255),
+    "Number": ("double", 0),
+    "Checkbox": ("boolean", 0),
+    "LongTextArea": ("textarea", 32768),
+    "TextArea": ("textarea", 255),
+    "Text": ("string", 255),
+    "DateTime": ("datetime", 0),
+    "Date": ("date", 0),
+    "Percent": ("percent", 0),
+    "Currency": ("currency", 0),
+    "Email": ("email", 80),
+    "Url": ("url", 255),
+}
+
+
+def is_true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def component_key(metadata_type: str, full_name: str) -> str:
+    return f"{metadata_type}/{full_name}"
+
+
+def components(store: SalesforceStore, metadata_type: str) -> list[dict[str, Any]]:
+    prefix = metadata_type + "/"
+    return [c for key, c in store.tables["_Metadata"].items() if key.startswith(prefix)]
+
+
+def picklist_values(component: dict[str, Any]) -> tuple[tuple[str, ...] | None, bool]:
+    value_set = component.get("valueSet") or {}
+    definition = value_set.get("valueSetDefinition") or {}
+    values = definition.get("value") or []
+    if not values and component.get("type") not in ("Picklist", "MultiselectPicklist"):
+        return None, False
+    return tuple(v.get("fullName", "") for v in values), is_true(value_set.get("restricted"))
+
+
+def field_def(component: dict[str, Any], editable: bool) -> FieldDef:
+    kind, default_length = FIELD_TYPES.get(str(component.get("type")), ("string", 255))
+    values, restricted = picklist_values(component)
+    return FieldDef(
+        name=component["fullName"].split(".", 1)[1],
+        type=kind,
+        label=component.get("label") or "",
+        length=int(component.get("length") or default_length),
+        picklist=values,
+        restricted=restricted,
+        updateable=editable,
+        createable=editable,
+        nillable=kind != "boolean",
+        custom=True,
+        precision=int(component.get("precision") or 0),
+        scale=int(component.get("scale") or 0),
+    )
+
+
+def field_permissions(store: SalesforceStore, user_id: str) -> dict[str, bool]:
+    """'Object.Field__c' -> editable, for each field a permission set assigned to the user makes readable."""
+    assigned = {
+        row["PermissionSetId"]
+        for row in store.table("PermissionSetAssignment").values()
+        if row["AssigneeId"] == user_id and not row["IsDeleted"]
+    }
+    names = {
+        store.table("PermissionSet")[pid]["Name"] for pid in assigned if pid in store.table("PermissionSet")
+    }
+    granted: dict[str, bool] = {}
+    for name in names:
+        permission_set = store.tables["_Metadata"].get(component_key("PermissionSet", name)) or {}
+        for perm in permission_set.get("fieldPermissions") or []:
+            if is_true(perm.get("readable")) or is_true(perm.get("editable")):
+                field = str(perm.get("field"))
+                granted[field] = granted.get(field, False) or is_true(perm.get("editable"))
+    return granted
+
+
+def with_custom_fields(
+    objects: dict[str, ObjectDef], store: SalesforceStore, user_id: str | None
+) -> dict[str, ObjectDef]:
+    fields = components(store, "CustomField")
+    if not fields:
+        return objects
+    granted = field_permissions(store, user_id) if user_id else None
+    extra: dict[str, list[FieldDef]] = {}
+    for component in fields:
+        object_name = component["fullName"].split(".", 1)[0]
+        if object_name not in objects:
+            continue
+        if granted is not None and component["fullName"] not in granted:
+            continue
+        editable = True if granted is None else granted[component["fullName"]]
+        extra.setdefault(object_name, []).append(field_def(component, editable))
+    return {name: obj.with_fields(extra[name]) if name in extra else obj for name, obj in objects.items()}

@@ -1,0 +1,81 @@
+"""Salesforce's error shapes and the authenticated-handler wrapper every data API route goes through.
+
+REST errors are `[{"message": ..., "errorCode": ...}]` lists (what simple-salesforce's exception map reads);
+SOAP errors are SOAP 1.1 faults with `sf:`-qualified fault codes. `authed` checks the Bearer session
+(401 INVALID_SESSION_ID "Session expired or invalid"), the daily API limit (403 REQUEST_LIMIT_EXCEEDED
+"TotalRequests Limit exceeded."), counts the call, and turns query errors into 400s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from xml.sax.saxutils import escape
+
+from sandbox.http import Request, Response
+from sandbox.salesforce.soql import SoqlError
+from sandbox.salesforce.store import SalesforceStore
+
+AuthedHandler = Callable[[Request, str], Response]
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def sf_error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
+    body: dict[str, Any] = {"message": message, "errorCode": code}
+    if fields is not None:
+        body["fields"] = fields
+    return Response.json([body], status)
+
+
+def invalid_session() -> Response:
+    return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def daily_limit() -> Response:
+    return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+
+
+def not_found() -> Response:
+    return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() in ("bearer", "oauth") and token.strip() else None
+
+
+def authed(store: SalesforceStore, handler: AuthedHandler) -> Callable[[Request], Response]:
+    def wrapped(request: Request) -> Response:
+        user_id = store.session_user(bearer(request))
+        if user_id is None:
+            return invalid_session()
+        if store.daily_limit_exhausted():
+            return daily_limit()
+        store.count_api_call()
+        try:
+            return handler(request, user_id)
+        except SoqlError as exc:
+            return sf_error(400, exc.code, exc.message)
+
+    return wrapped
+
+
+def soap_fault(
+    code: str,
+    message: str,
+    *,
+    detail_type: str = "UnexpectedErrorFault",
+    namespace: str = "urn:fault.partner.soap.sforce.com",
+    status: int = 500,
+) -> Response:
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:sf="{namespace}" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {escape(message)}</faultstring>"
+        f'<detail><sf:{detail_type} xsi:type="sf:{detail_type}"><sf:exceptionCode>{code}</sf:exceptionCode>'
+        f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage></sf:{detail_type}></detail>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response.xml(text, status)

@@ -1,0 +1,417 @@
+"""Evaluate a parsed SOQL query against the store: field resolution, filters, ordering, projection.
+
+Everything is compiled once per query into closures (field getters, a predicate, sort keys, a
+projector), so a 2,000-row page with five child subqueries is a few list comprehensions over indexed
+children, not a rescan per record. Field and relationship names are matched case-insensitively, as SOQL
+does, and come back in their canonical case. String comparisons are case-insensitive; datetimes compare
+as normalised UTC strings. Unknown objects raise INVALID_TYPE, unknown fields or relationships
+INVALID_FIELD, a literal of the wrong type for its field INVALID_QUERY_FILTER_OPERATOR.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sandbox.salesforce.schema import FieldDef, ObjectDef
+from sandbox.salesforce.soql import (
+    BoolOp,
+    Compare,
+    FieldPath,
+    Includes,
+    InList,
+    Literal,
+    Query,
+    SoqlError,
+    location,
+)
+from sandbox.salesforce.store import Record, SalesforceStore
+from sandbox.salesforce.values import sf_datetime
+
+Getter = Callable[[Record], Any]
+Predicate = Callable[[Record], bool]
+NUMERIC = frozenset({"double", "currency", "percent", "int"})
+ACTIVITIES = frozenset({"Task", "Event"})
+_ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+# The polymorphic "Name" object a What/Who/Owner relationship points at.
+NAME_OBJECT = ObjectDef(
+    "Name",
+    "000",
+    "Name",
+    {n: FieldDef(n, t) for n, t in (("Id", "id"), ("Name", "string"), ("Type", "string"))},
+)
+
+
+def _sort_key(get: Getter, null_flag: int) -> Callable[[Record], tuple[int, Any]]:
+    def key(record: Record) -> tuple[int, Any]:
+        value = get(record)
+        return (null_flag, 0) if value is None else (0, value)
+
+    return key
+
+
+@dataclass
+class Compiled:
+    """A query ready to run: which rows, in which order, and how each becomes JSON."""
+
+    obj: ObjectDef
+    predicate: Predicate
+    sort: Callable[[list[Record]], list[Record]]
+    project: Callable[[Record], tuple[Record, int]]
+    query: Query
+
+
+class Evaluator:
+    def __init__(
+        self, store: SalesforceStore, user_id: str, *, include_deleted: bool, text: str, version: str
+    ) -> None:
+        self.store = store
+        self.objects = store.objects(user_id)
+        self.include_deleted = include_deleted
+        self.text = text
+        self.url_prefix = f"/services/data/v{version}/sobjects/"
+        self.version = version
+        self._lower: dict[str, dict[str, FieldDef]] = {}
+
+    # ---- names -----------------------------------------------------------------------------------
+    def object_named(self, name: str, pos: int) -> ObjectDef:
+        for obj in self.objects.values():
+            if obj.name.lower() == name.lower():
+                return obj
+        raise SoqlError(
+            "INVALID_TYPE",
+            location(self.text, pos) + f"sObject type '{name}' is not supported. If you "
+            "are attempting to use a custom object, be sure to append the '__c' after the entity "
+            "name. Please reference your WSDL or the describe call for the appropriate names.",
+        )
+
+    def field_named(self, obj: ObjectDef, name: str, pos: int) -> FieldDef:
+        fields = self._lower.get(obj.name)
+        if fields is None:
+            fields = self._lower[obj.name] = {f.name.lower(): f for f in obj.fields.values()}
+        found = fields.get(name.lower())
+        if found is None:
+            raise SoqlError(
+                "INVALID_FIELD",
+                location(self.text, pos) + f"No such column '{name}' on entity "
+                f"'{obj.name}'. If you are attempting to use a custom field, be sure to append the "
+                "'__c' after the custom field name. Please reference your WSDL or the describe call "
+                "for the appropriate names.",
+            )
+        return found
+
+    def relationship(self, obj: ObjectDef, name: str, pos: int) -> tuple[FieldDef, ObjectDef]:
+        for field in obj.fields.values():
+            if field.relationship_name and field.relationship_name.lower() == name.lower():
+                targets = field.reference_to
+                target = (
+                    self.objects[targets[0]]
+                    if len(targets) == 1 and targets[0] in self.objects
+                    else NAME_OBJECT
+                )
+                return field, target
+        raise SoqlError(
+            "INVALID_FIELD",
+            location(self.text, pos) + f"Didn't understand relationship '{name}' in "
+            "field path. If you are attempting to use a custom relationship, be sure to append the "
+            "'__r' after the custom relationship name. Please reference your WSDL or the describe "
+            "call for the appropriate names.",
+        )
+
+    def resolve(self, obj: ObjectDef, path: FieldPath) -> tuple[Getter, FieldDef]:
+        current, refs = obj, []
+        for part in path.parts[:-1]:
+            ref, current = self.relationship(current, part, path.pos)
+            refs.append(ref.name)
+        leaf = self.field_named(current, path.parts[-1], path.pos)
+        leaf_getter = self._leaf_getter(current, leaf)
+        if not refs:
+            return leaf_getter, leaf
+        get = self.store.get
+
+        def follow(record: Record) -> Any:
+            target: Record | None = record
+            for ref_name in refs:
+                target = get(target.get(ref_name)) if target else None
+            return leaf_getter(target) if target else None
+
+        return follow, leaf
+
+    def _leaf_getter(self, obj: ObjectDef, field: FieldDef) -> Getter:
+        name = field.name
+        if obj is NAME_OBJECT:
+            type_of = self.store.type_of
+            if name == "Type":
+                return lambda r: type_of(r["Id"])
+            if name == "Name":
+                return lambda r: r.get("Name") or r.get("Subject")
+        if field.type == "boolean":
+            return lambda r: bool(r.get(name))
+        return lambda r: r.get(name)
+
+    # ---- compile ---------------------------------------------------------------------------------
+    def compile(self, query: Query, obj: ObjectDef | None = None) -> Compiled:
+        obj = obj or self.object_named(query.object, query.pos)
+        predicate: Predicate = (lambda _r: True) if query.where is None else self.condition(obj, query.where)
+        visible = self._visibility(obj)
+        return Compiled(
+            obj,
+            lambda r: visible(r) and predicate(r),
+            self.sorter(obj, query),
+            self.projector(obj, query),
+            query,
+        )
+
+    def _visibility(self, obj: ObjectDef) -> Predicate:
+        if self.include_deleted:
+            return lambda _r: True
+        if obj.name in ACTIVITIES:
+            return lambda r: not r["IsDeleted"] and not r.get("IsArchived")
+        return lambda r: not r["IsDeleted"]
+
+    def rows(self, compiled: Compiled, candidates: Any) -> list[Record]:
+        rows = compiled.sort([r for r in candidates if compiled.predicate(r)])
+        start = compiled.query.offset or 0
+        end = start + compiled.query.limit if compiled.query.limit is not None else None
+        return rows[start:end]
+
+    def sorter(self, obj: ObjectDef, query: Query) -> Callable[[list[Record]], list[Record]]:
+        keys = []
+        for path, descending, nulls_last in query.order:
+            getter, field = self.resolve(obj, path)
+            null_flag = (1 if nulls_last else -1) * (-1 if descending else 1)
+            keys.append((self._normaliser(getter, field), descending, null_flag))
+
+        def sort(rows: list[Record]) -> list[Record]:
+            for get, descending, null_flag in reversed(keys):
+                rows.sort(key=_sort_key(get, null_flag), reverse=descending)
+            return rows
+
+        return sort
+
+    @staticmethod
+    def _normaliser(getter: Getter, field: FieldDef) -> Getter:
+        if field.is_text:
+            return lambda r: None if (v := getter(r)) is None else v.lower()
+        return getter
+
+    def projector(self, obj: ObjectDef, query: Query) -> Callable[[Record], tuple[Record, int]]:
+        node = self._node(obj, query.fields)
+        children = [self._child(obj, sub) for sub in query.subqueries]
+
+        def project(record: Record) -> tuple[Record, int]:
+            out = node(record)
+            rows = 1
+            for name, fetch in children:
+                out[name], count = fetch(record)
+                rows += count
+            return out, rows
+
+        return project
+
+    def _node(self, obj: ObjectDef, paths: list[FieldPath]) -> Callable[[Record], Record]:
+        """Project the selected fields of one object, recursing into parent relationships."""
+        leaves: list[tuple[str, Getter]] = []
+        parents: dict[str, tuple[FieldDef, ObjectDef, list[FieldPath]]] = {}
+        for path in paths:
+            if len(path.parts) == 1:
+                field = self.field_named(obj, path.parts[0], path.pos)
+                if all(name != field.name for name, _ in leaves):
+                    leaves.append((field.name, self._leaf_getter(obj, field)))
+                continue
+            ref, target = self.relationship(obj, path.parts[0], path.pos)
+            entry = parents.setdefault(ref.relationship_name or ref.name, (ref, target, []))
+            entry[2].append(FieldPath(path.parts[1:], path.pos))
+        nested = [(name, ref.name, self._node(target, sub)) for name, (ref, target, sub) in parents.items()]
+        url_prefix, get, type_of, type_name = self.url_prefix, self.store.get, self.store.type_of, obj.name
+
+        def node(record: Record) -> Record:
+            kind = type_name if type_name != "Name" else "Name"
+            real = type_of(record["Id"]) or type_name
+            out: Record = {"attributes": {"type": kind, "url": f"{url_prefix}{real}/{record['Id']}"}}
+            for name, getter in leaves:
+                out[name] = getter(record)
+            for rel_name, ref_name, sub_node in nested:
+                parent = get(record.get(ref_name))
+                out[rel_name] = sub_node(parent) if parent is not None else None
+            return out
+
+        return node
+
+    def _child(self, obj: ObjectDef, sub: Query) -> tuple[str, Callable[[Record], tuple[Any, int]]]:
+        relation = next((c for c in obj.children.values() if c.name.lower() == sub.object.lower()), None)
+        if relation is None or relation.child not in self.objects:
+            raise SoqlError(
+                "INVALID_TYPE",
+                location(self.text, sub.pos) + f"Didn't understand relationship "
+                f"'{sub.object}' in FROM part of query call. If you are attempting to use a custom "
+                "relationship, be sure to append the '__r' after the custom relationship name. Please "
+                "reference your WSDL or the describe call for the appropriate names.",
+            )
+        compiled = self.compile(sub, self.objects[relation.child])
+        children, page_size = self.store.children, self.store.child_page_size
+        from sandbox.salesforce.query_pages import child_result  # cycle: pages build on projection
+
+        def fetch(record: Record) -> tuple[Any, int]:
+            rows = self.rows(compiled, children(relation.child, relation.field, record["Id"]))
+            if not rows:
+                return None, 0
+            projected = [compiled.project(r)[0] for r in rows]
+            return child_result(self.store, projected, page_size, self.version)
+
+        return relation.name, fetch
+
+    # ---- conditions ------------------------------------------------------------------------------
+    def condition(self, obj: ObjectDef, node: Any) -> Predicate:
+        if isinstance(node, BoolOp):
+            parts = [self.condition(obj, item) for item in node.items]
+            if node.op == "NOT":
+                return lambda r: not parts[0](r)
+            if node.op == "AND":
+                return lambda r: all(p(r) for p in parts)
+            return lambda r: any(p(r) for p in parts)
+        getter, field = self.resolve(obj, node.path)
+        if isinstance(node, Includes):
+            return self._includes(getter, field, node)
+        if isinstance(node, InList):
+            return self._in(getter, field, node)
+        return self._compare(getter, field, node)
+
+    def _includes(self, getter: Getter, field: FieldDef, node: Includes) -> Predicate:
+        if field.type != "multipicklist":
+            raise self._bad_operator(
+                node.path, "includes or excludes operator only valid on multipicklist field"
+            )
+        wanted = [frozenset(v.lower().split(";")) for v in node.values]
+
+        def matches(record: Record) -> bool:
+            value = getter(record)
+            have = frozenset(value.lower().split(";")) if value else frozenset()
+            return any(w <= have for w in wanted) != node.exclude
+
+        return matches
+
+    def _in(self, getter: Getter, field: FieldDef, node: InList) -> Predicate:
+        if isinstance(node.values, Query):
+            values = self._semi_join(node.values)
+        else:
+            values = {self._operand(field, lit, node.path) for lit in node.values}
+        norm = self._normaliser(getter, field)
+        return lambda r: (norm(r) in values) != node.negate
+
+    def _semi_join(self, sub: Query) -> set[Any]:
+        compiled = self.compile(sub)
+        if len(sub.fields) != 1 or sub.subqueries:
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                location(self.text, sub.pos) + "semi join sub-selects must select exactly one field",
+            )
+        getter, field = self.resolve(compiled.obj, sub.fields[0])
+        rows = self.rows(compiled, self.store.table(compiled.obj.name).values())
+        norm = self._normaliser(getter, field)
+        return {norm(r) for r in rows}
+
+    def _compare(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
+        literal = node.value
+        if literal.kind == "null":
+            if node.op not in ("=", "!="):
+                raise self._bad_operator(node.path, "null can only be compared with = or !=")
+            return (lambda r: getter(r) is None) if node.op == "=" else (lambda r: getter(r) is not None)
+        if node.op == "LIKE":
+            return self._like(getter, field, node)
+        if literal.kind == "date_keyword":
+            return self._date_range(getter, field, node)
+        target = self._operand(field, literal, node.path)
+        norm = self._normaliser(getter, field)
+        if field.type == "multipicklist" and node.op in ("=", "!="):
+            wanted = frozenset(str(target).split(";"))
+            return lambda r: (frozenset((norm(r) or "").split(";")) == wanted) == (node.op == "=")
+        if node.op == "=":
+            return lambda r: norm(r) == target
+        if node.op == "!=":
+            return lambda r: norm(r) != target
+        compare = _ORDERED[node.op]
+        return lambda r: (v := norm(r)) is not None and compare(v, target)
+
+    def _like(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
+        if node.value.kind != "string" or not (field.is_text or field.type in ("id", "reference")):
+            raise self._bad_operator(node.path, "invalid operator on field")
+        pattern = ""
+        escaped = False
+        for char in str(node.value.value):
+            if escaped:
+                pattern += re.escape(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            else:
+                pattern += {"%": ".*", "_": "."}.get(char, re.escape(char))
+        regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
+        return lambda r: (v := getter(r)) is not None and regex.fullmatch(str(v)) is not None
+
+    def _operand(self, field: FieldDef, literal: Literal, path: FieldPath) -> Any:
+        kind, value = literal.kind, literal.value
+        expected = {"date": "date", "datetime": "datetime", "boolean": "bool"}.get(field.type)
+        if expected is None:
+            expected = "number" if field.type in NUMERIC else "string"
+        if kind == "null":
+            return None
+        if kind != expected:
+            quoted = (
+                "and should not be enclosed in quotes"
+                if kind == "string"
+                else "and should be enclosed in quotes"
+            )
+            type_name = {"datetime": "dateTime", "bool": "boolean"}.get(expected, expected)
+            raise self._bad_operator(
+                path,
+                f"value of filter criterion for field '{field.name}' must be of type {type_name} {quoted}",
+            )
+        if field.is_text:
+            return str(value).lower()
+        if field.type == "int":
+            return int(value)
+        return value
+
+    def _date_range(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
+        if field.type not in ("date", "datetime"):
+            raise self._bad_operator(
+                node.path,
+                f"value of filter criterion for field '{field.name}' must be of "
+                "type string and should be enclosed in quotes",
+            )
+        word, days = node.value.value
+        today = self.store.clock().date()
+        start, end = {
+            "TODAY": (0, 1),
+            "YESTERDAY": (-1, 0),
+            "TOMORROW": (1, 2),
+            "LAST_N_DAYS": (-days, 1),
+            "NEXT_N_DAYS": (1, days + 1),
+        }[word]
+        low, high = (self._bound(field, today + timedelta(days=d)) for d in (start, end))
+        checks: dict[str, Callable[[Any], bool]] = {
+            "=": lambda v: low <= v < high,
+            "!=": lambda v: not low <= v < high,
+            "<": lambda v: v < low,
+            "<=": lambda v: v < high,
+            ">": lambda v: v >= high,
+            ">=": lambda v: v >= low,
+        }
+        check = checks[node.op]
+        return lambda r: (v := getter(r)) is not None and check(v)
+
+    @staticmethod
+    def _bound(field: FieldDef, day: date) -> str:
+        return (
+            day.isoformat()
+            if field.type == "date"
+            else sf_datetime(datetime.combine(day, time(), tzinfo=UTC))
+        )
+
+    def _bad_operator(self, path: FieldPath, detail: str) -> SoqlError:
+        return SoqlError("INVALID_QUERY_FILTER_OPERATOR", location(self.text, path.pos) + detail)

@@ -1,0 +1,224 @@
+"""The Salesforce stand-in's state: records, org settings, sessions, metadata, jobs, and fast lookups.
+
+Everything that must survive a restart lives in `tables`, a dict of JSON-able dicts keyed by object type
+then id: sObject rows (`tables["Opportunity"]["006..."]`) and the org's own state in tables whose names
+start with an underscore (`_Org`: credentials, id counters, API usage; `_Session`: issued tokens;
+`_Metadata`: components saved through the Metadata API; `_BulkJob`: Bulk API 2.0 jobs). `dump()` and
+`load()` round-trip exactly that. Query cursors (`cursors`) are transient, like Salesforce's query
+locators, which expire too.
+
+Lookups that a 2,000-row query page needs are indexed: children by (child type, parent field, parent
+id). The effective schema per user (standard fields plus custom fields the user's permission sets make
+visible) is cached and rebuilt when metadata or permission set assignments change.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.salesforce import metadata_types
+from sandbox.salesforce.schema import PREFIX_TO_TYPE, ObjectDef, standard_objects
+from sandbox.salesforce.values import make_id, random_id, sf_datetime
+
+Record = dict[str, Any]
+ORG_KEY = "org"
+
+
+@dataclass
+class Cursor:
+    """A query's matched rows behind a locator; `project` turns one into (JSON record, rows it counts as)."""
+
+    rows: list[Record]
+    batch_size: int
+    total_size: int
+    version: str
+    project: Callable[[Record], tuple[Record, int]]
+
+
+@dataclass(frozen=True)
+class RecordError:
+    status_code: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"statusCode": self.status_code, "message": self.message, "fields": list(self.fields)}
+
+
+class SalesforceStore:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        child_page_size: int = 200,
+        api_daily_max: int = 15000,
+    ) -> None:
+        self.tables: dict[str, dict[str, Record]] = {}
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.child_page_size = child_page_size
+        # Test hook: writes to these record ids fail per record with `fail_status_code`.
+        self.fail_record_ids: set[str] = set()
+        self.fail_status_code = "UNABLE_TO_LOCK_ROW"
+        self.cursors: dict[str, Cursor] = {}
+        self.lock = threading.RLock()
+        self._index: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self._schema_cache: dict[str, dict[str, ObjectDef]] = {}
+        self._init_org(api_daily_max)
+
+    # ---- org state -------------------------------------------------------------------------------
+    def _init_org(self, api_daily_max: int) -> None:
+        org_id = make_id("00D", 1)
+        self.tables["_Org"] = {
+            ORG_KEY: {
+                "id": org_id,
+                "api_used": 0,
+                "api_max": api_daily_max,
+                "counters": {},
+                "username": "integration@commitments.sandbox",
+                "password": "sandbox-password",
+                "security_token": "SANDBOXTOKEN",
+                "consumer_key": "3MVG9sandbox.consumer.key",
+                "consumer_secret": secrets.token_hex(16),
+                "jwt_public_key": None,
+                "api_user_id": None,
+            }
+        }
+        for table in ("_Session", "_Metadata", "_BulkJob"):
+            self.tables[table] = {}
+
+    @property
+    def org(self) -> Record:
+        return self.tables["_Org"][ORG_KEY]
+
+    def now(self) -> str:
+        return sf_datetime(self.clock())
+
+    # ---- ids and rows ----------------------------------------------------------------------------
+    def new_id(self, object_type: str) -> str:
+        prefix = self.objects()[object_type].prefix
+        counters = self.org["counters"]
+        counters[prefix] = counters.get(prefix, 0) + 1
+        return make_id(prefix, counters[prefix])
+
+    @staticmethod
+    def type_of(record_id: str) -> str | None:
+        return PREFIX_TO_TYPE.get(record_id[:3])
+
+    def table(self, object_type: str) -> dict[str, Record]:
+        return self.tables.setdefault(object_type, {})
+
+    def get(self, record_id: str | None) -> Record | None:
+        if not record_id:
+            return None
+        object_type = self.type_of(record_id)
+        return self.tables.get(object_type, {}).get(record_id) if object_type else None
+
+    def insert(
+        self, object_type: str, values: Record, *, user_id: str | None = None, stamp: str | None = None
+    ) -> Record:
+        """Add a row with its system fields filled; no validation (writes.py validates)."""
+        when = stamp or self.now()
+        who = user_id or self.org["api_user_id"]
+        record: Record = {name: None for name in self.objects()[object_type].fields}
+        record.update(
+            {
+                "IsDeleted": False,
+                "CreatedDate": when,
+                "CreatedById": who,
+                "LastModifiedDate": when,
+                "LastModifiedById": who,
+                "SystemModstamp": when,
+            }
+        )
+        record.update(values)
+        record["Id"] = values.get("Id") or self.new_id(object_type)
+        self.table(object_type)[record["Id"]] = record
+        for (child_type, field), index in self._index.items():
+            if child_type == object_type and record.get(field):
+                index.setdefault(record[field], []).append(record["Id"])
+        return record
+
+    def set_fields(self, object_type: str, record: Record, values: Record) -> None:
+        for (child_type, field), index in self._index.items():
+            if child_type == object_type and field in values and values[field] != record.get(field):
+                if record.get(field):
+                    index[record[field]].remove(record["Id"])
+                if values[field]:
+                    index.setdefault(values[field], []).append(record["Id"])
+        record.update(values)
+
+    def children(self, child_type: str, field: str, parent_id: str) -> list[Record]:
+        key = (child_type, field)
+        if key not in self._index:
+            index: dict[str, list[str]] = {}
+            for row in self.table(child_type).values():
+                if row.get(field):
+                    index.setdefault(row[field], []).append(row["Id"])
+            self._index[key] = index
+        rows = self.table(child_type)
+        return [rows[i] for i in self._index[key].get(parent_id, ())]
+
+    # ---- schema ----------------------------------------------------------------------------------
+    def objects(self, user_id: str | None = None) -> dict[str, ObjectDef]:
+        """Object definitions as `user_id` sees them (None: every field, as the system sees it)."""
+        key = user_id or "*"
+        cached = self._schema_cache.get(key)
+        if cached is None:
+            stages = tuple(
+                r["MasterLabel"]
+                for r in sorted(self.table("OpportunityStage").values(), key=lambda r: r["SortOrder"] or 0)
+            )
+            cached = metadata_types.with_custom_fields(standard_objects(stages), self, user_id)
+            self._schema_cache[key] = cached
+        return cached
+
+    def schema_changed(self) -> None:
+        self._schema_cache.clear()
+
+    # ---- sessions --------------------------------------------------------------------------------
+    def issue_session(self, user_id: str) -> str:
+        token = f"{self.org['id'][:15]}!{random_id('AQ0')}{secrets.token_urlsafe(48)}"
+        self.tables["_Session"][token] = {"user_id": user_id, "issued_at": self.now()}
+        return token
+
+    def session_user(self, token: str | None) -> str | None:
+        entry = self.tables["_Session"].get(token or "")
+        return entry["user_id"] if entry else None
+
+    def expire_session(self, token: str | None) -> None:
+        self.tables["_Session"].pop(token or "", None)
+
+    def expire_all_sessions(self) -> None:
+        self.tables["_Session"].clear()
+
+    # ---- API usage -------------------------------------------------------------------------------
+    def count_api_call(self) -> None:
+        with self.lock:
+            self.org["api_used"] += 1
+
+    def limit_header(self) -> str:
+        return f"api-usage={self.org['api_used']}/{self.org['api_max']}"
+
+    def daily_limit_exhausted(self) -> bool:
+        return bool(self.org["api_used"] >= self.org["api_max"])
+
+    def exhaust_daily_limit(self) -> None:
+        self.org["api_used"] = self.org["api_max"]
+
+    # ---- persistence -----------------------------------------------------------------------------
+    def dump(self) -> dict[str, dict[str, Record]]:
+        with self.lock:
+            return copy.deepcopy(self.tables)
+
+    def load(self, tables: dict[str, dict[str, Record]]) -> None:
+        with self.lock:
+            self.tables = copy.deepcopy(tables)
+            self._index.clear()
+            self.cursors.clear()
+            self.schema_changed()
