@@ -1,0 +1,172 @@
+"""deal_from_hubspot and its parts, on payload files shaped as HubSpot documents them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from connectors.hubspot.mapping import (
+    MappingContext,
+    activity_from_hubspot,
+    deal_from_hubspot,
+    parse_commitments,
+    parse_time,
+)
+from connectors.hubspot.pipelines import stages_from_json
+from core.models import ActivityKind, ActivityStatus, Commitment, QuoteStatus
+from tests.connectors.hubspot.payloads import load
+
+C = Commitment
+
+
+def test_given_pipelines_payload_when_parsed_then_stages_ordered_and_won_from_metadata() -> None:
+    stages = stages_from_json(load("pipelines_deals.json"))
+    default = stages["default"]
+    assert [s.id for s in default][:2] == ["appointmentscheduled", "qualifiedtobuy"]
+    assert [s.id for s in default if s.is_won] == ["closedwon"]
+    assert [s.id for s in default if s.is_closed] == ["closedwon", "closedlost"]
+    assert [s.id for s in stages["4018240"] if s.is_won] == ["4018242"]
+
+
+def test_given_pipeline_filter_when_parsed_then_only_included_pipelines_kept() -> None:
+    assert list(stages_from_json(load("pipelines_deals.json"), include=("4018240",))) == ["4018240"]
+
+
+def test_given_open_deal_bundle_when_mapped_then_deal_fields_are_read(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    assert (deal.id, deal.name, deal.stage, deal.pipeline) == (
+        "9001", "Acme Corp - Platform rollout", "presentationscheduled", "default"
+    )
+    assert (deal.is_closed, deal.is_won, deal.amount, deal.currency) == (False, False, 48000.0, "USD")
+    assert deal.close_date == date(2026, 12, 15)
+    assert (deal.forecast_category, deal.owner_id) == ("BEST_CASE", "77001")
+    assert deal.next_step == "Send workshop agenda"
+    assert deal.created_at == datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
+
+
+def test_given_owned_properties_when_mapped_then_current_and_confirmed_in_canonical_order(
+    context: MappingContext,
+) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    assert deal.current.secured == (C.TIME, C.EXPLORE)  # the unknown option is ignored
+    assert deal.current.missing == (C.COLLABORATE, C.CONSENSUS)
+    assert (deal.current.next, deal.current.score, deal.current.stage_gap) == (C.CHANGE, 2, True)
+    assert deal.current.assessed_at == datetime(2026, 11, 19, 6, 0, tzinfo=UTC)
+    assert deal.confirmed == (C.CHANGE,)
+
+
+def test_given_stage_dates_when_mapped_then_v2_preferred_and_legacy_fallback(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    assert [(s.stage, s.entered_at.day) for s in deal.stage_history] == [
+        ("appointmentscheduled", 1), ("qualifiedtobuy", 20), ("presentationscheduled", 15)
+    ]
+
+
+def test_given_contacts_with_labels_and_buying_roles_when_mapped_then_roles_merged(
+    context: MappingContext,
+) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    dana, lee = deal.contacts
+    assert (dana.name, dana.title, dana.roles) == ("Dana Ruiz", "CFO", ("Decision Maker", "Economic Buyer"))
+    assert (lee.name, lee.title, lee.roles) == ("Lee", None, ())
+
+
+def test_given_engagements_when_mapped_then_statuses_and_attendees(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    by_id = {a.id: a for a in deal.activities}
+    assert (by_id["601"].status, by_id["601"].attendee_ids) == (ActivityStatus.COMPLETED, ("501",))
+    assert by_id["601"].body == "First meeting\nDiscussed goals"
+    assert (by_id["602"].status, by_id["602"].attendee_ids) == (ActivityStatus.SCHEDULED, ("501", "502"))
+    assert by_id["603"].status is ActivityStatus.COMPLETED  # no outcome, in the past
+    assert by_id["701"].status is ActivityStatus.COMPLETED  # connected
+    assert by_id["702"].status is ActivityStatus.NO_SHOW  # "No answer" disposition
+    assert by_id["801"].kind is ActivityKind.EMAIL
+    assert by_id["801"].start == datetime(2025, 10, 8, 10, 0, tzinfo=UTC)  # epoch-ms form
+    assert by_id["851"].kind is ActivityKind.NOTE
+    assert (by_id["901"].kind, by_id["901"].status) == (ActivityKind.TASK, ActivityStatus.OPEN)
+    assert [a.start for a in deal.activities] == sorted(a.start for a in deal.activities if a.start)
+
+
+def test_given_plugin_task_marker_when_mapped_then_plugin_task_not_activity(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    assert "902" not in {a.id for a in deal.activities}
+    (task,) = deal.plugin_tasks
+    assert (task.task_id, task.key) == ("902", "cmt:9001:change")
+    assert (task.commitment, task.is_open) == (C.CHANGE, True)
+
+
+def test_given_line_items_and_quotes_when_mapped_then_read(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    (item,) = deal.line_items
+    assert (item.name, item.quantity, item.amount) == ("Platform licence", 10.0, 48000.0)
+    (quote,) = deal.quotes
+    assert (quote.status, quote.name) == (QuoteStatus.PRESENTED, "Acme quote v1")
+
+
+def test_given_custom_pipeline_won_stage_when_mapped_then_won_from_pipeline_not_flags(
+    context: MappingContext,
+) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_won_legacy.json"), context)
+    assert (deal.is_closed, deal.is_won, deal.amount, deal.owner_id) == (True, True, None, None)
+    assert deal.close_date == date(2026, 6, 30)
+    assert [s.stage for s in deal.stage_history] == ["4018241", "4018242"]
+    assert deal.contacts == ()  # the associated contact was not readable (deleted): skipped
+    assert deal.quotes[0].status is QuoteStatus.ACCEPTED
+    (task,) = deal.plugin_tasks
+    assert (task.key, task.is_open) == ("cmt:9002:decide", False)
+    assert deal.current.secured is None
+    assert deal.confirmed == ()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [("COMPLETED", ActivityStatus.COMPLETED), ("SCHEDULED", ActivityStatus.SCHEDULED),
+     ("RESCHEDULED", ActivityStatus.SCHEDULED), ("NO_SHOW", ActivityStatus.NO_SHOW),
+     ("CANCELED", ActivityStatus.CANCELED)],
+)
+def test_given_meeting_outcome_when_mapped_then_status(
+    context: MappingContext, outcome: str, status: ActivityStatus
+) -> None:
+    props = {"hs_meeting_outcome": outcome, "hs_meeting_start_time": "2026-01-01T00:00:00Z"}
+    meeting = {"id": "1", "properties": props}
+    assert activity_from_hubspot("meetings", meeting, context).status is status
+
+
+@pytest.mark.parametrize(
+    ("status", "disposition", "expected"),
+    [("COMPLETED", "f240bbac-87c9-4f6e-bf70-924b57d47db7", ActivityStatus.COMPLETED),
+     ("COMPLETED", "b2cf5968-551e-4856-9783-52b3da59a7d0", ActivityStatus.NO_SHOW),
+     ("NO_ANSWER", None, ActivityStatus.NO_SHOW),
+     ("CANCELED", None, ActivityStatus.CANCELED),
+     ("QUEUED", None, ActivityStatus.SCHEDULED),
+     ("COMPLETED", None, ActivityStatus.COMPLETED)],
+)
+def test_given_call_status_and_disposition_when_mapped_then_connected_means_completed(
+    context: MappingContext, status: str, disposition: str | None, expected: ActivityStatus
+) -> None:
+    call = {"id": "1", "properties": {"hs_call_status": status, "hs_call_disposition": disposition}}
+    assert activity_from_hubspot("calls", call, context).status is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+     ("2026-01-02T03:04:05.250Z", datetime(2026, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)),
+     ("1767323045000", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+     ("", None), (None, None), ("not a date", None)],
+)
+def test_given_hubspot_datetime_forms_when_parsed_then_aware_utc(
+    raw: str | None, expected: datetime | None
+) -> None:
+    assert parse_time(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, None), ("", ()), ("decide;time", (C.TIME, C.DECIDE)), ("time;time", (C.TIME,))],
+)
+def test_given_checkbox_value_when_parsed_then_canonical_commitments(
+    raw: str | None, expected: tuple[Commitment, ...] | None
+) -> None:
+    assert parse_commitments(raw, {c.value: c for c in Commitment}) == expected

@@ -1,0 +1,66 @@
+"""The incremental search window: complete past the 10,000-result cap, even when every timestamp ties."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.base import FatalError
+from connectors.hubspot.search import Filter, changed_ids, search_request, window_filters
+
+
+class FakeSearch:
+    """Answers like HubSpot: filter, sort by id, page with `after`, 400 past the cap."""
+
+    def __init__(self, records: dict[int, int], cap: int = 10_000, page_size: int = 200) -> None:
+        self.records = sorted(records.items())
+        self.cap, self.page_size = cap, page_size
+        self.calls = 0
+        self._matches: dict[tuple[tuple[tuple[str, str], ...], ...], list[int]] = {}
+
+    def __call__(self, filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
+        self.calls += 1
+        offset = int(after or 0)
+        if offset + self.page_size > self.cap:
+            raise AssertionError("paged past the result cap: HubSpot would answer 400")
+        key = tuple(tuple(sorted(f.items())) for f in filters)
+        if key not in self._matches:  # the same query pages through one result set
+            self._matches[key] = [i for i, stamp in self.records if all(_match(f, i, stamp) for f in filters)]
+        ids = self._matches[key]
+        page = ids[offset : offset + self.page_size]
+        more = offset + self.page_size < len(ids)
+        return [str(i) for i in page], str(offset + self.page_size) if more else None
+
+
+def _match(f: Filter, object_id: int, stamp: int) -> bool:
+    value = object_id if f["propertyName"] == "hs_object_id" else stamp
+    bound = int(f["value"])
+    return {"GTE": value >= bound, "LTE": value <= bound, "GT": value > bound}[f["operator"]]
+
+
+@pytest.mark.parametrize("count", [0, 1, 199, 200, 10_000, 10_001, 25_000])
+def test_given_records_sharing_one_timestamp_when_searched_then_each_id_once(count: int) -> None:
+    fake = FakeSearch({i: 1_000 for i in range(1, count + 1)})
+    ids = list(changed_ids(fake, 1_000, 1_000))
+    assert ids == [str(i) for i in range(1, count + 1)]
+    assert fake.calls == max(1, -(-count // 200))
+
+
+def test_given_records_outside_window_when_searched_then_only_window_returned() -> None:
+    fake = FakeSearch({1: 5, 2: 10, 3: 15, 4: 20, 5: 25})
+    assert list(changed_ids(fake, 10, 20)) == ["2", "3", "4"]
+
+
+def test_given_a_search_that_never_progresses_when_restarting_then_loop_guard_stops() -> None:
+    def stuck(_filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
+        return ["1"] * 200, str(int(after or 0) + 200)
+
+    with pytest.raises(FatalError, match="no progress"):
+        list(changed_ids(stuck, 0, 1, cap=400))
+
+
+def test_given_window_when_request_built_then_ids_only_sorted_by_object_id() -> None:
+    body = search_request(window_filters(1, 2, 99), "200", 200)
+    assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    assert (body["properties"], body["limit"], body["after"]) == (["hs_object_id"], 200, "200")
+    last_filter = body["filterGroups"][0]["filters"][-1]
+    assert last_filter == {"propertyName": "hs_object_id", "operator": "GT", "value": "99"}
