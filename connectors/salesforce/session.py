@@ -47,7 +47,10 @@ class SalesforceApi:
     def sf(self) -> Salesforce:
         if self._sf is None:
             session = build_session(self.config, self.tracker)
-            self._sf = self.caller.call("login", build_salesforce, self.config, session)
+            if can_relogin(self.config):
+                self._sf = self.caller.call("login", build_salesforce, self.config, session)
+            else:  # a session id is used as is: no login request
+                self._sf = build_salesforce(self.config, session)
         return self._sf
 
     def _relogin(self) -> None:

@@ -10,6 +10,7 @@ import responses
 from responses import matchers
 
 from connectors.salesforce import SalesforceConfig, SalesforceConnector, soql
+from worker.playbook_files import load_playbook
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "salesforce"
 INSTANCE = "https://acme.my.salesforce.com"
@@ -27,7 +28,8 @@ def text(name: str) -> str:
 def session_config(**overrides: Any) -> SalesforceConfig:
     data: dict[str, Any] = {
         "auth": {"mode": "session", "session_id": "00D!SESSION-SECRET", "instance_url": INSTANCE},
-        "backoff_seconds": 0, "max_backoff_seconds": 0,
+        "backoff_seconds": 0,
+        "max_backoff_seconds": 0,
     }
     data.update(overrides)
     return SalesforceConfig.model_validate(data)
@@ -35,9 +37,15 @@ def session_config(**overrides: Any) -> SalesforceConfig:
 
 def password_config(**overrides: Any) -> SalesforceConfig:
     data: dict[str, Any] = {
-        "auth": {"mode": "password", "username": "sync@acme.com", "password": "hunter2-SECRET",
-                 "security_token": "TOKEN-SECRET", "domain": "login"},
-        "backoff_seconds": 0, "max_backoff_seconds": 0,
+        "auth": {
+            "mode": "password",
+            "username": "sync@acme.com",
+            "password": "hunter2-SECRET",
+            "security_token": "TOKEN-SECRET",
+            "domain": "login",
+        },
+        "backoff_seconds": 0,
+        "max_backoff_seconds": 0,
     }
     data.update(overrides)
     return SalesforceConfig.model_validate(data)
@@ -53,8 +61,37 @@ def connector(config: SalesforceConfig | None = None) -> SalesforceConnector:
 
 def add_discovery(rsps: responses.RequestsMock) -> None:
     """The describe calls and the stage query every read starts with."""
-    for sobject, name in (("Opportunity", "describe_opportunity.json"), ("Task", "describe_task.json"),
-                          ("Event", "describe_event.json")):
+    for sobject, name in (
+        ("Opportunity", "describe_opportunity.json"),
+        ("Task", "describe_task.json"),
+        ("Event", "describe_event.json"),
+    ):
         rsps.get(f"{API}sobjects/{sobject}/describe", json=payload(name))
-    rsps.get(f"{API}query/", json=payload("opportunity_stages.json"),
-             match=[matchers.query_param_matcher({"q": soql.stages()})])
+    rsps.get(
+        f"{API}query/",
+        json=payload("opportunity_stages.json"),
+        match=[matchers.query_param_matcher({"q": soql.stages()})],
+    )
+
+
+def soql_with(*fragments: str) -> Any:
+    """A `responses` matcher: the request's SOQL (`q`) contains every fragment."""
+
+    def match(request: Any) -> tuple[bool, str]:
+        from urllib.parse import parse_qs, urlsplit
+
+        q = parse_qs(urlsplit(request.url).query).get("q", [""])[0]
+        missing = [f for f in fragments if f not in q]
+        return not missing, f"SOQL {q!r} lacks {missing}"
+
+    return match
+
+
+def query_page(records: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
+    page: dict[str, Any] = {"totalSize": len(records), "done": next_url is None, "records": records}
+    if next_url:
+        page["nextRecordsUrl"] = next_url
+    return page
+
+
+PLAYBOOK = load_playbook()

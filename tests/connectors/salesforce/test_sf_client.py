@@ -28,8 +28,11 @@ def test_given_a_limit_header_when_a_response_arrives_then_the_budget_and_retry_
 ) -> None:
     tracker = UsageTracker()
     session = build_session(password_config(), tracker)
-    rsps.get("https://acme.my.salesforce.com/x", status=429,
-             headers={"Sforce-Limit-Info": "api-usage=4100/5000", "Retry-After": "2"})
+    rsps.get(
+        "https://acme.my.salesforce.com/x",
+        status=429,
+        headers={"Sforce-Limit-Info": "api-usage=4100/5000", "Retry-After": "2"},
+    )
 
     session.get("https://acme.my.salesforce.com/x")
 

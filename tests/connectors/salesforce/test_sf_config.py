@@ -15,10 +15,14 @@ from connectors.salesforce.config import ClientCredentialsAuth, JwtAuth, Passwor
     [
         ({"mode": "jwt", "username": "u@x.com", "consumer_key": "ck", "private_key": "PEM"}, JwtAuth),
         ({"mode": "password", "username": "u@x.com", "password": "p"}, PasswordAuth),
-        ({"mode": "client_credentials", "consumer_key": "ck", "consumer_secret": "s", "domain": "acme.my"},
-         ClientCredentialsAuth),
-        ({"mode": "session", "session_id": "sid", "instance_url": "https://acme.my.salesforce.com"},
-         SessionAuth),
+        (
+            {"mode": "client_credentials", "consumer_key": "ck", "consumer_secret": "s", "domain": "acme.my"},
+            ClientCredentialsAuth,
+        ),
+        (
+            {"mode": "session", "session_id": "sid", "instance_url": "https://acme.my.salesforce.com"},
+            SessionAuth,
+        ),
     ],
 )
 def test_given_an_auth_mode_when_validated_then_the_matching_typed_config_is_built(
@@ -28,8 +32,16 @@ def test_given_an_auth_mode_when_validated_then_the_matching_typed_config_is_bui
 
 
 def test_given_secrets_when_the_config_is_printed_then_they_do_not_appear() -> None:
-    config = SalesforceConfig.model_validate({"auth": {
-        "mode": "password", "username": "u@x.com", "password": "hunter2", "security_token": "TOK3N"}})
+    config = SalesforceConfig.model_validate(
+        {
+            "auth": {
+                "mode": "password",
+                "username": "u@x.com",
+                "password": "hunter2",
+                "security_token": "TOK3N",
+            }
+        }
+    )
 
     shown = repr(config) + str(config) + config.model_dump_json()
 
@@ -37,13 +49,23 @@ def test_given_secrets_when_the_config_is_printed_then_they_do_not_appear() -> N
     assert "TOK3N" not in shown
 
 
-@pytest.mark.parametrize("my_domain", ["acme.my", "acme.my.salesforce.com", "https://acme.my.salesforce.com/"])
+@pytest.mark.parametrize(
+    "my_domain", ["acme.my", "acme.my.salesforce.com", "https://acme.my.salesforce.com/"]
+)
 def test_given_a_my_domain_in_any_form_when_jwt_is_configured_then_the_host_fragment_is_passed(
     my_domain: str,
 ) -> None:
-    config = SalesforceConfig.model_validate({"auth": {
-        "mode": "jwt", "username": "u@x.com", "consumer_key": "ck", "private_key": "PEM",
-        "my_domain": my_domain}})
+    config = SalesforceConfig.model_validate(
+        {
+            "auth": {
+                "mode": "jwt",
+                "username": "u@x.com",
+                "consumer_key": "ck",
+                "private_key": "PEM",
+                "my_domain": my_domain,
+            }
+        }
+    )
 
     kwargs = salesforce_kwargs(config, session=None)  # type: ignore[arg-type]
 
@@ -54,8 +76,13 @@ def test_given_a_my_domain_in_any_form_when_jwt_is_configured_then_the_host_frag
     "auth",
     [
         {"mode": "jwt", "username": "u", "consumer_key": "ck"},
-        {"mode": "jwt", "username": "u", "consumer_key": "ck", "private_key": "x",
-         "private_key_file": "/k.pem"},
+        {
+            "mode": "jwt",
+            "username": "u",
+            "consumer_key": "ck",
+            "private_key": "x",
+            "private_key_file": "/k.pem",
+        },
         {"mode": "client_credentials", "consumer_key": "ck", "consumer_secret": "s", "domain": "login"},
         {"mode": "kerberos"},
     ],
@@ -67,11 +94,18 @@ def test_given_an_invalid_auth_when_validated_then_it_is_rejected(auth: dict[str
 
 def test_given_a_prefix_when_field_names_are_derived_then_every_name_carries_it() -> None:
     config = SalesforceConfig.model_validate(
-        {"auth": {"mode": "session", "session_id": "s", "instance_url": "https://a.my.salesforce.com"},
-         "field_prefix": "Acme_", "api_version": "v62"})
+        {
+            "auth": {"mode": "session", "session_id": "s", "instance_url": "https://a.my.salesforce.com"},
+            "field_prefix": "Acme_",
+            "api_version": "v62",
+        }
+    )
 
     names = config.field_names()
 
     assert (names.secured, names.task_key, names.confirmed) == (
-        "Acme_Commitments_Secured__c", "Acme_Commitment_Key__c", "Acme_Commitments_Confirmed__c")
+        "Acme_Commitments_Secured__c",
+        "Acme_Commitment_Key__c",
+        "Acme_Commitments_Confirmed__c",
+    )
     assert config.api_version == "62.0"

@@ -36,7 +36,11 @@ def test_given_a_full_opportunity_payload_when_mapped_then_every_part_of_the_dea
     deal = deal_from_salesforce(_drained_first_record(), _context())
 
     assert (deal.id, deal.pipeline, deal.stage, deal.is_closed) == (
-        "0065g00000Abc01AAB", "salesforce", "Id. Decision Makers", False)
+        "0065g00000Abc01AAB",
+        "salesforce",
+        "Id. Decision Makers",
+        False,
+    )
     assert deal.amount == 48000.0
     assert deal.close_date == date(2024, 9, 30)
     assert deal.created_at == datetime(2024, 4, 2, 9, 15, tzinfo=UTC)
@@ -46,7 +50,9 @@ def test_given_a_full_opportunity_payload_when_mapped_then_every_part_of_the_dea
     ]
     assert [s.stage for s in deal.stage_history] == ["Prospecting", "Id. Decision Makers"]
     assert [(q.id, q.status) for q in deal.quotes] == [
-        ("0Q05g00000Quo01CAA", QuoteStatus.REJECTED), ("0Q05g00000Quo02CAA", QuoteStatus.PRESENTED)]
+        ("0Q05g00000Quo01CAA", QuoteStatus.REJECTED),
+        ("0Q05g00000Quo02CAA", QuoteStatus.PRESENTED),
+    ]
     assert deal.line_items[0].amount == 48000.0
 
 
@@ -68,7 +74,8 @@ def test_given_a_task_with_the_plugin_key_when_mapped_then_it_is_a_plugin_task_n
     deal = deal_from_salesforce(_drained_first_record(), _context())
 
     assert [(t.task_id, t.commitment, t.is_open) for t in deal.plugin_tasks] == [
-        ("00T5g00000Tsk03EAA", Commitment.CHANGE, True)]
+        ("00T5g00000Tsk03EAA", Commitment.CHANGE, True)
+    ]
     assert "00T5g00000Tsk03EAA" not in {a.id for a in deal.activities}
 
 
@@ -96,8 +103,10 @@ def test_given_null_children_and_unset_fields_when_mapped_then_the_deal_is_empty
 
 
 def test_given_a_field_prefix_when_mapped_then_the_prefixed_fields_are_read() -> None:
-    raw = {("Acme_" + k if k.endswith("__c") else k): v
-           for k, v in payload("opportunities_page.json")["records"][0].items()}
+    raw = {
+        ("Acme_" + k if k.endswith("__c") else k): v
+        for k, v in payload("opportunities_page.json")["records"][0].items()
+    }
 
     deal = deal_from_salesforce(raw, _context(session_config(field_prefix="Acme_")))
 
@@ -125,18 +134,30 @@ def test_given_an_event_when_its_status_is_read_then_now_and_the_subject_prefix_
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
-        ({"TaskSubtype": "Call", "Status": "Completed", "IsClosed": True, "CallDisposition": "Connected"},
-         (ActivityKind.CALL, ActivityStatus.COMPLETED)),
-        ({"TaskSubtype": "Call", "Status": "Completed", "IsClosed": True, "CallDisposition": "No answer"},
-         (ActivityKind.CALL, ActivityStatus.NO_SHOW)),
-        ({"TaskSubtype": "Call", "Status": "Not Started", "IsClosed": False},
-         (ActivityKind.CALL, ActivityStatus.OPEN)),
-        ({"TaskSubtype": "Email", "Status": "Completed", "IsClosed": True},
-         (ActivityKind.EMAIL, ActivityStatus.COMPLETED)),
-        ({"TaskSubtype": "Task", "Status": "In Progress", "IsClosed": False},
-         (ActivityKind.TASK, ActivityStatus.OPEN)),
-        ({"TaskSubtype": None, "Type": "Call", "Status": "Completed", "IsClosed": True},
-         (ActivityKind.CALL, ActivityStatus.COMPLETED)),
+        (
+            {"TaskSubtype": "Call", "Status": "Completed", "IsClosed": True, "CallDisposition": "Connected"},
+            (ActivityKind.CALL, ActivityStatus.COMPLETED),
+        ),
+        (
+            {"TaskSubtype": "Call", "Status": "Completed", "IsClosed": True, "CallDisposition": "No answer"},
+            (ActivityKind.CALL, ActivityStatus.NO_SHOW),
+        ),
+        (
+            {"TaskSubtype": "Call", "Status": "Not Started", "IsClosed": False},
+            (ActivityKind.CALL, ActivityStatus.OPEN),
+        ),
+        (
+            {"TaskSubtype": "Email", "Status": "Completed", "IsClosed": True},
+            (ActivityKind.EMAIL, ActivityStatus.COMPLETED),
+        ),
+        (
+            {"TaskSubtype": "Task", "Status": "In Progress", "IsClosed": False},
+            (ActivityKind.TASK, ActivityStatus.OPEN),
+        ),
+        (
+            {"TaskSubtype": None, "Type": "Call", "Status": "Completed", "IsClosed": True},
+            (ActivityKind.CALL, ActivityStatus.COMPLETED),
+        ),
     ],
 )
 def test_given_a_task_when_classified_then_subtype_status_and_disposition_decide(
@@ -147,9 +168,15 @@ def test_given_a_task_when_classified_then_subtype_status_and_disposition_decide
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("Draft", QuoteStatus.DRAFT), ("Needs Review", QuoteStatus.DRAFT), ("Presented", QuoteStatus.PRESENTED),
-     ("Accepted", QuoteStatus.ACCEPTED), ("Denied", QuoteStatus.REJECTED), ("Rejected", QuoteStatus.REJECTED),
-     (None, QuoteStatus.DRAFT)],
+    [
+        ("Draft", QuoteStatus.DRAFT),
+        ("Needs Review", QuoteStatus.DRAFT),
+        ("Presented", QuoteStatus.PRESENTED),
+        ("Accepted", QuoteStatus.ACCEPTED),
+        ("Denied", QuoteStatus.REJECTED),
+        ("Rejected", QuoteStatus.REJECTED),
+        (None, QuoteStatus.DRAFT),
+    ],
 )
 def test_given_a_quote_status_when_mapped_then_it_is_normalised(
     status: str | None, expected: QuoteStatus

@@ -32,8 +32,9 @@ def test_given_an_org_without_quotes_or_plugin_fields_when_selecting_then_only_w
 
 
 def test_given_provisioned_fields_when_selecting_then_plugin_fields_and_the_task_key_are_read() -> None:
-    schema = _schema({"Tasks", "OpportunityHistories"}, {"Id", NAMES.secured, NAMES.confirmed},
-                     {"Id", NAMES.task_key})
+    schema = _schema(
+        {"Tasks", "OpportunityHistories"}, {"Id", NAMES.secured, NAMES.confirmed}, {"Id", NAMES.task_key}
+    )
 
     text = soql.opportunity_select(schema, NAMES)
 

@@ -1,0 +1,126 @@
+"""The error table and the one retry policy: retried, re-logged in, stopped, or explained."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import requests
+import responses
+from salesforce_support import (
+    API,
+    add_discovery,
+    connector,
+    password_config,
+    payload,
+    session_config,
+    text,
+)
+
+from connectors.base import BudgetExhaustedError, ConfigurationError
+from connectors.salesforce import SalesforceConnector
+
+DESCRIBE = f"{API}sobjects/Opportunity/describe"
+
+
+def test_given_429_then_500_when_describing_then_both_are_retried_honouring_retry_after(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(
+        DESCRIBE,
+        status=429,
+        json=[{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "Too many"}],
+        headers={"Retry-After": "2"},
+    )
+    rsps.get(DESCRIBE, status=500, json=payload("error_server_unavailable.json"))
+    add_discovery(rsps)
+    slept: list[float] = []
+    sf = SalesforceConnector(session_config(max_backoff_seconds=30), sleep=slept.append)
+
+    stages = sf.pipeline_stages()
+
+    assert stages["salesforce"][0] == "Prospecting"
+    assert sf.api_calls()["describe"] == 5
+    assert slept[0] == 2.0
+
+
+def test_given_a_dropped_connection_when_querying_then_it_is_retried(rsps: responses.RequestsMock) -> None:
+    rsps.get(DESCRIBE, body=requests.ConnectionError("Connection aborted."))
+    add_discovery(rsps)
+
+    assert connector().pipeline_stages()["salesforce"][-1] == "Closed Lost"
+
+
+def test_given_the_concurrent_request_limit_when_describing_then_it_is_retried(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(DESCRIBE, status=403, json=payload("error_concurrent_limit.json"))
+    add_discovery(rsps)
+
+    assert connector().pipeline_stages()["salesforce"]
+
+
+def test_given_the_daily_limit_when_describing_then_the_run_stops_without_retry(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(DESCRIBE, status=403, json=payload("error_daily_limit.json"))
+    sf = connector()
+
+    with pytest.raises(BudgetExhaustedError, match="daily API request limit"):
+        sf.pipeline_stages()
+    assert sf.api_calls()["describe"] == 1
+
+
+def test_given_an_expired_session_with_password_auth_when_describing_then_it_logs_in_again(
+    rsps: responses.RequestsMock,
+) -> None:
+    login = "https://login.salesforce.com/services/Soap/u/61.0"
+    rsps.post(login, body=text("login_soap_ok.xml"))
+    rsps.get(DESCRIBE, status=401, json=payload("error_expired_session.json"))
+    rsps.post(login, body=text("login_soap_ok.xml"))
+    add_discovery(rsps)
+
+    assert connector(password_config()).pipeline_stages()["salesforce"]
+    assert sum(1 for c in rsps.calls if c.request.url == login) == 2
+
+
+def test_given_an_expired_session_id_when_describing_then_the_error_says_to_provide_a_new_one(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(DESCRIBE, status=401, json=payload("error_expired_session.json"))
+
+    with pytest.raises(ConfigurationError, match="provide a new session id or use JWT") as caught:
+        connector().pipeline_stages()
+    assert "SESSION-SECRET" not in str(caught.value)
+
+
+def test_given_fields_not_provisioned_when_querying_then_the_error_says_to_run_setup(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(DESCRIBE, status=400, json=payload("error_invalid_field.json"))
+
+    with pytest.raises(ConfigurationError, match="commitments setup"):
+        connector().pipeline_stages()
+
+
+def test_given_usage_above_the_reserve_when_reading_then_the_run_stops_before_the_first_page(
+    rsps: responses.RequestsMock,
+) -> None:
+    for sobject in ("Opportunity", "Task", "Event"):
+        rsps.get(
+            f"{API}sobjects/{sobject}/describe",
+            json=payload(f"describe_{sobject.lower()}.json"),
+            headers={"Sforce-Limit-Info": "api-usage=4500/5000"},
+        )
+    rsps.get(
+        f"{API}query/",
+        json=payload("opportunity_stages.json"),
+        headers={"Sforce-Limit-Info": "api-usage=4501/5000"},
+    )
+    sf = connector(session_config(api_reserve_fraction=0.2))
+
+    with pytest.raises(BudgetExhaustedError, match="4501 of 5000"):
+        next(sf.read_deals(None, datetime(2024, 6, 10, tzinfo=UTC)))
+    budget = sf.budget()
+    assert budget is not None
+    assert budget.remaining_fraction < 0.2

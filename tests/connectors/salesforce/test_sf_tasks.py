@@ -1,0 +1,128 @@
+"""The plugin's tasks: dedupe by key before creating, per-record create errors, the crash guard."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import responses
+from responses import matchers
+from salesforce_support import API, PLAYBOOK, connector, payload, query_page, soql_with
+
+from connectors.base import CreatedTask
+from core.models import Commitment, OwnedFields, TaskAction, TaskActionKind, WritePlan
+
+A, B = "0065g00000Abc01AAB", "0065g00000Abc02AAB"
+KEY_A, KEY_B = f"cmt:{A}:change", f"cmt:{B}:time"
+
+
+def _create(deal_id: str, key: str, commitment: Commitment) -> WritePlan:
+    action = TaskAction(
+        kind=TaskActionKind.CREATE,
+        deal_id=deal_id,
+        commitment=commitment,
+        key=key,
+        subject="Secure the Commitment",
+        body="Ask for it.",
+        owner_id="0055g00000Own01AAA",
+        due_date=date(2024, 6, 13),
+    )
+    return WritePlan(deal_id=deal_id, values=OwnedFields(), tasks=(action,))
+
+
+def _lookup(rsps: responses.RequestsMock, body: object, *keys: str) -> None:
+    rsps.get(
+        f"{API}query/",
+        json=body,
+        match=[soql_with("FROM Task WHERE Commitment_Key__c IN", "AND IsClosed = false", *keys)],
+    )
+
+
+def test_given_an_open_task_already_carries_the_key_when_creating_then_only_the_other_is_created(
+    rsps: responses.RequestsMock,
+) -> None:
+    _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A, KEY_B)
+    expected = {
+        "allOrNone": False,
+        "records": [
+            {
+                "attributes": {"type": "Task"},
+                "WhatId": B,
+                "Subject": "Secure the Commitment",
+                "Description": "Ask for it.",
+                "Status": "Not Started",
+                "Priority": "Normal",
+                "Commitment_Key__c": KEY_B,
+                "OwnerId": "0055g00000Own01AAA",
+                "ActivityDate": "2024-06-13",
+            }
+        ],
+    }
+    rsps.post(
+        f"{API}composite/sobjects",
+        json=payload("composite_create_one.json"),
+        match=[matchers.json_params_matcher(expected)],
+    )
+
+    result = connector().apply(
+        [_create(A, KEY_A, Commitment.CHANGE), _create(B, KEY_B, Commitment.TIME)], PLAYBOOK
+    )
+
+    assert result.tasks_created == [
+        CreatedTask(A, KEY_A, "00T5g00000Tsk03EAA"),
+        CreatedTask(B, KEY_B, "00T5g00000Tsk09EAA"),
+    ]
+
+
+def test_given_one_create_is_refused_when_creating_then_it_is_a_record_failure_and_the_other_is_created(
+    rsps: responses.RequestsMock,
+) -> None:
+    _lookup(rsps, payload("empty_query.json"))
+    rsps.post(f"{API}composite/sobjects", json=payload("composite_create_tasks.json"))
+
+    result = connector().apply(
+        [_create(A, KEY_A, Commitment.CHANGE), _create(B, KEY_B, Commitment.TIME)], PLAYBOOK
+    )
+
+    assert result.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk09EAA")]
+    assert [(f.deal_id, f.operation, f.code) for f in result.failures] == [
+        (B, "create_task", "FIELD_INTEGRITY_EXCEPTION")
+    ]
+
+
+def test_given_a_create_answered_with_503_when_it_landed_anyway_then_it_is_found_by_key_not_created_twice(
+    rsps: responses.RequestsMock,
+) -> None:
+    _lookup(rsps, payload("empty_query.json"))
+    rsps.post(f"{API}composite/sobjects", status=503, json=payload("error_server_unavailable.json"))
+    landed = query_page([{"Id": "00T5g00000Tsk09EAA", "WhatId": A, "Commitment_Key__c": KEY_A}])
+    _lookup(rsps, landed)
+
+    result = connector().apply([_create(A, KEY_A, Commitment.CHANGE)], PLAYBOOK)
+
+    assert result.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk09EAA")]
+    assert [c.request.method for c in rsps.calls] == ["GET", "POST", "GET"]
+
+
+def test_given_a_completion_known_only_by_key_when_applied_then_the_open_task_is_looked_up_and_closed(
+    rsps: responses.RequestsMock,
+) -> None:
+    _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A)
+    rsps.patch(
+        f"{API}composite/sobjects",
+        json=[{"id": "00T5g00000Tsk03EAA", "success": True, "errors": []}],
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "allOrNone": False,
+                    "records": [
+                        {"attributes": {"type": "Task"}, "id": "00T5g00000Tsk03EAA", "Status": "Completed"}
+                    ],
+                }
+            )
+        ],
+    )
+    action = TaskAction(kind=TaskActionKind.COMPLETE, deal_id=A, commitment=Commitment.CHANGE, key=KEY_A)
+
+    result = connector().apply([WritePlan(deal_id=A, values=OwnedFields(), tasks=(action,))], PLAYBOOK)
+
+    assert result.tasks_completed == 1
