@@ -1,12 +1,13 @@
 """At most one sync per connection at a time, across threads, processes and machines.
 
 Two layers, because APScheduler's `max_instances` only guards one process:
-- a lease row in the `locks` table, taken atomically (one INSERT ... ON CONFLICT DO UPDATE WHERE the lease
-  has expired or is ours) with an expiry, renewed by a heartbeat thread while the run lasts. A holder that
-  dies lets it expire; works on SQLite and PostgreSQL.
-- on PostgreSQL, additionally a session-level `pg_try_advisory_lock` on a hash of the lock name, held on a
-  dedicated connection. The database frees it the moment the holder's connection drops, so whoever holds it
-  may take the lease over at once instead of waiting for a dead holder's lease to expire.
+- a lease row in the `locks` table, taken atomically (the store's INSERT ... ON CONFLICT DO UPDATE WHERE
+  the lease has expired or is ours) with a short expiry, renewed by a heartbeat thread while the run
+  lasts, however long one chunk takes. A holder that dies lets it expire; works on SQLite and PostgreSQL.
+- on PostgreSQL, first a session-level `pg_try_advisory_lock` on a hash of the lock name, held on a
+  dedicated connection for the whole run; the database frees it the moment the holder's connection drops.
+(The sync engine takes its own `sync:` lease inside the run as well, which also guards `commitments sync`
+started by hand; this lock decides earlier, before a connector is even built, and records the skip.)
 Time comes from an injected clock so tests can expire leases without waiting.
 """
 
@@ -21,11 +22,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from worker.store.db import upsert
-from worker.store.models import LockRow
+from worker.store import state as state_store
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +50,6 @@ def advisory_key(name: str) -> int:
 def new_owner() -> str:
     """Who holds a lease: host, pid and a unique suffix so two threads in one process differ too."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def take_lease(
-    session: Session, name: str, owner: str, now: datetime, ttl: timedelta, force: bool = False
-) -> bool:
-    """Take or renew the lease `name` for `owner` unless someone else holds an unexpired one."""
-    statement = upsert(session, LockRow).values(name=name, owner=owner, acquired_at=now, expires_at=now + ttl)
-    table = LockRow.__table__
-    condition = None if force else (table.c.expires_at < now) | (table.c.owner == owner)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.name],
-        set_={"owner": owner, "acquired_at": now, "expires_at": now + ttl},
-        where=condition,
-    )
-    session.execute(statement)
-    holder = session.scalar(select(LockRow.owner).where(LockRow.name == name))
-    return holder == owner
-
-
-def lease_holder(session: Session, name: str, now: datetime) -> str | None:
-    row = session.get(LockRow, name)
-    return row.owner if row is not None and row.expires_at >= now else None
 
 
 class RunLock:
@@ -106,7 +84,7 @@ class RunLock:
         if advisory is False:
             return False
         with Session(self.engine) as session, session.begin():
-            taken = take_lease(session, self.name, self.owner, self.clock(), self.ttl, force=advisory is True)
+            taken = state_store.acquire_lease(session, self.name, self.owner, self.clock(), self.ttl)
         if not taken:
             self._release_advisory()
             return False
@@ -118,14 +96,8 @@ class RunLock:
         return True
 
     def renew(self) -> bool:
-        now = self.clock()
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                update(LockRow)
-                .where(LockRow.name == self.name, LockRow.owner == self.owner)
-                .values(expires_at=now + self.ttl)
-            )
-        renewed = bool(result.rowcount)  # type: ignore[attr-defined]
+            renewed = state_store.renew_lease(session, self.name, self.owner, self.clock(), self.ttl)
         if not renewed:
             self.lost.set()
             log.warning("run lease %s was lost (taken over after it expired)", self.name)
@@ -137,8 +109,14 @@ class RunLock:
             self._heartbeat.join(timeout=5)
         self._heartbeat = None
         with Session(self.engine) as session, session.begin():
-            session.execute(delete(LockRow).where(LockRow.name == self.name, LockRow.owner == self.owner))
+            state_store.release_lease(session, self.name, self.owner)
         self._release_advisory()
+
+    def holder(self) -> str | None:
+        """Who holds the lease now (for the skip message), if anyone."""
+        with Session(self.engine) as session:
+            row = state_store.lease_holder(session, self.name, self.clock())
+            return row.owner if row is not None else None
 
     def __enter__(self) -> bool:
         return self.acquire()

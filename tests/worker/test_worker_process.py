@@ -1,0 +1,247 @@
+"""The worker process with a controlled clock: schedules become jobs, fire, catch up after downtime, follow
+CLI edits, and never run one connection twice at once (threads with separate engines, SQLite and
+PostgreSQL). Job functions are called directly; APScheduler is started paused, so nothing fires by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from connectors.memory import MemoryConnector
+from core.playbook import Playbook
+from tests.worker.conftest import NOW, make_deal
+from worker.observability.metrics import Metrics
+from worker.scheduling.model import ScheduleSpec
+from worker.scheduling.process import Worker, job_id
+from worker.scheduling.runner import Runner, RunRequest, StopCheck
+from worker.scheduling.schedules import add_schedule, list_schedules, remove_schedule, set_paused
+from worker.store import Store
+from worker.store import runs as run_store
+from worker.store.models import RunRow
+from worker.sync import SyncConnection, SyncResult, run_sync
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def crm(clock: Clock) -> MemoryConnector:
+    return MemoryConnector([make_deal(f"D{i}") for i in range(5)], chunk_size=2, clock=clock)
+
+
+def memory_sync(store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock):  # type: ignore[no-untyped-def]
+    def sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        connection = SyncConnection(request.connection, crm, playbook, store)
+        return run_sync(
+            connection, clock(), mode=request.mode, trigger=request.trigger, should_stop=should_stop
+        )
+
+    return sync
+
+
+@pytest.fixture
+def worker(store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock) -> Iterator[Worker]:
+    runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
+    worker = Worker(
+        store, runner, connections=lambda: [("acme", "memory")], clock=clock, metrics=runner.metrics
+    )
+    yield worker
+    worker.stop()
+
+
+def runs(store: Store) -> list[tuple[str, str, str]]:
+    with Session(store.engine) as session:
+        rows = session.scalars(select(RunRow).order_by(RunRow.id))
+        return [(r.mode, r.trigger, r.outcome) for r in rows]
+
+
+def test_given_new_connection_when_worker_starts_then_defaults_scheduled_and_caught_up(
+    worker: Worker,
+) -> None:
+    due = worker.start(paused=True)
+    jobs = {job.id: job for job in worker.scheduler.get_jobs()}
+    schedules = worker.schedules()
+    assert [(s.mode, s.spec.kind, s.spec.interval_seconds, s.spec.cron) for s in schedules] == [
+        ("incremental", "interval", 900, None),
+        ("full", "cron", None, "0 2 * * *"),
+    ]
+    assert set(jobs) == {job_id(s.id) for s in schedules} | {f"catchup:{schedules[0].connection_id}"}
+    assert [(d.mode, d.due_since) for d in due] == [("full", None)]  # never succeeded: one full run at once
+
+
+def test_given_jobs_when_fired_then_runs_recorded_with_their_trigger(
+    worker: Worker, store: Store, clock: Clock
+) -> None:
+    worker.start(paused=True)
+    catchup = worker.scheduler.get_job(f"catchup:{worker.schedules()[0].connection_id}")
+    assert catchup.func(*catchup.args) == "success"
+    clock.advance(minutes=15)
+    incremental = worker.scheduler.get_job(job_id(worker.schedules()[0].id))
+    assert incremental.func(*incremental.args) == "success"
+    assert runs(store) == [("full", "catchup", "success"), ("incremental", "schedule", "success")]
+
+
+def _succeeded(store: Store, connection: str, mode: str, started: datetime) -> None:
+    with store.session() as session:
+        row = run_store.ensure_connection(session, connection, "memory", started)
+        run = run_store.start_run(
+            session, row.id, mode=mode, trigger="schedule", dry_run=False, started_at=started
+        )
+        run.outcome, run.finished_at = "success", started + timedelta(minutes=1)
+
+
+def test_given_downtime_when_worker_restarts_then_only_stale_connection_catches_up(
+    worker: Worker, store: Store, clock: Clock
+) -> None:
+    worker.seed_defaults()
+    _succeeded(store, "acme", "full", NOW - timedelta(hours=7))  # 02:00 UTC today: the nightly ran
+    _succeeded(store, "acme", "incremental", NOW - timedelta(minutes=10))
+    assert worker.start(paused=True) == []
+    worker.stop()
+
+    clock.advance(hours=3)  # the worker was down for three hours
+    later = Worker(store, worker.runner, connections=worker.connections, clock=clock, metrics=Metrics())
+    try:
+        due = later.start(paused=True)
+        # interval fires are anchored at the schedule's creation (NOW): the first missed one is NOW itself
+        assert [(d.mode, d.due_since) for d in due] == [("incremental", NOW)]
+    finally:
+        later.stop()
+
+
+def test_given_cli_edits_when_worker_polls_then_jobs_follow(
+    worker: Worker, store: Store, clock: Clock
+) -> None:
+    worker.start(paused=True)
+    incremental, full = worker.schedules()
+    with store.session() as session:
+        set_paused(session, incremental.id, True, clock())
+    changes = worker.reconcile()
+    assert changes.paused == [job_id(incremental.id)]
+    assert worker.scheduler.get_job(job_id(incremental.id)).next_run_time is None
+
+    with store.session() as session:
+        set_paused(session, incremental.id, False, clock())
+        added = add_schedule(
+            session,
+            incremental.connection_id,
+            ScheduleSpec("full", "cron", cron="30 2 * * 1-5", timezone="Europe/Berlin"),
+            clock(),
+        )
+        remove_schedule(session, full.id)  # after the add: SQLite reuses the highest id once freed
+    changes = worker.reconcile()
+    assert (changes.resumed, changes.removed, changes.added) == (
+        [job_id(incremental.id)],
+        [job_id(full.id)],
+        [job_id(added.id)],
+    )
+    assert worker.scheduler.get_job(job_id(incremental.id)).next_run_time is not None
+    assert worker.scheduler.get_job(job_id(full.id)) is None
+    assert not worker.reconcile()  # nothing changed since
+
+
+def test_given_fall_back_day_when_worker_job_computes_fires_then_0230_berlin_fires_once(
+    worker: Worker, store: Store
+) -> None:
+    worker.start(paused=True)
+    with store.session() as session:
+        connection_id = list_schedules(session)[0].connection_id
+        row = add_schedule(
+            session,
+            connection_id,
+            ScheduleSpec("full", "cron", cron="30 2 * * *", timezone="Europe/Berlin"),
+            NOW,
+        )
+    worker.reconcile()
+    trigger = worker.scheduler.get_job(job_id(row.id)).trigger
+    fires, previous, now = [], None, datetime(2026, 10, 24, 12, tzinfo=UTC)
+    while len(fires) < 3:
+        fire = trigger.get_next_fire_time(previous, now)
+        fires.append(fire.astimezone(UTC))
+        previous, now = fire, fire.astimezone(UTC) + timedelta(milliseconds=3)  # as APScheduler's loop asks
+    assert [f.isoformat() for f in fires] == [
+        "2026-10-25T00:30:00+00:00",
+        "2026-10-26T01:30:00+00:00",
+        "2026-10-27T01:30:00+00:00",
+    ]
+
+
+def test_given_worker_draining_when_job_fires_then_no_run_starts(worker: Worker, store: Store) -> None:
+    worker.start(paused=True)
+    job = worker.scheduler.get_job(job_id(worker.schedules()[0].id))
+    worker.stop()
+    assert job.func(*job.args) == "not_started"
+    assert runs(store) == []
+
+
+# ---------------------------------------------------------------------------------------------- overlap
+
+
+def second_store(store: Store) -> Store:
+    """Another engine (its own pool and connections) on the same database, as a second process has."""
+    if store.engine.dialect.name == "sqlite":
+        return Store.open(store.engine.url.render_as_string(hide_password=False), run_migrations=False)
+    with store.engine.connect() as connection:
+        search_path = connection.execute(text("SHOW search_path")).scalar()
+    return Store.open(
+        store.engine.url.render_as_string(hide_password=False),
+        run_migrations=False,
+        connect_args={"options": f"-csearch_path={search_path}"},
+    )
+
+
+def test_given_two_runners_with_separate_engines_when_same_connection_then_one_runs_other_skips(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    inner = memory_sync(store, crm, playbook, clock)
+
+    def slow_sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        entered.set()
+        assert release.wait(10)
+        return inner(request, should_stop)
+
+    other = second_store(store)
+    metrics = Metrics()
+    first = Runner(store, slow_sync, metrics=metrics, clock=clock)
+    second = Runner(other, inner, metrics=metrics, clock=clock)
+    request = RunRequest("acme", "memory", "incremental", "schedule")
+    outcomes: list[str] = []
+    thread = threading.Thread(target=lambda: outcomes.append(first.run(request)))
+    try:
+        thread.start()
+        assert entered.wait(10)
+        assert second.run(request) == "skipped_locked"
+        release.set()
+        thread.join(10)
+        assert outcomes == ["success"]
+        assert second.run(request) == "success"  # the lock is free again
+    finally:
+        release.set()
+        other.close()
+    assert runs(store) == [
+        ("incremental", "schedule", "skipped_locked"),
+        ("full", "schedule", "success"),  # the first run of a connection is a full read
+        ("incremental", "schedule", "success"),
+    ]
+    exposition = metrics.exposition().decode()
+    assert 'commitments_lock_contention_total{connection="acme"} 1.0' in exposition

@@ -1,0 +1,246 @@
+"""The worker process: an APScheduler 3.11 BackgroundScheduler driven by our `schedules` table.
+
+Set up as the APScheduler notes recommend: UTC, an in-memory job store rebuilt from our tables (no pickled
+state, no job store shared between processes), `coalesce=True`, `max_instances=1` and
+`misfire_grace_time=None` (a late run still runs; the 1 s default silently skips it). At start: give new
+connections their default schedules, build one job per schedule, then catch up connections whose last
+success is older than a period. While running: poll the table every few seconds and reconcile the jobs
+(add, reschedule, pause, resume, remove), so CLI edits take effect without a restart. Job errors, misfires
+and max-instance skips are logged and counted. `stop()` drains: no new runs start, the running ones are
+asked to stop at their next chunk checkpoint, and the scheduler is shut down only after they return; a
+run that was due meanwhile is caught up at the next start because its last success is old.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from worker.observability.health import HealthState
+from worker.observability.metrics import METRICS, Metrics
+from worker.observability.redaction import safe_error_text
+from worker.scheduling.catchup import CatchUp, catch_up_runs
+from worker.scheduling.lock import Clock, utc_now
+from worker.scheduling.model import ScheduleSpec, build_trigger, describe
+from worker.scheduling.runner import Runner, RunRequest
+from worker.scheduling.schedules import Schedule, last_success_by_mode, list_schedules, seed_defaults
+from worker.store import Store
+from worker.store import runs as run_store
+
+log = logging.getLogger(__name__)
+
+_EVENTS = {EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "max_instances"}
+
+
+@dataclass
+class Reconciled:
+    added: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.added, self.rescheduled, self.paused, self.resumed, self.removed))
+
+
+def job_id(schedule_id: int) -> str:
+    return f"schedule:{schedule_id}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        runner: Runner,
+        *,
+        connections: Callable[[], list[tuple[str, str]]] = list,
+        clock: Clock = utc_now,
+        metrics: Metrics = METRICS,
+        poll_seconds: float = 5.0,
+        max_parallel_runs: int = 4,
+        health: HealthState | None = None,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.connections = connections  # configured (name, crm) pairs that get default schedules
+        self.clock = clock
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self._last_poll = clock()
+        self.draining = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            executors={"default": ThreadPoolExecutor(max_workers=max_parallel_runs)},
+        )
+        self.scheduler.add_listener(
+            self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+        self._signatures: dict[str, tuple[int, str, ScheduleSpec, bool]] = {}
+        self.health = health or HealthState()
+        self.health.draining = self.draining
+        self.health.scheduler_alive = self._scheduler_thread_alive
+        self.health.scheduler_running = lambda: self.scheduler.state == STATE_RUNNING
+        self.health.database_ok = self._database_ok
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    def start(self, *, paused: bool = False) -> list[CatchUp]:
+        """Seed defaults, start the scheduler, build the jobs and queue the catch-up runs."""
+        self.seed_defaults()
+        self.scheduler.start(paused=paused)
+        self.reconcile()
+        due = self.catch_up()
+        self.health.tick()
+        return due
+
+    def serve(self, stop: threading.Event) -> None:
+        """The main loop: tick the liveness clock, poll the schedules table, until `stop` is set."""
+        while not stop.wait(min(1.0, self.poll_seconds)):
+            self.health.tick()
+            if self._poll_due():
+                try:
+                    self.reconcile()
+                except Exception as exc:  # the DB may blip; readiness reports it, the loop keeps going
+                    log.warning("could not reload schedules: %s", safe_error_text(exc))
+
+    def stop(self, timeout_note: str = "") -> None:
+        """Drain: refuse new runs, ask running ones to checkpoint and stop, wait for them, shut down."""
+        if self.draining.is_set():
+            return
+        self.draining.set()
+        log.info("stopping: no new runs; waiting for running syncs to reach a checkpoint%s", timeout_note)
+        if self.scheduler.state != 0:  # STATE_STOPPED
+            self.scheduler.pause()
+            # without jobs, APScheduler's last pass after shutdown() has nothing to submit (its shutdown race)
+            self.scheduler.remove_all_jobs()
+            self.scheduler.shutdown(wait=True)
+        log.info("worker stopped")
+
+    # ---------------------------------------------------------------------------------------- schedules
+
+    def seed_defaults(self) -> None:
+        now = self.clock()
+        with Session(self.store.engine) as session, session.begin():
+            for name, crm in self.connections():
+                row = run_store.ensure_connection(session, name, crm, now)
+                for schedule in seed_defaults(session, row.id, now):
+                    log.info("connection %s: added default %s schedule %s", name, schedule.mode, schedule.id)
+
+    def schedules(self) -> list[Schedule]:
+        with Session(self.store.engine) as session:
+            return list_schedules(session)
+
+    def reconcile(self) -> Reconciled:
+        """Make the scheduler's jobs match the schedules table."""
+        self._last_poll = self.clock()
+        changes = Reconciled()
+        desired = {job_id(s.id): s for s in self.schedules()}
+        for jid in set(self._signatures) - set(desired):
+            self.scheduler.remove_job(jid)
+            del self._signatures[jid]
+            changes.removed.append(jid)
+        for jid, schedule in desired.items():
+            self._apply(jid, schedule, changes)
+        if changes:
+            log.info("schedules reloaded: %s", _summary(changes))
+        return changes
+
+    def _apply(self, jid: str, schedule: Schedule, changes: Reconciled) -> None:
+        signature = (schedule.connection_id, schedule.connection, schedule.spec, schedule.paused)
+        previous = self._signatures.get(jid)
+        if previous == signature:
+            return
+        args = [schedule.connection, schedule.crm, schedule.mode, "schedule"]
+        name = f"{schedule.connection} {schedule.mode}: {describe(schedule.spec)}"
+        if previous is None:
+            self.scheduler.add_job(
+                self.fire, build_trigger(schedule.spec), id=jid, name=name, args=args, replace_existing=True
+            )
+            changes.added.append(jid)
+        elif previous[:3] != signature[:3]:
+            self.scheduler.modify_job(jid, name=name, args=args)
+            self.scheduler.reschedule_job(jid, trigger=build_trigger(schedule.spec))
+            changes.rescheduled.append(jid)
+        if schedule.paused and (previous is None or not previous[3]):
+            self.scheduler.pause_job(jid)
+            changes.paused.append(jid)
+        elif not schedule.paused and previous is not None and previous[3]:
+            self.scheduler.resume_job(jid)
+            changes.resumed.append(jid)
+        self._signatures[jid] = signature
+
+    def catch_up(self) -> list[CatchUp]:
+        """Queue one immediate run per connection that missed one while the worker was down."""
+        now = self.clock()
+        active = [s for s in self.schedules() if not s.paused]
+        with Session(self.store.engine) as session:
+            history = last_success_by_mode(session)
+        due = catch_up_runs([(s.connection_id, s.spec) for s in active], history, now)
+        by_connection = {s.connection_id: s for s in active}
+        for run in due:
+            schedule = by_connection[run.connection_id]
+            log.info("catching up %s (%s): %s", schedule.connection, run.mode, run.reason)
+            self.scheduler.add_job(
+                self.fire,
+                "date",
+                run_date=now,
+                id=f"catchup:{run.connection_id}",
+                name=f"{schedule.connection} {run.mode}: catch-up",
+                args=[schedule.connection, schedule.crm, run.mode, "catchup"],
+                replace_existing=True,
+            )
+        return due
+
+    # ------------------------------------------------------------------------------------------ running
+
+    def fire(self, connection: str, crm: str, mode: str, trigger: str) -> str:
+        """The job function: one run of `connection`, unless the worker is draining."""
+        if self.draining.is_set():
+            log.info(
+                "not starting %s %s run: the worker is stopping; it is caught up at next start",
+                connection,
+                mode,
+            )
+            return "not_started"
+        return self.runner.run(RunRequest(connection, crm, mode, trigger), should_stop=self.draining.is_set)
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        kind = _EVENTS.get(event.code, str(event.code))
+        self.metrics.scheduler_events.labels(kind).inc()
+        if event.code == EVENT_JOB_ERROR:
+            log.error("job %s failed: %s", event.job_id, safe_error_text(event.exception))
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run time %s", event.job_id, event.scheduled_run_time)
+        else:
+            log.warning("job %s still running at its next fire time; that fire was skipped", event.job_id)
+
+    # ------------------------------------------------------------------------------------------- health
+
+    def _poll_due(self) -> bool:
+        return (self.clock() - self._last_poll).total_seconds() >= self.poll_seconds
+
+    def _scheduler_thread_alive(self) -> bool:
+        thread = getattr(self.scheduler, "_thread", None)
+        return bool(thread is not None and thread.is_alive())
+
+    def _database_ok(self) -> bool:
+        with self.store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+
+def _summary(changes: Reconciled) -> str:
+    parts = [f"{name} {', '.join(ids)}" for name, ids in vars(changes).items() if ids]
+    return "; ".join(parts)

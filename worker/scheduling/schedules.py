@@ -1,0 +1,167 @@
+"""Schedules in the state store: add, list, pause, resume, remove, defaults for a new connection.
+
+The `schedules` table is the source of truth; the worker's APScheduler jobs are rebuilt from it. A
+connection gets the default schedules (incremental every 15 minutes, full nightly) the first time the
+scheduler sees it; `schedule_seeds` remembers that, so an admin who removes them is not overruled later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from worker.errors import UserError
+from worker.scheduling.catchup import SUCCESS_OUTCOMES
+from worker.scheduling.model import Mode, ScheduleSpec, default_specs
+from worker.store import runs as run_store
+from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
+
+
+class ScheduleSeedRow(Base):
+    """Migration 0002: a connection whose default schedules were created once."""
+
+    __tablename__ = "schedule_seeds"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    seeded_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule row joined with its connection's name, as the worker and the CLI use it."""
+
+    id: int
+    connection_id: int
+    connection: str
+    crm: str
+    spec: ScheduleSpec
+    paused: bool
+    updated_at: datetime
+
+    @property
+    def mode(self) -> Mode:
+        return self.spec.mode
+
+
+def spec_of(row: ScheduleRow) -> ScheduleSpec:
+    return ScheduleSpec(
+        mode=row.mode,  # type: ignore[arg-type]
+        kind=row.kind,  # type: ignore[arg-type]
+        cron=row.cron,
+        timezone=row.timezone,
+        interval_seconds=row.interval_seconds,
+        anchor=row.created_at,
+    )
+
+
+def list_schedules(session: Session, connection: str | None = None) -> list[Schedule]:
+    query = (
+        select(ScheduleRow, ConnectionRow.name, ConnectionRow.crm)
+        .join(ConnectionRow, ScheduleRow.connection_id == ConnectionRow.id)
+        .order_by(ConnectionRow.name, ScheduleRow.id)
+    )
+    if connection is not None:
+        query = query.where(ConnectionRow.name == connection)
+    return [
+        Schedule(row.id, row.connection_id, name, crm, spec_of(row), row.paused, row.updated_at)
+        for row, name, crm in session.execute(query)
+    ]
+
+
+def add_schedule(session: Session, connection_id: int, spec: ScheduleSpec, now: datetime) -> ScheduleRow:
+    row = ScheduleRow(
+        connection_id=connection_id,
+        mode=spec.mode,
+        kind=spec.kind,
+        cron=spec.cron,
+        timezone=spec.timezone,
+        interval_seconds=spec.interval_seconds,
+        paused=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    _mark_seeded(session, connection_id, now)  # an admin's own schedule replaces the defaults
+    session.flush()
+    return row
+
+
+def seed_defaults(
+    session: Session, connection_id: int, now: datetime, timezone: str = "UTC"
+) -> list[ScheduleRow]:
+    """Give a connection seen for the first time the default schedules; no-op ever after."""
+    if session.get(ScheduleSeedRow, connection_id) is not None:
+        return []
+    has_schedules = session.scalar(
+        select(func.count()).select_from(ScheduleRow).where(ScheduleRow.connection_id == connection_id)
+    )
+    rows = (
+        []
+        if has_schedules
+        else [add_schedule(session, connection_id, s, now) for s in default_specs(now, timezone)]
+    )
+    _mark_seeded(session, connection_id, now)
+    return rows
+
+
+def _mark_seeded(session: Session, connection_id: int, now: datetime) -> None:
+    if session.get(ScheduleSeedRow, connection_id) is None:
+        session.add(ScheduleSeedRow(connection_id=connection_id, seeded_at=now))
+
+
+def _get(session: Session, schedule_id: int) -> ScheduleRow:
+    row = session.get(ScheduleRow, schedule_id)
+    if row is None:
+        raise UserError(f"no schedule with id {schedule_id}; see `commitments schedule list`")
+    return row
+
+
+def set_paused(session: Session, schedule_id: int, paused: bool, now: datetime) -> ScheduleRow:
+    row = _get(session, schedule_id)
+    if row.paused != paused:
+        row.paused = paused
+        row.updated_at = now
+    return row
+
+
+def remove_schedule(session: Session, schedule_id: int) -> None:
+    _get(session, schedule_id)
+    session.execute(delete(ScheduleRow).where(ScheduleRow.id == schedule_id))
+
+
+def last_success_by_mode(session: Session) -> dict[tuple[int, Mode], datetime]:
+    """Start time of each connection's newest successful non-dry run, per mode."""
+    query = (
+        select(RunRow.connection_id, RunRow.mode, func.max(RunRow.started_at))
+        .where(RunRow.outcome.in_(SUCCESS_OUTCOMES), RunRow.dry_run.is_(False))
+        .group_by(RunRow.connection_id, RunRow.mode)
+    )
+    return {(cid, mode): started for cid, mode, started in session.execute(query)}  # type: ignore[misc]
+
+
+def last_outcomes(session: Session) -> dict[tuple[int, str], tuple[str, datetime]]:
+    """The newest run's outcome and start per (connection, mode), any trigger."""
+    newest = (
+        select(RunRow.connection_id, RunRow.mode, func.max(RunRow.id).label("id"))
+        .group_by(RunRow.connection_id, RunRow.mode)
+        .subquery()
+    )
+    query = select(RunRow).join(newest, RunRow.id == newest.c.id)
+    return {(r.connection_id, r.mode): (r.outcome, r.started_at) for r in session.scalars(query)}
+
+
+def record_skipped(
+    session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str
+) -> int:
+    """A run that did not happen because another one held the connection's lock: visible in `runs`."""
+    row = run_store.start_run(
+        session, connection_id, mode=mode, trigger=trigger, dry_run=False, started_at=now
+    )
+    row.outcome, row.finished_at, row.duration_s, row.error = "skipped_locked", now, 0.0, reason
+    session.flush()
+    return row.id
