@@ -1,0 +1,251 @@
+"""`commitments assess FILE` and `commitments explain DEAL_ID --file FILE`: core on a Deal JSON export,
+with no CRM at all.
+
+`assess` prints one row per deal (stage, score, secured, missing, next, stage gap) or JSON for machines;
+`explain` walks one deal's ten commitments: status, evidence, reason and what would secure it. Input
+mistakes end as one clear message, never a traceback: malformed JSON names the line and column; a bad
+deal names its position, id and field, the other deals are still assessed and the exit code is 1.
+`explain` reads the deal from `--file`; reading it from a connection's state store is a separate option.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from core.assess import assess
+from core.deal_parsing import DealInputError, parse_deals
+from core.models import Assessment, CommitmentStatus, Deal, WritePlan
+from core.plan import plan
+from core.playbook import Playbook, PlaybookError
+from worker.errors import UserError
+from worker.playbook_files import load_playbook
+
+FILE_HELP = 'Deal JSON file: an array of deals or {"deals": [...]} (see docs/deal-json.md).'
+NOW_HELP = "Assess as of this ISO time (default: now). A time without an offset is read as UTC."
+PLAYBOOK_HELP = "Playbook YAML to use instead of the packaged default."
+_STATUS_STYLE = {
+    CommitmentStatus.SECURED: "green",
+    CommitmentStatus.PARTIAL: "yellow",
+    CommitmentStatus.MISSING: "red",
+    CommitmentStatus.UPCOMING: "dim",
+}
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class LoadedDeals:
+    deals: list[Deal]
+    errors: list[DealInputError]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Show a user's mistake as one line on stderr and exit non-zero, as worker.cli.main does."""
+    try:
+        yield
+    except (UserError, PlaybookError) as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(getattr(exc, "exit_code", 2)) from None
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--now {value!r} is not an ISO date or time (e.g. 2026-04-01T12:00:00Z)") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def load_deal_file(path: Path) -> LoadedDeals:
+    """Read and parse a Deal JSON file; a file-level problem raises UserError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the file ({exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    try:
+        deals, errors = parse_deals(document)
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    return LoadedDeals(deals, errors)
+
+
+def _print_input_errors(path: Path, errors: list[DealInputError]) -> None:
+    err = Console(stderr=True)
+    for error in errors:
+        err.print(f"[bold red]error:[/] {escape(str(path))}: {escape(str(error))}", highlight=False)
+
+
+def _ids(values: tuple[Any, ...]) -> str:
+    return " ".join(str(v) for v in values) or "-"
+
+
+def _stdout() -> Console:
+    """Rich's console; when output goes to a file or pipe, wide enough that rows do not wrap."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _table(rows: list[tuple[Deal, Assessment]]) -> Table:
+    table = Table(title="Buyer commitments")
+    table.add_column("Deal", max_width=40, overflow="ellipsis", no_wrap=True)
+    table.add_column("Stage", no_wrap=True)
+    table.add_column("Score", justify="right", no_wrap=True)
+    table.add_column("Secured", overflow="fold")
+    table.add_column("Missing", overflow="fold", style="red")
+    table.add_column("Next", no_wrap=True)
+    table.add_column("Gap", justify="center", no_wrap=True)
+    for deal, result in rows:
+        table.add_row(
+            escape(f"{deal.id} {deal.name}".strip()),
+            escape(deal.stage),
+            f"{result.score}/10",
+            _ids(result.secured),
+            _ids(result.missing),
+            str(result.next or "-"),
+            "[red]yes[/]" if result.stage_gap else "",
+        )
+    return table
+
+
+def _json_row(deal: Deal, result: Assessment, write_plan: WritePlan) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": deal.name, "pipeline": deal.pipeline, **result.model_dump(mode="json")}
+    row["plan"] = {
+        "changed": sorted(str(f) for f in write_plan.changed),
+        "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in write_plan.tasks],
+    }
+    return row
+
+
+def _error_json(error: DealInputError) -> dict[str, Any]:
+    return {
+        "index": error.index,
+        "deal_id": error.deal_id,
+        "problems": [{"path": p.path, "problem": p.problem} for p in error.problems],
+    }
+
+
+def assess_command(
+    file: Path = typer.Argument(..., help=FILE_HELP, show_default=False),
+    output: OutputFormat = typer.Option(
+        OutputFormat.TABLE, "--format", "-f", help="table for people, json for machines."
+    ),
+    now: str | None = typer.Option(None, "--now", help=NOW_HELP, show_default=False),
+    playbook_path: Path | None = typer.Option(None, "--playbook", help=PLAYBOOK_HELP, show_default=False),
+) -> None:
+    """Assess every deal in a Deal JSON file: score, secured, missing, next commitment and stage gap."""
+    with _user_errors():
+        at = parse_now(now)
+        playbook = load_playbook(playbook_path)
+        loaded = load_deal_file(file)
+    _print_input_errors(file, loaded.errors)
+    rows = [(deal, assess(deal, playbook, at)) for deal in loaded.deals]
+    out = _stdout()
+    if output is OutputFormat.JSON:
+        document = {
+            "assessed_at": at.isoformat(),
+            "assessments": [_json_row(d, r, plan(r, d, playbook, at)) for d, r in rows],
+            "errors": [_error_json(e) for e in loaded.errors],
+        }
+        out.print_json(json.dumps(document), indent=2)
+    else:
+        out.print(_table(rows))
+        for deal, result in rows:
+            for warning in result.warnings:
+                out.print(f"[yellow]warning:[/] {escape(deal.id)}: {escape(warning)}", highlight=False)
+        failed = f", [red]{len(loaded.errors)} could not be read[/]" if loaded.errors else ""
+        out.print(f"{len(rows)} deals assessed as of {at.isoformat()}{failed}", highlight=False)
+    if loaded.errors:
+        raise typer.Exit(1)
+
+
+def _explain(out: Console, deal: Deal, result: Assessment, write_plan: WritePlan, playbook: Playbook) -> None:
+    out.print(
+        f"[bold]{escape(deal.name or deal.id)}[/] ({escape(deal.id)})  stage {escape(deal.stage)!r} "
+        f"in pipeline {escape(deal.pipeline)!r}",
+        highlight=False,
+    )
+    gap = "  [red]stage is ahead of the commitments[/]" if result.stage_gap else ""
+    out.print(f"score {result.score}/10, next: {result.next or '-'}{gap}", highlight=False)
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    for item in result.results:
+        guidance = playbook.commitments[item.commitment]
+        style = _STATUS_STYLE[item.status]
+        expected = " (expected by the stage)" if item.expected else ""
+        out.print(
+            f"\n[bold]{escape(guidance.label)}[/]: [{style}]{item.status}[/]{expected}", highlight=False
+        )
+        out.print(f"  why: {escape(item.reason)}", highlight=False)
+        for found in item.evidence:
+            when = f" {found.at.date().isoformat()}" if found.at else ""
+            record = f" {found.record_id}" if found.record_id else ""
+            out.print(
+                f"  - {found.kind} {escape(found.source)}{escape(record)}{when}: {escape(found.snippet)}",
+                highlight=False,
+            )
+        if item.status is not CommitmentStatus.SECURED:
+            out.print(f"  to secure: {escape(guidance.secure_hint)}", highlight=False)
+    for task in write_plan.tasks:
+        verb = "create task" if task.kind == "create" else "complete task"
+        out.print(f"\nplanned: {verb} {escape(task.key)} {escape(task.subject)}", highlight=False)
+
+
+def explain_command(
+    deal_id: str = typer.Argument(..., help="The deal's id (Salesforce opportunity id, HubSpot deal id)."),
+    file: Path | None = typer.Option(None, "--file", help=FILE_HELP, show_default=False),
+    now: str | None = typer.Option(None, "--now", help=NOW_HELP, show_default=False),
+    playbook_path: Path | None = typer.Option(None, "--playbook", help=PLAYBOOK_HELP, show_default=False),
+) -> None:
+    """Explain one deal: each commitment's status, evidence, reason and what would secure it.
+
+    The deal is read from a Deal JSON file given with --file.
+    """
+    with _user_errors():
+        if file is None:
+            raise UserError("give the deal's source: --file FILE (a Deal JSON file)")
+        at = parse_now(now)
+        playbook = load_playbook(playbook_path)
+        loaded = load_deal_file(file)
+        deal = _find(file, loaded, deal_id)
+    result = assess(deal, playbook, at)
+    _explain(_stdout(), deal, result, plan(result, deal, playbook, at), playbook)
+
+
+def _find(path: Path, loaded: LoadedDeals, deal_id: str) -> Deal:
+    for deal in loaded.deals:
+        if deal.id == deal_id:
+            return deal
+    for error in loaded.errors:
+        if error.deal_id == deal_id:
+            raise UserError(f"{path}: {error}")
+    known = ", ".join(d.id for d in loaded.deals[:5]) + (", ..." if len(loaded.deals) > 5 else "")
+    raise UserError(f"{path}: no deal with id {deal_id!r} ({len(loaded.deals)} deals: {known or 'none'})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess_command)
+    app.command("explain")(explain_command)
