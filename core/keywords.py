@@ -32,18 +32,23 @@ def _is_word(char: str) -> bool:
 
 @dataclass(frozen=True)
 class KeywordGroup:
-    """One playbook keyword group, prepared for `TextIndex.search`."""
+    """One playbook keyword group, prepared for `TextIndex.search`: phrases indexed by their first token."""
 
     name: str
-    phrases: tuple[tuple[str, tuple[bytes, ...]], ...]
-    key_tokens: frozenset[bytes]
-    always_check: bool
+    by_first_token: dict[bytes, tuple[tuple[str, tuple[bytes, ...]], ...]]
+    tokenless: tuple[str, ...]  # phrases with no word character at all (always searched)
 
     @classmethod
     def build(cls, name: str, phrases: Sequence[str]) -> KeywordGroup:
-        prepared = tuple((p.lower(), tuple(word_tokens(p.lower()))) for p in phrases)
-        keys = frozenset(tokens[0] for _, tokens in prepared if tokens)
-        return cls(name, prepared, keys, always_check=any(not tokens for _, tokens in prepared))
+        by_first: dict[bytes, list[tuple[str, tuple[bytes, ...]]]] = {}
+        tokenless: list[str] = []
+        for phrase in dict.fromkeys(p.lower() for p in phrases):
+            tokens = tuple(word_tokens(phrase))
+            if tokens:
+                by_first.setdefault(tokens[0], []).append((phrase, tokens[1:]))
+            else:
+                tokenless.append(phrase)
+        return cls(name, {k: tuple(v) for k, v in by_first.items()}, tuple(tokenless))
 
 
 def build_groups(keywords: Mapping[str, Sequence[str]]) -> dict[str, KeywordGroup]:
@@ -80,24 +85,31 @@ class TextIndex:
         if self._tokens is None:
             self._tokens = frozenset(word_tokens(self._joined))
         tokens = self._tokens
-        if not group.always_check and tokens.isdisjoint(group.key_tokens):
-            return {}
         hits: dict[int, int] = {}
-        for phrase, phrase_tokens in group.phrases:
-            if all(t in tokens for t in phrase_tokens):
-                self._locate(phrase, hits)
-        return dict(sorted(hits.items()))
+        for first in tokens.intersection(group.by_first_token):
+            for phrase, rest in group.by_first_token[first]:
+                if all(t in tokens for t in rest):
+                    self._locate(phrase, hits)
+        for phrase in group.tokenless:
+            self._locate(phrase, hits)
+        return dict(sorted(hits.items())) if len(hits) > 1 else hits
 
     def _locate(self, phrase: str, hits: dict[int, int]) -> None:
-        joined, start = self._joined, 0
-        while phrase and (pos := joined.find(phrase, start)) != -1:
-            start = pos + 1
-            end = pos + len(phrase)
-            before = pos > 0 and _is_word(joined[pos - 1])
-            after = end < len(joined) and _is_word(joined[end])
-            if before == _is_word(phrase[0]) or after == _is_word(phrase[-1]):
+        joined, offsets, start = self._joined, self._offsets, 0
+        size, length = len(joined), len(phrase)
+        word_first, word_last = _is_word(phrase[0]), _is_word(phrase[-1])
+        while (pos := joined.find(phrase, start)) != -1:
+            end = pos + length
+            if (pos > 0 and _is_word(joined[pos - 1])) == word_first or (
+                end < size and _is_word(joined[end])
+            ) == word_last:
+                start = pos + 1
                 continue
-            index = bisect_right(self._offsets, pos) - 1
-            offset = pos - self._offsets[index]
+            index = bisect_right(offsets, pos) - 1
+            offset = pos - offsets[index]
             if index not in hits or offset < hits[index]:
                 hits[index] = offset
+            # Only the first match per text matters; skip to the next text.
+            if index + 1 >= len(offsets):
+                return
+            start = offsets[index + 1]

@@ -17,6 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 
 _set = object.__setattr__
 _defaults: dict[type[BaseModel], dict[str, Any]] = {}
+_field_counts: dict[type[BaseModel], int] = {}
 
 
 def _static_defaults(cls: type[BaseModel]) -> dict[str, Any]:
@@ -33,7 +34,10 @@ def _static_defaults(cls: type[BaseModel]) -> dict[str, Any]:
 
 def trusted(cls: type[M], **values: Any) -> M:
     """An instance of `cls` holding `values` (plus the field defaults), without validation."""
-    if len(values) != len(cls.model_fields):
+    count = _field_counts.get(cls)
+    if count is None:
+        count = _field_counts[cls] = len(cls.model_fields)
+    if len(values) != count:
         values = {**_static_defaults(cls), **values}
     model = cls.__new__(cls)
     _set(model, "__dict__", values)

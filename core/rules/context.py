@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from core.keywords import TextIndex
 from core.models import Activity, ActivityKind, ActivityStatus, Commitment, Contact, Deal
@@ -21,6 +22,7 @@ _NEVER_HAPPENED = frozenset({ActivityStatus.CANCELED, ActivityStatus.NO_SHOW})
 _ALWAYS_WRITTEN = frozenset({ActivityKind.NOTE, ActivityKind.EMAIL})
 
 
+@lru_cache(maxsize=1024)
 def normalise_role(role: str) -> str:
     """'DECISION_MAKER', 'Decision-Maker' and 'decision maker' all read as 'decision maker'."""
     return " ".join(role.lower().replace("_", " ").replace("-", " ").split())
