@@ -93,7 +93,7 @@ def _validate(store: SalesforceStore, kind: str, component: dict[str, Any]) -> t
         return "FIELD_INTEGRITY_EXCEPTION", "fullName is required"
     if kind == "CustomField":
         object_name, _, field = full_name.partition(".")
-        if object_name not in store.objects():
+        if object_name not in store.objects() and object_name != "Activity":
             return (
                 "INVALID_CROSS_REFERENCE_KEY",
                 f"In field: fullName - no CustomObject named {object_name} found",

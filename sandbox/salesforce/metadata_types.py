@@ -35,6 +35,9 @@ FIELD_TYPES: dict[str, tuple[str, int]] = {
 }
 
 
+ACTIVITY_OBJECTS = ("Task", "Event")
+
+
 def is_true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -106,10 +109,11 @@ def with_custom_fields(
     extra: dict[str, list[FieldDef]] = {}
     for component in fields:
         object_name = component["fullName"].split(".", 1)[0]
-        if object_name not in objects:
-            continue
         if granted is not None and component["fullName"] not in granted:
             continue
         editable = True if granted is None else granted[component["fullName"]]
-        extra.setdefault(object_name, []).append(field_def(component, editable))
+        # Task and Event custom fields are defined once, on Activity, as in a real org.
+        for target in ACTIVITY_OBJECTS if object_name == "Activity" else (object_name,):
+            if target in objects:
+                extra.setdefault(target, []).append(field_def(component, editable))
     return {name: obj.with_fields(extra[name]) if name in extra else obj for name, obj in objects.items()}
