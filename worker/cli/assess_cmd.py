@@ -219,14 +219,23 @@ def explain_command(
     file: Path | None = typer.Option(None, "--file", help=FILE_HELP, show_default=False),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP, show_default=False),
     playbook_path: Path | None = typer.Option(None, "--playbook", help=PLAYBOOK_HELP, show_default=False),
+    connection: str | None = typer.Option(
+        None, "--connection", "-c", help="Show the deal's last assessment stored by `commitments sync`."
+    ),
 ) -> None:
     """Explain one deal: each commitment's status, evidence, reason and what would secure it.
 
-    The deal is read from a Deal JSON file given with --file.
+    The deal is read from a Deal JSON file given with --file, or from the last sync of --connection.
     """
+    if connection is not None and file is None:
+        from worker.cli.deals_cmd import explain_stored  # the state-store side lives with `deals`
+
+        with _user_errors():
+            explain_stored(deal_id, connection)
+        return
     with _user_errors():
         if file is None:
-            raise UserError("give the deal's source: --file FILE (a Deal JSON file)")
+            raise UserError("give the deal's source: --file FILE (a Deal JSON file) or --connection NAME")
         at = parse_now(now)
         playbook = load_playbook(playbook_path)
         loaded = load_deal_file(file)

@@ -1,0 +1,142 @@
+"""`commitments deals --missing COMMITMENT`: a manager's list of deals missing a commitment, and the
+stored explanation of one deal (`commitments explain DEAL_ID --connection NAME`).
+
+Both read the state store's latest assessments (written by `commitments sync`), so they need no CRM call.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.models import Assessment, Commitment
+from core.playbook import Playbook
+from worker.errors import UserError
+from worker.playbook_files import load_playbook
+from worker.settings import Settings, load_settings
+from worker.store import Store
+from worker.store import deals as deal_store
+from worker.store import runs as run_store
+from worker.store.models import DealAssessmentRow
+
+console = Console()
+
+
+def resolve_commitment(value: str, playbook: Playbook) -> Commitment:
+    """A commitment by id ("consensus") or label ("Commitment to Build Consensus"), case-insensitively."""
+    wanted = value.strip().casefold()
+    for key, commitment in playbook.commitment_by_label.items():
+        if key.casefold() == wanted:
+            return commitment
+    valid = ", ".join(f"{c.value} ({playbook.label(c)})" for c in Commitment)
+    raise UserError(f"unknown commitment {value!r}; expected one of: {valid}")
+
+
+def _connection_id(store: Store, settings: Settings, name: str | None) -> tuple[int, str]:
+    resolved = settings.connection(name).name
+    with store.session() as session:
+        row = run_store.find_connection(session, resolved)
+    if row is None:
+        raise UserError(
+            f"no sync recorded for connection {resolved!r}; run `commitments sync -c {resolved}` first"
+        )
+    return row.id, resolved
+
+
+def _ids(encoded: str) -> str:
+    return ", ".join(c.value for c in deal_store.decode_commitments(encoded)) or "-"
+
+
+def missing_table(
+    rows: list[DealAssessmentRow], commitment: Commitment, playbook: Playbook, connection: str
+) -> Table:
+    table = Table(title=f"{connection}: open deals missing {playbook.label(commitment)} ({len(rows)})")
+    for column in ("deal", "name", "stage", "owner", "score", "next", "secured", "assessed (UTC)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.deal_id,
+            row.name,
+            row.stage,
+            row.owner_id or "",
+            str(row.score),
+            row.next or "-",
+            _ids(row.secured),
+            row.assessed_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    return table
+
+
+def explanation_table(assessment: Assessment, playbook: Playbook, title: str) -> Table:
+    """One row per commitment: status, why, and the evidence behind it."""
+    table = Table(title=title, show_lines=True)
+    for column in ("commitment", "status", "why", "evidence"):
+        table.add_column(column)
+    colours = {"secured": "green", "partial": "yellow", "missing": "red", "upcoming": "dim"}
+    for result in assessment.results:
+        status = result.status.value
+        evidence = "\n".join(f"{e.kind.value}: {e.snippet or e.source}" for e in result.evidence[:3]) or "-"
+        marker = " (expected)" if result.expected else ""
+        table.add_row(
+            playbook.label(result.commitment),
+            f"[{colours[status]}]{status}[/]{marker}",
+            result.reason,
+            evidence,
+        )
+    return table
+
+
+def explain_stored(deal_id: str, connection: str | None, out: Console = console) -> None:
+    """Print the last stored assessment of `deal_id` for a synced connection."""
+    settings = load_settings()
+    target = settings.connection(connection)
+    playbook = load_playbook(target.playbook)
+    store = Store.open(settings.database_url)
+    try:
+        connection_id, name = _connection_id(store, settings, connection)
+        with store.session() as session:
+            row = deal_store.latest_assessment(session, connection_id, deal_id)
+            history = deal_store.history_of(session, connection_id, deal_id)
+    finally:
+        store.close()
+    if row is None:
+        raise UserError(
+            f"deal {deal_id!r} has no stored assessment for connection {name!r}; check the id or sync first"
+        )
+    assessment = deal_store.stored_assessment(row)
+    next_label = playbook.label(assessment.next) if assessment.next else "none"
+    title = f"{row.name} ({deal_id}, {row.stage}): score {assessment.score}/10, next: {next_label}"
+    out.print(explanation_table(assessment, playbook, title))
+    if assessment.stage_gap:
+        out.print("[yellow]The stage is ahead of the commitments actually secured.[/]")
+    for item in history:
+        lost = f", lost {item.lost_at:%Y-%m-%d}" if item.lost_at else ""
+        label = playbook.label(Commitment(item.commitment))
+        out.print(f"  {label}: first secured {item.first_secured_at:%Y-%m-%d}{lost}")
+    out.print(f"[dim]assessed {row.assessed_at:%Y-%m-%d %H:%M} UTC by the last sync of {name}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def deals(
+        missing: str = typer.Option(..., "--missing", "-m", help="Commitment id or label, e.g. consensus."),
+        stage: str | None = typer.Option(None, "--stage", help="Only deals in this CRM stage."),
+        owner: str | None = typer.Option(None, "--owner", help="Only deals of this owner id."),
+        connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),
+        limit: int = typer.Option(200, "--limit", "-n", min=1, help="At most this many deals."),
+    ) -> None:
+        """List open deals missing a commitment (expected by their stage, not secured), from the last sync."""
+        settings = load_settings()
+        playbook = load_playbook(settings.connection(connection).playbook)
+        commitment = resolve_commitment(missing, playbook)
+        store = Store.open(settings.database_url)
+        try:
+            connection_id, name = _connection_id(store, settings, connection)
+            with store.session() as session:
+                rows = deal_store.deals_missing(
+                    session, connection_id, commitment, stage=stage, owner_id=owner, limit=limit
+                )
+        finally:
+            store.close()
+        console.print(missing_table(rows, commitment, playbook, name))

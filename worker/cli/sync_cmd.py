@@ -1,0 +1,234 @@
+"""`commitments sync`, `commitments runs` and `commitments setup`: run the main job and see what it did.
+
+`sync` streams one run with a progress line (deals read, assessed, changed) and ends with a summary table
+(counts, failures with reasons, API calls by kind, duration); `--dry-run` lists the planned writes
+instead of making them. Ctrl-C or SIGTERM stops the run cleanly at the next chunk boundary. `runs` shows
+the run history from the state store; `setup` provisions the CRM fields (idempotent, with a dry run).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connectors.base import SetupReport
+from core.models import WritePlan
+from worker.connections import open_connection, open_store
+from worker.settings import load_settings
+from worker.store import runs as run_store
+from worker.store.models import RunRow
+from worker.sync import ChunkReport, SyncResult, run_sync
+
+console = Console()
+PLAN_ROWS = 40
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """A stop flag raised by the first SIGINT/SIGTERM (the run ends at the next chunk boundary); a second
+    SIGINT falls back to the default behaviour (KeyboardInterrupt)."""
+    requested = False
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        nonlocal requested
+        if requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested = True
+        console.print("[yellow]stopping after the current chunk (Ctrl-C again to abort)...[/]")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: requested
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def execute_sync(
+    connection_name: str | None, *, full: bool, dry_run: bool, out: Console = console, **open_options: Any
+) -> SyncResult:
+    """Open the connection, run one sync with a progress line, print the summary; shared with `demo`."""
+    settings = load_settings()
+    store = open_store(settings)
+    planned: list[WritePlan] = []
+    try:
+        with (
+            open_connection(settings, connection_name, store, **open_options) as connection,
+            stop_on_signals() as stop,
+        ):
+            columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+            with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+                task = progress.add_task(f"syncing {connection.name}", total=None)
+
+                def on_chunk(report: ChunkReport) -> None:
+                    c = report.counts
+                    text = f"{connection.name}: {c.deals_read} read, {c.deals_assessed} assessed"
+                    text += f", {c.deals_changed} to change"
+                    progress.update(task, description=text)
+                    if dry_run:
+                        room = PLAN_ROWS - len(planned)
+                        planned.extend([p for p in report.plans if not p.is_empty][: max(room, 0)])
+
+                mode = "full" if full else "incremental"
+                result = run_sync(
+                    connection,
+                    datetime.now(UTC),
+                    mode=mode,
+                    dry_run=dry_run,
+                    should_stop=stop,
+                    on_chunk=on_chunk,
+                )
+    finally:
+        store.close()
+    if dry_run:
+        out.print(plan_table(planned, result))
+    out.print(summary_table(result))
+    if result.failures:
+        out.print(failures_table(result))
+    return result
+
+
+def plan_table(plans: list[WritePlan], result: SyncResult) -> Table:
+    table = Table(
+        title=f"Dry run: planned writes (first {len(plans)} of {result.counts.deals_changed} deals)"
+    )
+    for column in ("deal", "fields to write", "task actions"):
+        table.add_column(column)
+    for plan in plans:
+        fields = ", ".join(sorted(f.value for f in plan.changed)) or "-"
+        tasks = ", ".join(f"{t.kind.value} {t.commitment.value}" for t in plan.tasks) or "-"
+        table.add_row(plan.deal_id, fields, tasks)
+    return table
+
+
+def summary_table(result: SyncResult) -> Table:
+    would = "would " if result.dry_run else ""
+    colour = {"success": "green", "partial": "yellow"}.get(result.outcome, "red")
+    dry = ", dry run" if result.dry_run else ""
+    title = f"Sync {result.connection} ({result.mode}{dry}): [{colour}]{result.outcome}[/]"
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    c = result.counts
+    rows = [
+        ("deals read", c.deals_read),
+        ("deals assessed", c.deals_assessed),
+        (f"deals {would}changed", c.deals_changed),
+        (f"fields {would}written", c.fields_written),
+        (f"tasks {would}created", c.tasks_created),
+        (f"tasks {would}completed", c.tasks_completed),
+        ("failures (retried next run)", c.failures),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    calls = ", ".join(f"{kind} {n}" for kind, n in sorted(result.api_calls.items())) or "none"
+    table.add_row("API calls", f"{sum(result.api_calls.values())} ({calls})")
+    table.add_row("duration", f"{result.duration_s:.2f} s")
+    if result.error:
+        table.add_row("error", f"[red]{result.error}[/]")
+    return table
+
+
+def failures_table(result: SyncResult) -> Table:
+    table = Table(title=f"Failures ({result.counts.failures}; the first {len(result.failures)} shown)")
+    for column in ("deal", "operation", "code", "reason"):
+        table.add_column(column)
+    for failure in result.failures[:20]:
+        table.add_row(failure.deal_id, failure.operation, failure.code or "", failure.message)
+    return table
+
+
+def setup_table(report: SetupReport) -> Table:
+    dry = " (dry run: nothing changed)" if report.dry_run else ""
+    title = f"Setup{dry}: {len(report.pending)} to create or update"
+    table = Table(title=title)
+    for column in ("kind", "name", "action", "detail"):
+        table.add_column(column)
+    for change in report.changes:
+        table.add_row(change.kind, change.name, change.action, change.detail)
+    return table
+
+
+def runs_table(rows: list[tuple[RunRow, str]]) -> Table:
+    table = Table(title="Sync runs (newest first)")
+    headers = ("id", "connection", "started (UTC)", "mode", "trigger", "outcome", "read", "changed")
+    for column in (*headers, "fields", "tasks +/✓", "failures", "API calls", "duration", "error"):
+        table.add_column(column)
+    for run, name in rows:
+        mode = f"{run.mode}{' dry' if run.dry_run else ''}"
+        table.add_row(
+            str(run.id),
+            name,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            mode,
+            run.trigger,
+            run.outcome,
+            str(run.deals_read),
+            str(run.deals_changed),
+            str(run.fields_written),
+            f"{run.tasks_created}/{run.tasks_completed}",
+            str(run.failures),
+            str(sum((run.api_calls or {}).values())),
+            f"{run.duration_s:.1f} s" if run.duration_s is not None else "",
+            (run.error or "")[:60],
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def sync(
+        connection: str | None = typer.Option(
+            None, "--connection", "-c", help="Connection name (default: the only one, or the sandbox)."
+        ),
+        full: bool = typer.Option(
+            False, "--full", help="Read every deal, not just those changed since the last run."
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Assess and plan, write nothing; list the planned writes."
+        ),
+    ) -> None:
+        """Read deals, assess the ten commitments, write the changes back to the CRM and record the run."""
+        result = execute_sync(connection, full=full, dry_run=dry_run)
+        if not result.ok:
+            raise typer.Exit(1)
+
+    @app.command()
+    def runs(
+        connection: str | None = typer.Option(
+            None, "--connection", "-c", help="Only this connection's runs."
+        ),
+        limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to show."),
+    ) -> None:
+        """Show the sync run history from the state store."""
+        store = open_store(load_settings())
+        try:
+            with store.session() as session:
+                rows = run_store.recent_runs(session, connection, limit)
+                console.print(runs_table(rows) if rows else "no runs recorded yet; run `commitments sync`")
+        finally:
+            store.close()
+
+    @app.command()
+    def setup(
+        connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; change nothing."),
+    ) -> None:
+        """Provision the plugin's fields, picklist values, permissions and views (idempotent)."""
+        settings = load_settings()
+        store = open_store(settings)
+        try:
+            with open_connection(settings, connection, store, provision_sandbox=False) as opened:
+                report = opened.connector.setup(opened.playbook, dry_run=dry_run)
+        finally:
+            store.close()
+        console.print(setup_table(report))

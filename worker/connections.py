@@ -1,0 +1,115 @@
+"""The connector factory at the edge: settings in, a ready `SyncConnection` (connector, playbook, store) out.
+
+This is the one place that knows which connector class serves which CRM config, and the one place that
+starts the built-in sandbox CRMs in-process when the user has configured no CRM ("sandbox" is a
+Salesforce org, "sandbox-hubspot" a HubSpot portal). A sandbox's state is saved in the state directory
+when the connection closes and loaded the next time, so repeated `commitments sync` runs see what earlier
+runs wrote, exactly as a real CRM would. Constructing a connector does no network I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Connector
+from connectors.hubspot.config import HubSpotConfig
+from connectors.salesforce.config import SalesforceConfig
+from core.playbook import Playbook
+from worker.playbook_files import load_playbook
+from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings
+from worker.store import Store
+from worker.sync import SyncConnection
+
+SANDBOX_STATE_FILE = "sandbox.sqlite3"
+
+
+def build_connector(config: SalesforceConfig | HubSpotConfig, playbook: Playbook) -> Connector:
+    """The connector for a CRM config; no network I/O happens here."""
+    if isinstance(config, SalesforceConfig):
+        from connectors.salesforce.connector import SalesforceConnector
+
+        return SalesforceConnector(config, playbook=playbook)
+    from connectors.hubspot.connector import HubSpotConnector
+
+    return HubSpotConnector(config)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store.open(settings.database_url)
+
+
+@contextmanager
+def open_connection(
+    settings: Settings,
+    name: str | None,
+    store: Store,
+    *,
+    sandbox_deals: int = 200,
+    sandbox_seed: int = 1,
+    provision_sandbox: bool = True,
+) -> Iterator[SyncConnection]:
+    """Open the named connection (default: see `Settings.connection`) and close it afterwards."""
+    target = settings.connection(name)
+    playbook = load_playbook(target.playbook)
+    if isinstance(target, ConnectionSettings):
+        connector = build_connector(target.crm, playbook)
+        try:
+            yield SyncConnection(target.name, connector, playbook, store)
+        finally:
+            connector.close()
+        return
+    state_file = settings.state_dir / SANDBOX_STATE_FILE
+    with sandbox_crm(target, state_file, deals=sandbox_deals, seed=sandbox_seed) as config:
+        connector = build_connector(config, playbook)
+        try:
+            if provision_sandbox:  # the sandbox is ours: provision it unasked so `sync` just works
+                connector.setup(playbook, dry_run=False)
+            yield SyncConnection(target.name, connector, playbook, store)
+        finally:
+            connector.close()
+
+
+@contextmanager
+def sandbox_crm(
+    target: SandboxConnection, state_file: Path | None, *, deals: int = 200, seed: int = 1
+) -> Iterator[SalesforceConfig | HubSpotConfig]:
+    """Start the sandbox CRM in-process (restoring its saved state), yield its connection config, save."""
+    from sandbox import persist
+
+    handle = start_sandbox(target.crm_name, deals=deals, seed=seed)
+    try:
+        if state_file is not None and state_file.exists():
+            persist.load(handle.store, state_file)
+        yield sandbox_config(target.crm_name, handle.credentials)
+        if state_file is not None:
+            persist.save(handle.store, state_file)
+    finally:
+        handle.stop()
+
+
+def start_sandbox(crm: str, *, deals: int = 200, seed: int = 1, **options: Any) -> Any:
+    """A running sandbox handle (`.url`, `.app`, `.store`, `.credentials`, `.stop()`)."""
+    if crm == "salesforce":
+        from sandbox.salesforce import start_salesforce_sandbox
+
+        return start_salesforce_sandbox(deals=deals, seed=seed, **options)
+    from sandbox.hubspot import start_hubspot_sandbox
+
+    return start_hubspot_sandbox(deals=deals, seed=seed, **options)
+
+
+def sandbox_config(crm: str, credentials: dict[str, Any]) -> SalesforceConfig | HubSpotConfig:
+    """The connection config for a running sandbox, from its `.credentials`."""
+    if crm == "hubspot":
+        return HubSpotConfig(access_token=credentials["access_token"], base_url=credentials["host"])
+    auth = {key: credentials[key] for key in ("username", "password", "security_token", "domain")}
+    return CRM_CONFIG.validate_python(
+        {
+            "crm": "salesforce",
+            "auth": {"mode": "password", **auth},
+            "api_base_url": credentials["api_base_url"],
+        }
+    )
