@@ -142,18 +142,25 @@ def _snapshot(store: Store) -> tuple[list[Table], list[Row]]:
     """
     lock = getattr(store, "lock", None) or contextlib.nullcontext()
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    with lock:  # a writer that skips the lock can still resize a table mid-copy: then copy again
+        for _attempt in range(3):
+            try:
+                return _encode(store, dumps)
+            except RuntimeError:
+                continue
+        return _encode(store, dumps)
+
+
+def _encode(store: Store, dumps: Callable[[Any], str]) -> tuple[list[Table], list[Row]]:
     tables: list[Table] = []
     rows: list[Row] = []
-    with lock:
-        for name, table in store.tables.items():
-            columns = list(next(iter(table.values()), {}))
-            keys = dict.fromkeys(columns).keys()
-            tables.append((name, columns))
-            rows.extend(
-                (name, str(record_id),
-                 dumps([record[c] for c in columns]) if record.keys() == keys else dumps(record))
-                for record_id, record in table.items()
-            )
+    for name, table in list(store.tables.items()):
+        columns = list(next(iter(table.values()), {}))
+        keys = dict.fromkeys(columns).keys()
+        tables.append((name, columns))
+        for record_id, record in table.items():
+            shaped = [record[c] for c in columns] if record.keys() == keys else record
+            rows.append((name, str(record_id), dumps(shaped)))
     return tables, rows
 
 
