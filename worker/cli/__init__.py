@@ -14,7 +14,16 @@ from rich.console import Console
 
 from connectors.base import ConnectorError
 from core.playbook import PlaybookError
-from worker.cli import assess_cmd, deals_cmd, demo_cmd, sandbox_cmd, sync_cmd
+from worker.cli import (
+    assess_cmd,
+    deals_cmd,
+    demo_cmd,
+    doctor_cmd,
+    sandbox_cmd,
+    schedule_cmd,
+    sync_cmd,
+    worker_cmd,
+)
 from worker.errors import UserError
 
 app = typer.Typer(
@@ -26,7 +35,9 @@ app = typer.Typer(
 )
 
 # Each command module registers itself here; add yours to this tuple.
-_COMMAND_MODULES: tuple[object, ...] = (assess_cmd, sandbox_cmd, sync_cmd, deals_cmd, demo_cmd)
+_COMMAND_MODULES: tuple[object, ...] = (
+    assess_cmd, sandbox_cmd, sync_cmd, deals_cmd, demo_cmd, schedule_cmd, worker_cmd, doctor_cmd
+)
 for module in _COMMAND_MODULES:
     module.register(app)  # type: ignore[attr-defined]
 
