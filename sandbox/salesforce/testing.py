@@ -3,7 +3,8 @@
 simple-salesforce builds `https://{domain}.salesforce.com/...` and `https://{instance}/...` URLs itself.
 `RewriteAdapter`, mounted on the session handed to `Salesforce(session=...)`, sends each request to the
 sandbox's base URL instead, keeping path and query. The connector has its own production version
-(`connectors/salesforce/client.py`); this one is for tests and quick experiments.
+(`connectors/salesforce/client.py`); this one is for tests and quick experiments. Note that `sf.mdapi`
+(zeep) posts through its own requests session, not `sf.session`: `route_metadata_api` mounts it there.
 """
 
 from __future__ import annotations
@@ -46,3 +47,8 @@ def password_login(credentials: dict[str, Any], version: str = "61.0", **kwargs:
         session=sandbox_session(credentials["base_url"]),
         **kwargs,
     )
+
+
+def route_metadata_api(sf: Salesforce, base_url: str) -> None:
+    """sf.mdapi's zeep client has its own requests session (not `sf.session`): mount the rewrite there too."""
+    sf.mdapi._client.transport.session.mount("https://", RewriteAdapter(base_url))

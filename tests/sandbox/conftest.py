@@ -1,4 +1,5 @@
-"""Shared fixtures for the sandbox tests (HubSpot: a small hand-built book, a running portal, a client)."""
+"""Shared fixtures for the sandbox tests: a small hand-built book, a running HubSpot portal and Salesforce
+org, and a client logged in to each."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hubspot import HubSpot
+from simple_salesforce.api import Salesforce
 
 from sandbox.book import (
     Book,
@@ -21,6 +23,8 @@ from sandbox.book import (
     BookStageChange,
 )
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
+from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
+from sandbox.salesforce.testing import password_login
 
 HUBSPOT_T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -102,3 +106,17 @@ def hubspot_client_for(sandbox: HubSpotSandbox, token: str | None = None) -> Hub
 @pytest.fixture
 def hubspot_client(hubspot_sandbox: HubSpotSandbox) -> HubSpot:
     return hubspot_client_for(hubspot_sandbox)
+
+
+# ---- Salesforce: an org seeded with the same small book, served, and simple-salesforce logged in ----
+
+
+@pytest.fixture
+def salesforce_sandbox() -> Iterator[SalesforceSandbox]:
+    with start_salesforce_sandbox(hubspot_book()) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sf(salesforce_sandbox: SalesforceSandbox) -> Salesforce:
+    return password_login(salesforce_sandbox.credentials)

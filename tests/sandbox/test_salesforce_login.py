@@ -1,0 +1,169 @@
+"""The Salesforce sandbox's logins and sessions, driven through simple-salesforce itself."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
+
+from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.testing import sandbox_session
+
+
+def _rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def _jwt_client(
+    sandbox: SalesforceSandbox, private_key: str, username: str | None = None, consumer_key: str | None = None
+) -> Salesforce:
+    creds = sandbox.credentials
+    return Salesforce(
+        username=username or creds["username"],
+        consumer_key=consumer_key or creds["consumer_key"],
+        privatekey=private_key,
+        version="61.0",
+        session=sandbox_session(sandbox.url),
+    )
+
+
+def test_given_right_password_and_token_when_soap_login_then_queries_work(sf: Salesforce) -> None:
+    assert sf.auth_type == "password"
+    assert sf.sf_instance == "commitments-sandbox.my.salesforce.com"
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 5
+
+
+def test_given_wrong_password_when_soap_login_then_invalid_login_fault(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    creds = salesforce_sandbox.credentials
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        Salesforce(
+            username=creds["username"],
+            password="wrong",
+            security_token=creds["security_token"],
+            session=sandbox_session(salesforce_sandbox.url),
+        )
+    assert caught.value.code == "INVALID_LOGIN"
+    assert "Invalid username, password, security token" in str(caught.value)
+
+
+def test_given_registered_public_key_when_jwt_login_then_session_issued(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    private, public = _rsa_pair()
+    salesforce_sandbox.register_jwt_public_key(public)
+    sf = _jwt_client(salesforce_sandbox, private)
+    assert sf.auth_type == "jwt-bearer"
+    assert sf.query("SELECT Id FROM User WHERE Username = 'ann@seller.test'")["totalSize"] == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [("wrong key", "invalid_grant"), ("wrong issuer", "invalid_client_id")],
+)
+def test_given_bad_assertion_when_jwt_login_then_oauth_error(
+    salesforce_sandbox: SalesforceSandbox, case: str, error: str
+) -> None:
+    private, public = _rsa_pair()
+    salesforce_sandbox.register_jwt_public_key(public if case != "wrong key" else _rsa_pair()[1])
+    consumer_key = "another-app" if case == "wrong issuer" else None
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        _jwt_client(salesforce_sandbox, private, consumer_key=consumer_key)
+    assert caught.value.code == error
+
+
+def test_given_unknown_user_when_jwt_login_then_not_approved_error_as_salesforce_says(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    private, public = _rsa_pair()
+    salesforce_sandbox.register_jwt_public_key(public)
+    # simple-salesforce warns with authorization instructions on exactly this description
+    with pytest.warns(UserWarning, match="authorize this"), pytest.raises(SalesforceAuthenticationFailed) as caught:
+        _jwt_client(salesforce_sandbox, private, "nobody@nowhere.test")
+    assert caught.value.code == "invalid_grant"
+
+
+def test_given_consumer_key_and_secret_when_client_credentials_then_session_issued(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    creds = salesforce_sandbox.credentials
+    sf = Salesforce(
+        consumer_key=creds["consumer_key"],
+        consumer_secret=creds["consumer_secret"],
+        domain=creds["client_credentials_domain"],
+        session=sandbox_session(salesforce_sandbox.url),
+    )
+    assert sf.auth_type == "client-credentials"
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 1
+
+
+def test_given_wrong_secret_when_client_credentials_then_invalid_client(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    creds = salesforce_sandbox.credentials
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        Salesforce(
+            consumer_key=creds["consumer_key"],
+            consumer_secret="nope",
+            domain=creds["client_credentials_domain"],
+            session=sandbox_session(salesforce_sandbox.url),
+        )
+    assert caught.value.code == "invalid_client"
+
+
+def test_given_no_bearer_token_when_rest_call_then_401_invalid_session(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    response = requests.get(f"{salesforce_sandbox.url}/services/data/v61.0/limits", timeout=5)
+    assert response.status_code == 401
+    assert response.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+def test_given_session_id_from_credentials_when_direct_login_then_it_works(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    creds = salesforce_sandbox.credentials
+    sf = Salesforce(
+        session_id=creds["session_id"],
+        instance_url=creds["instance_url"],
+        session=sandbox_session(salesforce_sandbox.url),
+    )
+    assert sf.limits()["DailyApiRequests"]["Max"] == 15000
+
+
+def test_given_expired_session_fault_when_querying_then_client_logs_in_again(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    old_session = sf.session_id
+    salesforce_sandbox.app.faults.queue("expired_session", "query")
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 4
+    assert sf.session_id != old_session
+    assert salesforce_sandbox.store.session_user(old_session) is None  # really revoked
+    assert salesforce_sandbox.app.calls["login_soap"] == 2
+
+
+def test_given_revoked_session_when_direct_session_client_calls_then_expired_session_raised(
+    salesforce_sandbox: SalesforceSandbox,
+) -> None:
+    creds = salesforce_sandbox.credentials
+    sf = Salesforce(
+        session_id=creds["session_id"],
+        instance_url=creds["instance_url"],
+        session=sandbox_session(salesforce_sandbox.url),
+    )
+    salesforce_sandbox.store.expire_all_sessions()
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Opportunity")

@@ -1,0 +1,224 @@
+"""SOQL through simple-salesforce against the Salesforce sandbox: shapes, filters, paging, errors, speed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from simple_salesforce import format_soql
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from sandbox.generator import generate_book
+from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
+from sandbox.salesforce.testing import password_login
+
+SUBQUERIES = (
+    "(SELECT ContactId, Contact.Name, Contact.Title, Role, IsPrimary FROM OpportunityContactRoles), "
+    "(SELECT Id, Subject, Status, TaskSubtype, What.Type FROM Tasks), "
+    "(SELECT Id, Subject, StartDateTime, EndDateTime FROM Events), "
+    "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate), "
+    "(SELECT Id, Name, Quantity, UnitPrice, TotalPrice FROM OpportunityLineItems), "
+    "(SELECT Id, Status FROM Quotes)"
+)
+
+
+@pytest.fixture(scope="module")
+def big_org() -> Iterator[SalesforceSandbox]:
+    with start_salesforce_sandbox(generate_book(deals=2000, seed=11)) as sandbox:
+        yield sandbox
+
+
+def _is_child_result(value: object) -> bool:
+    return isinstance(value, dict) and "records" in value
+
+
+def _names(result: dict) -> list[str]:
+    return [r["Name"] for r in result["records"]]
+
+
+def test_given_opportunity_with_children_when_queried_with_subqueries_then_nested_results(
+    sf: Salesforce,
+) -> None:
+    result = sf.query(
+        f"SELECT Id, Name, Owner.Name, Account.Name, {SUBQUERIES} FROM Opportunity WHERE Name = 'Deal 2'"
+    )
+    [opp] = result["records"]
+    assert opp["attributes"] == {
+        "type": "Opportunity",
+        "url": f"/services/data/v61.0/sobjects/Opportunity/{opp['Id']}",
+    }
+    assert opp["Owner"]["Name"] == "Ann Rep"
+    assert opp["Account"]["Name"] == "Acme"
+    roles = opp["OpportunityContactRoles"]
+    assert (roles["totalSize"], roles["done"]) == (3, True)
+    assert {r["Role"] for r in roles["records"]} == {"Decision Maker", "Champion", None}
+    assert roles["records"][0]["Contact"]["Title"] == "VP Sales"
+    assert {t["TaskSubtype"] for t in opp["Tasks"]["records"]} == {"Call", "Task"}
+    assert opp["Tasks"]["records"][0]["What"] == {
+        "attributes": {"type": "Name", "url": f"/services/data/v61.0/sobjects/Opportunity/{opp['Id']}"},
+        "Type": "Opportunity",
+    }
+    assert [h["StageName"] for h in opp["OpportunityHistories"]["records"]] == [
+        "Prospecting",
+        "Needs Analysis",
+    ]
+    assert opp["OpportunityLineItems"]["records"][0]["TotalPrice"] == 100.0
+    assert opp["Quotes"]["records"][0]["Status"] == "Presented"
+
+
+def test_given_opportunity_without_children_when_subqueried_then_relationships_are_null(
+    sf: Salesforce,
+) -> None:
+    account = sf.query("SELECT Id FROM Account")["records"][0]["Id"]
+    created = sf.Opportunity.create(
+        {"Name": "Empty", "StageName": "Prospecting", "CloseDate": "2025-09-01", "AccountId": account}
+    )
+    [opp] = sf.query(f"SELECT Id, {SUBQUERIES} FROM Opportunity WHERE Id = '{created['id']}'")["records"]
+    relationships = ("OpportunityContactRoles", "Tasks", "Events", "OpportunityLineItems", "Quotes")
+    assert all(opp[name] is None for name in relationships)
+    assert opp["OpportunityHistories"]["totalSize"] == 1  # the platform records the first stage
+
+
+def test_given_long_child_list_when_queried_then_child_page_has_next_records_url(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    salesforce_sandbox.store.child_page_size = 2
+    [opp] = sf.query(
+        "SELECT Id, (SELECT Id, Role FROM OpportunityContactRoles ORDER BY Role NULLS LAST) "
+        "FROM Opportunity WHERE Name = 'Deal 1'"
+    )["records"]
+    roles = opp["OpportunityContactRoles"]
+    assert (roles["totalSize"], roles["done"], len(roles["records"])) == (3, False, 2)
+    assert roles["nextRecordsUrl"].startswith("/services/data/v61.0/query/01g")
+    rest = sf.query_more(roles["nextRecordsUrl"], identifier_is_url=True)
+    assert rest["done"] is True
+    assert [r["Role"] for r in roles["records"] + rest["records"]] == ["Champion", "Decision Maker", None]
+
+
+def test_given_more_rows_than_batch_when_query_all_iter_then_pages_follow_next_records_url(
+    big_org: SalesforceSandbox,
+) -> None:
+    sf = password_login(big_org.credentials)
+    options = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query("SELECT Id, (SELECT Id FROM Tasks) FROM Opportunity", headers=options)
+    assert first["done"] is False
+    assert first["totalSize"] == 2000
+    rows_on_page = sum(1 + (r["Tasks"] or {"records": []})["totalSize"] for r in first["records"])
+    assert rows_on_page <= 200  # children count toward the batch
+    assert first["nextRecordsUrl"].endswith(f"-{len(first['records'])}")
+    ids = [r["Id"] for r in sf.query_all_iter("SELECT Id FROM Opportunity", headers=options)]
+    assert len(ids) == len(set(ids)) == 2000
+    again = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=options)
+    assert again == sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=options)
+
+
+def test_given_2000_row_page_with_five_subqueries_when_queried_then_served_under_half_a_second(
+    big_org: SalesforceSandbox,
+) -> None:
+    sf = password_login(big_org.credentials)
+    fields = "Id, Name, StageName, IsClosed, IsWon, Amount, CloseDate, Owner.Name, SystemModstamp"
+    started = time.perf_counter()
+    page = sf.query(f"SELECT {fields}, {SUBQUERIES} FROM Opportunity ORDER BY SystemModstamp, Id")
+    elapsed = time.perf_counter() - started
+    children = sum(len(v["records"]) for r in page["records"] for v in r.values() if _is_child_result(v))
+    assert len(page["records"]) + children >= 1900
+    assert elapsed < 0.5
+
+
+def test_given_deleted_record_when_query_and_query_all_then_only_query_all_sees_it(sf: Salesforce) -> None:
+    victim = sf.query("SELECT Id FROM Opportunity WHERE Name = 'Deal 3'")["records"][0]["Id"]
+    assert sf.Opportunity.delete(victim) == 204
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 4
+    every = sf.query_all("SELECT Id, IsDeleted FROM Opportunity", include_deleted=True)["records"]
+    assert {r["Id"]: r["IsDeleted"] for r in every}[victim] is True
+    assert len(every) == 5
+
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("StageName IN ('Qualification', 'Needs Analysis')", ["Deal 1", "Deal 2"]),
+        ("StageName NOT IN ('Qualification', 'Needs Analysis')", ["Deal 3", "Deal 4", "Deal 5"]),
+        ("NOT (StageName = 'Qualification') AND Amount > 3000", ["Deal 4", "Deal 5"]),
+        ("(Amount <= 1000 OR Amount >= 5000) AND IsClosed = false", ["Deal 1", "Deal 5"]),
+        ("Name LIKE 'deal _'", ["Deal 1", "Deal 2", "Deal 3", "Deal 4", "Deal 5"]),
+        ("Name LIKE '%4'", ["Deal 4"]),
+        ("NextStep = null", ["Deal 2", "Deal 4"]),
+        ("NextStep != null AND Amount < 5000", ["Deal 1", "Deal 3"]),
+        (
+            "CloseDate = 2025-06-01 AND Owner.Name = 'ann rep'",
+            ["Deal 1", "Deal 2", "Deal 3", "Deal 4", "Deal 5"],
+        ),
+        ("Amount > 2500.5", ["Deal 3", "Deal 4", "Deal 5"]),
+        ("Account.Name = 'Nobody'", []),
+    ],
+)
+def test_given_where_clause_when_queried_then_matching_rows(
+    sf: Salesforce, where: str, expected: list[str]
+) -> None:
+    assert sorted(_names(sf.query(f"SELECT Name FROM Opportunity WHERE {where}"))) == expected
+
+
+def test_given_format_soql_datetime_when_filtering_modstamp_then_compares_as_utc(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    stamps = sorted(r["SystemModstamp"] for r in salesforce_sandbox.store.tables["Opportunity"].values())
+    since = datetime.fromisoformat(stamps[2].replace("+0000", "+00:00"))
+    query = format_soql(
+        "SELECT Name FROM Opportunity WHERE SystemModstamp >= {} ORDER BY SystemModstamp", since
+    )
+    assert "+00:00" in query
+    assert _names(sf.query(query)) == ["Deal 3", "Deal 4", "Deal 5"]
+    zulu = "SELECT COUNT() FROM Opportunity WHERE SystemModstamp > 2025-01-04T00:00:00Z"
+    assert sf.query(zulu)["totalSize"] == 2
+
+
+def test_given_order_by_with_nulls_and_limit_when_queried_then_sorted(sf: Salesforce) -> None:
+    assert _names(sf.query("SELECT Name FROM Opportunity ORDER BY Amount DESC LIMIT 2")) == [
+        "Deal 5",
+        "Deal 4",
+    ]
+    nulls_last = _names(sf.query("SELECT Name FROM Opportunity ORDER BY NextStep ASC NULLS LAST, Name DESC"))
+    assert nulls_last == ["Deal 5", "Deal 3", "Deal 1", "Deal 4", "Deal 2"]
+    assert _names(sf.query("SELECT Name FROM Opportunity ORDER BY Name LIMIT 2 OFFSET 1")) == [
+        "Deal 2",
+        "Deal 3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("SELECT Id FROM", "MALFORMED_QUERY"),
+        ("SELECT Id, FROM Opportunity", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Opportunity WHERE Amount >", "MALFORMED_QUERY"),
+        ("SELECT Bogus__c FROM Opportunity", "INVALID_FIELD"),
+        ("SELECT Owner.Bogus FROM Opportunity", "INVALID_FIELD"),
+        ("SELECT Id FROM Widget__c", "INVALID_TYPE"),
+        ("SELECT Id, (SELECT Id FROM Bogus) FROM Opportunity", "INVALID_TYPE"),
+        ("SELECT Id FROM Opportunity WHERE CloseDate = '2025-01-01'", "INVALID_QUERY_FILTER_OPERATOR"),
+    ],
+)
+def test_given_bad_soql_when_queried_then_malformed_request_with_salesforce_code(
+    sf: Salesforce, query: str, code: str
+) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query(query)
+    assert caught.value.status == 400
+    assert caught.value.content[0]["errorCode"] == code
+    assert "ERROR at Row:1:Column:" in caught.value.content[0]["message"]
+
+
+def test_given_calls_when_made_then_sforce_limit_info_parsed_into_api_usage(sf: Salesforce) -> None:
+    sf.query("SELECT COUNT() FROM Task")
+    first = sf.api_usage["api-usage"]
+    sf.query("SELECT COUNT() FROM Event")
+    assert sf.api_usage["api-usage"].used == first.used + 1
+    assert sf.api_usage["api-usage"].total == 15000
+    assert sf.limits()["DailyApiRequests"]["Remaining"] == 15000 - first.used - 2
