@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from worker.errors import UserError
 from worker.scheduling.catchup import SUCCESS_OUTCOMES
 from worker.scheduling.model import Mode, ScheduleSpec, default_specs
+from worker.settings import ConnectionSettings, Settings
 from worker.store import runs as run_store
 from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
 
@@ -165,3 +166,16 @@ def record_skipped(
     row.outcome, row.finished_at, row.duration_s, row.error = "skipped_locked", now, 0.0, reason
     session.flush()
     return row.id
+
+
+def scheduled_connections(settings: Settings) -> list[tuple[str, str]]:
+    """(name, crm) of the connections that get default schedules: the configured ones, or, with none
+    configured, the default sandbox connection."""
+    if settings.connections:
+        return [(name, conn.crm.crm) for name, conn in settings.connections.items()]
+    return [(name, crm_of(settings, name)) for name in [settings.connection(None).name]]
+
+
+def crm_of(settings: Settings, name: str) -> str:
+    target = settings.connection(name)
+    return target.crm.crm if isinstance(target, ConnectionSettings) else target.crm_name

@@ -1,0 +1,51 @@
+"""`commitments doctor --connection NAME`: check a connection and print each problem with its fix.
+
+Exit code 0 when nothing is wrong (warnings allowed), 1 when at least one problem was found.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker.cli.worker_cmd import open_worker_state
+from worker.connections import open_connection
+from worker.doctor import Finding, diagnose, has_problems
+
+console = Console()
+_MARK = {"ok": "[green]ok[/]", "warning": "[yellow]warning[/]", "problem": "[red]problem[/]"}
+
+
+def findings_table(connection: str, findings: list[Finding]) -> Table:
+    table = Table(title=f"Doctor: {connection}")
+    for column in ("check", "status", "found", "fix"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.check, _MARK[f.severity], f.detail, f.fix)
+    return table
+
+
+def doctor(
+    connection: str | None = typer.Option(
+        None, "--connection", "-c", help="Connection name (default: the only one)."
+    ),
+    sample: int = typer.Option(500, "--sample", min=1, help="Deals to read for the coverage checks."),
+) -> None:
+    """Check credentials, API budget, provisioning, stage mapping and data coverage of a connection."""
+    with open_worker_state() as (settings, store), open_connection(settings, connection, store) as conn:
+        findings = diagnose(
+            conn.connector, conn.playbook, datetime.now(UTC), connection=conn.name, sample_size=sample
+        )
+        name = conn.name
+    console.print(findings_table(name, findings))
+    if has_problems(findings):
+        console.print("[red]problems found[/]: fix them and rerun `commitments doctor`")
+        raise typer.Exit(1)
+    console.print("[green]ready to sync[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,197 @@
+"""`commitments doctor`: is this connection ready to sync, and will its data support the ten rules?
+
+Checks, each answered with what was found and, for a problem, the fix:
+- credentials: one cheap authenticated call (the pipeline stages); nothing else runs if it fails;
+- API budget left (from the CRM's headers, as the connector last saw them);
+- provisioning: `setup(dry_run=True)` reports nothing pending (fields, options, permissions present);
+- stage mapping: every CRM stage of every pipeline is in the playbook's stage map;
+- data coverage from a sample of deals: deals with buyer contacts (contact roles), open deals with no
+  activity at all, and no emails logged (activity capture keeping emails outside the CRM).
+`diagnose` is pure apart from the connector calls; the CLI prints its findings and exits non-zero when a
+problem is found. Errors are scrubbed of secrets before they are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from connectors.base import ConfigurationError, Connector, ConnectorError
+from core.models import ActivityKind, Deal
+from core.playbook import Playbook
+from worker.observability.redaction import scrub
+
+Severity = Literal["ok", "warning", "problem"]
+SAMPLE_SIZE = 500
+BUDGET_PROBLEM, BUDGET_WARNING = 0.10, 0.25
+MIN_CONTACT_SHARE = 0.5
+MAX_IDLE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: Severity
+    detail: str
+    fix: str = ""
+
+
+def _ok(check: str, detail: str) -> Finding:
+    return Finding(check, "ok", detail)
+
+
+def diagnose(
+    connector: Connector,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    connection: str,
+    sample_size: int = SAMPLE_SIZE,
+) -> list[Finding]:
+    try:
+        stages = connector.pipeline_stages()
+    except ConfigurationError as exc:
+        fix = f"check the credentials of connection {connection!r} (config file, secrets file or environment)"
+        return [
+            Finding("credentials", "problem", f"the CRM rejected the credentials: {scrub(str(exc))}", fix)
+        ]
+    except ConnectorError as exc:
+        fix = "check the CRM's URL and status, and the network between the worker and the CRM; then rerun"
+        return [Finding("credentials", "problem", f"could not reach the CRM: {scrub(str(exc))}", fix)]
+    findings = [_ok("credentials", f"authenticated with {connector.crm}")]
+    findings.append(_provisioning(connector, playbook, connection))
+    findings.extend(_stage_mapping(stages, playbook))
+    findings.extend(_coverage(connector, now, sample_size))
+    findings.append(_budget(connector))  # last: it reflects the calls made above
+    return findings
+
+
+def _budget(connector: Connector) -> Finding:
+    budget = connector.budget()
+    if budget is None:
+        return _ok("API budget", "not reported by the CRM")
+    left = budget.remaining_fraction
+    detail = f"{budget.limit - budget.used} of {budget.limit} calls left ({left:.0%})"
+    if left < BUDGET_PROBLEM:
+        return Finding(
+            "API budget", "problem", detail, "wait for the budget window to reset, or raise the limit"
+        )
+    if left < BUDGET_WARNING:
+        return Finding("API budget", "warning", detail, "other integrations are using most of the budget")
+    return _ok("API budget", detail)
+
+
+def _provisioning(connector: Connector, playbook: Playbook, connection: str) -> Finding:
+    try:
+        report = connector.setup(playbook, dry_run=True)
+    except ConnectorError as exc:
+        fix = "give the integration user permission to read metadata (Salesforce) or schemas (HubSpot)"
+        return Finding("provisioning", "problem", f"could not check the fields: {scrub(str(exc))}", fix)
+    pending = report.pending
+    if not pending:
+        return _ok("provisioning", f"all {len(report.changes)} fields, options and permissions in place")
+    shown = ", ".join(f"{c.action} {c.kind} {c.name}" for c in pending[:6])
+    more = f" and {len(pending) - 6} more" if len(pending) > 6 else ""
+    fix = f"run `commitments setup --connection {connection}` (preview with --dry-run)"
+    return Finding("provisioning", "problem", f"{len(pending)} pending: {shown}{more}", fix)
+
+
+def _stage_mapping(stages: dict[str, list[str]], playbook: Playbook) -> list[Finding]:
+    findings = []
+    for pipeline, names in stages.items():
+        stage_map = playbook.stage_maps.get(pipeline)
+        if stage_map is None:
+            fix = (
+                f"add stage_maps.{pipeline} to the playbook, listing its stages and the commitments each adds"
+            )
+            findings.append(
+                Finding("stage mapping", "problem", f"pipeline {pipeline!r} has no stage map", fix)
+            )
+            continue
+        unmapped = [name for name in names if name not in stage_map.stages]
+        if unmapped:
+            listed = ", ".join(repr(n) for n in unmapped)
+            fix = (
+                f"add {listed} under stage_maps.{pipeline}.stages in the playbook, each with the commitments "
+                "it adds ([] for none); deals in an unmapped stage expect nothing"
+            )
+            findings.append(
+                Finding("stage mapping", "problem", f"pipeline {pipeline!r}: unmapped {listed}", fix)
+            )
+        else:
+            findings.append(_ok("stage mapping", f"pipeline {pipeline!r}: all {len(names)} stages mapped"))
+    return findings
+
+
+def _sample(connector: Connector, now: datetime, size: int) -> list[Deal]:
+    chunks: Iterator[list[Deal]] = connector.read_deals(None, now)
+    sample: list[Deal] = []
+    try:
+        for chunk in chunks:
+            sample.extend(chunk)
+            if len(sample) >= size:
+                break
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # stop paging: a sample is enough
+    return sample[:size]
+
+
+def _coverage(connector: Connector, now: datetime, size: int) -> list[Finding]:
+    try:
+        deals = _sample(connector, now, size)
+    except ConnectorError as exc:
+        return [
+            Finding("data coverage", "problem", f"could not read deals: {scrub(str(exc))}", "rerun with -v")
+        ]
+    if not deals:
+        return [
+            Finding(
+                "data coverage", "warning", "no deals found", "check the integration user's sharing access"
+            )
+        ]
+    return [_contacts(deals), _idle(deals), _emails(deals, connector.crm)]
+
+
+def _contacts(deals: list[Deal]) -> Finding:
+    share = sum(1 for d in deals if d.contacts) / len(deals)
+    detail = f"{share:.0%} of {len(deals)} sampled deals have buyer contacts"
+    if share < MIN_CONTACT_SHARE:
+        fix = (
+            "add contact roles (Salesforce) or associate contacts (HubSpot) to deals: time, consensus and "
+            "invest need to know who the buyers are"
+        )
+        return Finding("contact roles", "problem", detail, fix)
+    return _ok("contact roles", detail)
+
+
+def _idle(deals: list[Deal]) -> Finding:
+    open_deals = [d for d in deals if not d.is_closed]
+    if not open_deals:
+        return _ok("activity", "no open deals in the sample")
+    share = sum(1 for d in open_deals if not d.activities) / len(open_deals)
+    detail = f"{share:.0%} of {len(open_deals)} open deals have no activity logged"
+    if share > MAX_IDLE_SHARE:
+        fix = "log meetings and calls on the deals: most commitments are secured by held meetings"
+        return Finding("activity", "problem", detail, fix)
+    return _ok("activity", detail)
+
+
+def _emails(deals: list[Deal], crm: str) -> Finding:
+    emails = sum(1 for d in deals for a in d.activities if a.kind is ActivityKind.EMAIL)
+    if emails:
+        return _ok("email capture", f"{emails} emails logged on sampled deals")
+    where = (
+        "Einstein Activity Capture keeps emails outside the Opportunity's activity history; "
+        "log emails to Salesforce (Inbox logging or Email-to-Salesforce BCC)"
+        if crm == "salesforce"
+        else "connect the reps' inboxes (HubSpot Sales extension or inbox) and log emails to deals"
+    )
+    return Finding("email capture", "warning", "no emails logged on any sampled deal", where)
+
+
+def has_problems(findings: list[Finding]) -> bool:
+    return any(f.severity == "problem" for f in findings)
