@@ -142,6 +142,8 @@ class SalesforceStore:
         for (child_type, field), index in self._index.items():
             if child_type == object_type and record.get(field):
                 index.setdefault(record[field], []).append(record["Id"])
+        if object_type == "PermissionSetAssignment":  # field-level security of the assignee changed
+            self.schema_changed()
         return record
 
     def set_fields(self, object_type: str, record: Record, values: Record) -> None:
