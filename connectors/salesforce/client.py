@@ -83,7 +83,13 @@ def _seconds(value: str | None) -> float | None:
 
 
 def build_session(config: SalesforceConfig, tracker: UsageTracker) -> requests.Session:
-    session = requests.Session()
+    return configure_session(requests.Session(), config, tracker)
+
+
+def configure_session(
+    session: requests.Session, config: SalesforceConfig, tracker: UsageTracker
+) -> requests.Session:
+    """Mount the timeout / rewrite adapter and the usage hook on `session`."""
     adapter = SalesforceAdapter(
         (config.connect_timeout, config.read_timeout),
         str(config.api_base_url) if config.api_base_url else None,

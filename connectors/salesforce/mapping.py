@@ -8,8 +8,9 @@ once it has ended).
 
 Conventions (shared with the sandbox and what real orgs do): an Event whose Subject starts with
 "Canceled:"/"Cancelled:" was canceled and "No-show:"/"No show:" was a no-show; a Task with TaskSubtype
-Call is a call, connected when closed and its CallDisposition is not a no-answer outcome; TaskSubtype Email
-is an email; any other Task is a task. Tasks carrying the plugin's key are the plugin's own tasks
+Call is a call, connected when closed and its CallDisposition is not a no-answer outcome ("Canceled" is a
+canceled call); TaskSubtype Email is an email; a Task of Type "Other" is a note (how orgs without Enhanced
+Notes log them); any other Task is a task. Tasks carrying the plugin's key are the plugin's own tasks
 (`Deal.plugin_tasks`), never buyer activities.
 """
 
@@ -47,6 +48,7 @@ _NO_ANSWER = frozenset({
     "no answer", "no-answer", "not answered", "left voicemail", "left message", "voicemail", "busy",
     "wrong number", "not reached", "unreachable", "no contact", "gatekeeper",
 })
+_CANCELED_DISPOSITIONS = frozenset({"canceled", "cancelled"})
 _QUOTE_STATUS = {
     "draft": QuoteStatus.DRAFT, "needs review": QuoteStatus.DRAFT, "in review": QuoteStatus.DRAFT,
     "approved": QuoteStatus.DRAFT, "presented": QuoteStatus.PRESENTED, "accepted": QuoteStatus.ACCEPTED,
@@ -206,9 +208,16 @@ def task_kind_status(raw: Record) -> tuple[ActivityKind, ActivityStatus]:
         if not closed:
             return ActivityKind.CALL, ActivityStatus.OPEN
         disposition = str(raw.get("CallDisposition") or "").strip().lower()
+        if disposition in _CANCELED_DISPOSITIONS:
+            return ActivityKind.CALL, ActivityStatus.CANCELED
         connected = disposition not in _NO_ANSWER
         return ActivityKind.CALL, ActivityStatus.COMPLETED if connected else ActivityStatus.NO_SHOW
-    kind = ActivityKind.EMAIL if subtype in ("email", "listemail") else ActivityKind.TASK
+    if subtype in ("email", "listemail"):
+        kind = ActivityKind.EMAIL
+    elif str(raw.get("Type") or "").lower() == "other":
+        kind = ActivityKind.NOTE  # orgs without Enhanced Notes log notes as completed "Other" tasks
+    else:
+        kind = ActivityKind.TASK
     return kind, ActivityStatus.COMPLETED if closed else ActivityStatus.OPEN
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.metadata import SfdcMetadataApi
 
 from connectors.base import FatalError
 from connectors.salesforce.client import (
@@ -21,6 +22,7 @@ from connectors.salesforce.client import (
     build_salesforce,
     build_session,
     can_relogin,
+    configure_session,
     login_error,
 )
 from connectors.salesforce.config import SalesforceConfig
@@ -42,6 +44,7 @@ class SalesforceApi:
             sleep=sleep,
         )
         self._sf: Salesforce | None = None
+        self._configured_mdapi: SfdcMetadataApi | None = None
 
     @property
     def sf(self) -> Salesforce:
@@ -113,6 +116,14 @@ class SalesforceApi:
         self, kind: str, path: str, *, method: str = "GET", create: bool = False, **kwargs: Any
     ) -> Any:
         return self.call(kind, lambda: self.sf.restful(path, method=method, **kwargs), create=create)
+
+    def mdapi(self) -> SfdcMetadataApi:
+        """`sf.mdapi`, whose zeep client posts through its own requests session: give it our adapter too."""
+        md = self.sf.mdapi
+        if md is not self._configured_mdapi:
+            configure_session(md._client.transport.session, self.config, self.tracker)
+            self._configured_mdapi = md
+        return md
 
     def bulk2(self, sobject: str) -> SFBulk2Type:
         """A Bulk API 2.0 handler built now, so it carries the current session id."""

@@ -112,7 +112,7 @@ def desired_list_views(config: SalesforceConfig, playbook: Playbook) -> list[Com
 def _comparable(value: Any) -> Any:
     """Metadata values as the API echoes them: booleans and numbers as text, None/'' alike."""
     if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if v is not None}
+        return {k: _comparable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_comparable(v) for v in value]
     if isinstance(value, bool):
@@ -181,7 +181,7 @@ class Provisioner:
             chunk = full_names[start : start + MAX_COMPONENTS]
 
             def read(names: list[str] = chunk) -> Any:
-                return getattr(self._api.sf.mdapi, metadata_type).read(names)
+                return getattr(self._api.mdapi(), metadata_type).read(names)
 
             result = self._metadata(f"reading {metadata_type}", read)
             items = result if isinstance(result, list) else [result]
@@ -207,7 +207,7 @@ class Provisioner:
 
     def _upsert(self, metadata_type: str, components: list[Component]) -> None:
         def upsert() -> None:
-            md = self._api.sf.mdapi
+            md = self._api.mdapi()
             factory = getattr(md, metadata_type)
             factory.upsert([factory(fullName=c.full_name, **c.attrs) for c in components])
 

@@ -143,6 +143,14 @@ def test_given_an_event_when_its_status_is_read_then_now_and_the_subject_prefix_
             (ActivityKind.CALL, ActivityStatus.NO_SHOW),
         ),
         (
+            {"TaskSubtype": "Call", "Status": "Completed", "IsClosed": True, "CallDisposition": "Canceled"},
+            (ActivityKind.CALL, ActivityStatus.CANCELED),
+        ),
+        (
+            {"TaskSubtype": "Task", "Type": "Other", "Status": "Completed", "IsClosed": True},
+            (ActivityKind.NOTE, ActivityStatus.COMPLETED),
+        ),
+        (
             {"TaskSubtype": "Call", "Status": "Not Started", "IsClosed": False},
             (ActivityKind.CALL, ActivityStatus.OPEN),
         ),
