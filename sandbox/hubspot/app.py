@@ -109,8 +109,13 @@ def rate_limited(retry_after: int) -> Response:
 class HubSpotApp:
     """The routes bound to one store, auth and rate-limit state; `.app` is the servable App."""
 
-    def __init__(self, store: HubSpotStore, faults: FaultPlan | None = None, auth: Auth | None = None,
-                 limits: RateLimits | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: HubSpotStore,
+        faults: FaultPlan | None = None,
+        auth: Auth | None = None,
+        limits: RateLimits | None = None,
+    ) -> None:
         self.store = store
         self.auth = auth or Auth()
         self.limits = limits or RateLimits()
@@ -170,15 +175,25 @@ class HubSpotApp:
             form.get("client_id") != self.auth.client_id
             or form.get("client_secret") != self.auth.client_secret
         ):
-            body = {"status": "BAD_CLIENT_ID", "message": "missing or invalid client_id or client_secret",
-                    "correlationId": correlation_id()}  # fmt: skip
+            body = {
+                "status": "BAD_CLIENT_ID",
+                "message": "missing or invalid client_id or client_secret",
+                "correlationId": correlation_id(),
+            }
             return Response.json(body, 400)
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.auth.refresh_token:
-            body = {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token",
-                    "correlationId": correlation_id()}  # fmt: skip
+            body = {
+                "status": "BAD_REFRESH_TOKEN",
+                "message": "missing or unknown refresh token",
+                "correlationId": correlation_id(),
+            }
             return Response.json(body, 400)
         token = "oauth-" + secrets.token_hex(16)
         self.auth.issued.add(token)
-        body = {"token_type": "bearer", "access_token": token, "refresh_token": self.auth.refresh_token,
-                "expires_in": 1800}  # fmt: skip
+        body = {
+            "token_type": "bearer",
+            "access_token": token,
+            "refresh_token": self.auth.refresh_token,
+            "expires_in": 1800,
+        }
         return Response.json(body)

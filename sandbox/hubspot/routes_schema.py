@@ -117,15 +117,27 @@ class SchemaRoutes:
         _check_kind(kind, field_type, options)
         stamp = self.store.now()
         definition = {
-            "name": name, "label": str(body["label"]), "type": kind, "fieldType": field_type,
-            "description": str(body.get("description") or ""), "groupName": str(body["groupName"]),
-            "options": options, "displayOrder": int(body.get("displayOrder", -1)), "calculated": False,
-            "externalOptions": False, "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
-            "hidden": bool(body.get("hidden", False)), "hubspotDefined": False,
-            "formField": bool(body.get("formField", False)), "archived": False, "createdAt": stamp,
-            "updatedAt": stamp, "createdUserId": "1", "updatedUserId": "1",
+            "name": name,
+            "label": str(body["label"]),
+            "type": kind,
+            "fieldType": field_type,
+            "description": str(body.get("description") or ""),
+            "groupName": str(body["groupName"]),
+            "options": options,
+            "displayOrder": int(body.get("displayOrder", -1)),
+            "calculated": False,
+            "externalOptions": False,
+            "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
+            "hidden": bool(body.get("hidden", False)),
+            "hubspotDefined": False,
+            "formField": bool(body.get("formField", False)),
+            "archived": False,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "createdUserId": "1",
+            "updatedUserId": "1",
             "modificationMetadata": {"archivable": True, "readOnlyDefinition": False, "readOnlyValue": False},
-        }  # fmt: skip
+        }
         with self.store.lock:
             self.store.tables["property_definitions"][f"{object_type}/{name}"] = definition
             self.store.version += 1
@@ -140,8 +152,11 @@ class SchemaRoutes:
         changes = {k: body[k] for k in _EDITABLE if k in body}
         if "options" in changes:
             changes["options"] = _options(changes["options"])
-        _check_kind(definition["type"], changes.get("fieldType", definition["fieldType"]),
-                    changes.get("options", definition["options"]))  # fmt: skip
+        _check_kind(
+            definition["type"],
+            changes.get("fieldType", definition["fieldType"]),
+            changes.get("options", definition["options"]),
+        )
         with self.store.lock:
             definition.update(changes, updatedAt=self.store.now())
             self.store.version += 1
@@ -179,8 +194,12 @@ class SchemaRoutes:
             raise validation("Missing required fields: name, label")
         if body["name"] in self._groups(object_type):
             raise _conflict("property group", str(body["name"]))
-        group = {"name": str(body["name"]), "label": str(body["label"]),
-                 "displayOrder": int(body.get("displayOrder", -1)), "archived": False}  # fmt: skip
+        group = {
+            "name": str(body["name"]),
+            "label": str(body["label"]),
+            "displayOrder": int(body.get("displayOrder", -1)),
+            "archived": False,
+        }
         self.store.tables["property_groups"][f"{object_type}/{group['name']}"] = group
         return Response.json(group, 201)
 
@@ -233,14 +252,27 @@ class SchemaRoutes:
 
 def _pipeline() -> dict[str, Any]:
     stages = [
-        {"id": stage_id, "label": label, "displayOrder": order,
-         "metadata": {"isClosed": str(closed).lower(), "probability": f"{probability:g}"},
-         "createdAt": PIPELINE_STAMP, "updatedAt": PIPELINE_STAMP, "archived": False,
-         "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT"}
+        {
+            "id": stage_id,
+            "label": label,
+            "displayOrder": order,
+            "metadata": {"isClosed": str(closed).lower(), "probability": f"{probability:g}"},
+            "createdAt": PIPELINE_STAMP,
+            "updatedAt": PIPELINE_STAMP,
+            "archived": False,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+        }
         for order, (stage_id, label, closed, probability) in enumerate(HUBSPOT_STAGES)
-    ]  # fmt: skip
-    return {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "archived": False,
-            "createdAt": PIPELINE_STAMP, "updatedAt": PIPELINE_STAMP, "stages": stages}  # fmt: skip
+    ]
+    return {
+        "id": "default",
+        "label": "Sales Pipeline",
+        "displayOrder": 0,
+        "archived": False,
+        "createdAt": PIPELINE_STAMP,
+        "updatedAt": PIPELINE_STAMP,
+        "stages": stages,
+    }
 
 
 def register(route: Router, store: HubSpotStore) -> None:

@@ -144,6 +144,7 @@ class HubSpotStore:
             props = {k: v for k, v in properties.items() if v is not None}
             props.update({"hs_object_id": object_id, created_property(object_type): created})
             props.update(dict.fromkeys(modified_properties(object_type), updated))
+            # history starts empty: a value never written since creation reads as set at createdAt
             record: Record = {
                 "id": object_id,
                 "properties": props,
@@ -152,9 +153,6 @@ class HubSpotStore:
                 "archived": False,
                 "history": {},
             }
-            for name, value in properties.items():
-                if value is not None:
-                    record["history"][name] = [[value, created, "INTEGRATION"]]
             self.tables[object_type][object_id] = record
             self._derive(object_type, record, properties, created)
             self.version += 1
@@ -172,11 +170,14 @@ class HubSpotStore:
                 if record["properties"].get(name) == value:
                     continue
                 changed[name] = value
+                history = record["history"].setdefault(name, [])
+                if not history and name in record["properties"]:  # the value it was created with
+                    history.append([record["properties"][name], record["createdAt"], "IMPORT"])
+                history.insert(0, [value or "", stamp, source])
                 if value is None:
                     record["properties"].pop(name, None)
                 else:
                     record["properties"][name] = value
-                record["history"].setdefault(name, []).insert(0, [value or "", stamp, source])
             self._derive(object_type, record, changed, stamp)
             self._touch(object_type, record, stamp)
             return record
