@@ -142,7 +142,7 @@ class HubSpotApp:
     def _guarded(self, handler: Handler, public: bool = False) -> Handler:
         def guarded(request: Request) -> Response:
             if not self.limits.count():
-                return rate_limited(1)
+                return rate_limited(self.app.faults.retry_after)
             if not public and not self.auth.accepts(request.headers.get("authorization")):
                 return error_response(authentication_missing())
             try:
