@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hubspot_payloads import load
 
 from connectors.hubspot.mapping import (
     MappingContext,
@@ -15,7 +16,6 @@ from connectors.hubspot.mapping import (
 )
 from connectors.hubspot.pipelines import stages_from_json
 from core.models import ActivityKind, ActivityStatus, Commitment, QuoteStatus
-from tests.connectors.hubspot.payloads import load
 
 C = Commitment
 
