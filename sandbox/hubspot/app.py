@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import cycle
+from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox.faults import FaultPlan
@@ -190,10 +191,10 @@ class HubSpotApp:
             return Response.json(body, 400)
         token = "oauth-" + secrets.token_hex(16)
         self.auth.issued.add(token)
-        body = {
+        answer: dict[str, Any] = {
             "token_type": "bearer",
             "access_token": token,
             "refresh_token": self.auth.refresh_token,
             "expires_in": 1800,
         }
-        return Response.json(body)
+        return Response.json(answer)

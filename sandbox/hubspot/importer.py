@@ -95,13 +95,13 @@ class BookImporter:
             }
         names = {}
         for company in book.companies:
-            props = {"name": company.name, "domain": company.domain, "industry": company.industry}
-            self.companies[company.id] = self.store.insert("companies", props, created_at=start)["id"]
+            company_props = {"name": company.name, "domain": company.domain, "industry": company.industry}
+            self.companies[company.id] = self.store.insert("companies", company_props, created_at=start)["id"]
             names[company.id] = company.name
         roles = self._buying_roles(book)
         for contact in book.contacts:
             company_id = self.companies.get(contact.company_id)
-            props = {
+            props: dict[str, str | None] = {
                 "firstname": contact.first_name,
                 "lastname": contact.last_name,
                 "email": contact.email,
@@ -190,7 +190,8 @@ class BookImporter:
             link("deals", deal_id, "quotes", created["id"], [], bump=False)
 
     def _stage_history(self, record: dict, deal: BookDeal) -> None:  # type: ignore[type-arg]
-        props, entries = record["properties"], []
+        props: dict[str, str] = record["properties"]
+        entries: list[list[str]] = []
         previous = None
         for change in sorted(deal.stage_history, key=lambda c: c.entered_at):
             stage, stamp = HUBSPOT_STAGES[hubspot_stage_index(change.stage_index)][0], _iso(change.entered_at)

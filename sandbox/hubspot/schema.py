@@ -8,6 +8,7 @@ the store keeps those definitions in a table, so properties created through the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.book import HUBSPOT_STAGES
@@ -226,7 +227,7 @@ def _engagement_specs(object_type: str) -> dict[str, Spec]:
 def _object_specs(object_type: str) -> dict[str, Spec]:
     if object_type in ENGAGEMENTS:
         return _engagement_specs(object_type)
-    return {
+    builders: dict[str, Callable[[], dict[str, Spec]]] = {
         "deals": _deal_specs,
         "contacts": lambda: {
             "firstname": _TEXT,
@@ -257,7 +258,8 @@ def _object_specs(object_type: str) -> dict[str, Spec]:
             "hs_public_url_key": _TEXT,
             "hs_status": _enum("DRAFT", "APPROVAL_NOT_NEEDED", "PENDING_APPROVAL", "APPROVED", "REJECTED"),
         },
-    }[object_type]()
+    }
+    return builders[object_type]()
 
 
 def _label(name: str) -> str:

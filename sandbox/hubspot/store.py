@@ -13,7 +13,7 @@ activity is logged on it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,7 +130,7 @@ class HubSpotStore:
     def insert(
         self,
         object_type: str,
-        properties: dict[str, str | None],
+        properties: Mapping[str, str | None],
         *,
         created_at: str | None = None,
         updated_at: str | None = None,
@@ -195,7 +195,9 @@ class HubSpotStore:
             record["properties"][name] = stamp
         self.version += 1
 
-    def _derive(self, object_type: str, record: Record, changed: dict[str, str | None], stamp: str) -> None:
+    def _derive(
+        self, object_type: str, record: Record, changed: Mapping[str, str | None], stamp: str
+    ) -> None:
         """HubSpot's calculated properties that follow from a write."""
         props = record["properties"]
         if object_type == "deals" and changed.get("dealstage") in _STAGES:
