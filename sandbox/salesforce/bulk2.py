@@ -24,9 +24,10 @@ from sandbox.salesforce.store import RecordError, SalesforceStore
 from sandbox.salesforce.values import random_id
 
 OPERATIONS = frozenset({"insert", "update", "upsert", "delete"})
+# The documented path is unprocessedrecords; simple-salesforce asks for unprocessedRecords: serve both.
 RESULT_KINDS = {
-    "successfulResults": "successful",
-    "failedResults": "failed",
+    "successfulresults": "successful",
+    "failedresults": "failed",
     "unprocessedrecords": "unprocessed",
 }
 
@@ -180,7 +181,7 @@ def set_state(store: SalesforceStore, request: Request, job: dict[str, Any]) -> 
 
 
 def results(request: Request, job: dict[str, Any]) -> Response:
-    text = results_csv(job, RESULT_KINDS[request.params["kind"]])
+    text = results_csv(job, RESULT_KINDS[request.params["kind"].lower()])
     return Response(200, text.encode(), {"Content-Type": "text/csv"})
 
 
@@ -191,9 +192,9 @@ def register_bulk2(app: App, store: SalesforceStore) -> None:
     app.route("PUT", job + "/batches", "bulk2_upload")(_with_job(store, upload))
     app.route("PATCH", job, "bulk2_state")(_with_job(store, lambda r, j: set_state(store, r, j)))
     app.route("GET", job, "bulk2_job")(_with_job(store, lambda _r, j: Response.json(_info(j))))
-    app.route("GET", job + "/(?P<kind>successfulResults|failedResults|unprocessedrecords)", "bulk2_results")(
-        _with_job(store, results)
-    )
+    app.route(
+        "GET", job + "/(?P<kind>successfulResults|failedResults|unprocessed[rR]ecords)", "bulk2_results"
+    )(_with_job(store, results))
 
     def delete_job(request: Request, _job: dict[str, Any]) -> Response:
         store.tables["_BulkJob"].pop(request.params["job"], None)

@@ -91,7 +91,10 @@ def test_given_unknown_user_when_jwt_login_then_not_approved_error_as_salesforce
     private, public = _rsa_pair()
     salesforce_sandbox.register_jwt_public_key(public)
     # simple-salesforce warns with authorization instructions on exactly this description
-    with pytest.warns(UserWarning, match="authorize this"), pytest.raises(SalesforceAuthenticationFailed) as caught:
+    with (
+        pytest.warns(UserWarning, match="authorize this"),
+        pytest.raises(SalesforceAuthenticationFailed) as caught,
+    ):
         _jwt_client(salesforce_sandbox, private, "nobody@nowhere.test")
     assert caught.value.code == "invalid_grant"
 

@@ -1,0 +1,174 @@
+"""Metadata API provisioning against the Salesforce sandbox through `sf.mdapi` (zeep), and its FLS trap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.testing import route_metadata_api
+
+SECURED = "Opportunity.Commitments_Secured__c"
+SCORE = "Opportunity.Commitment_Score__c"
+
+
+@pytest.fixture
+def md(salesforce_sandbox: SalesforceSandbox, sf: Salesforce) -> Any:
+    route_metadata_api(sf, salesforce_sandbox.url)
+    return sf.mdapi
+
+
+def _provision_fields(md: Any) -> None:
+    values = [
+        md.CustomValue(fullName=v, label=v.title(), default=False) for v in ("time", "explore", "change")
+    ]
+    md.CustomField.upsert(
+        [
+            md.CustomField(
+                fullName=SECURED,
+                label="Commitments Secured",
+                type=md.FieldType("MultiselectPicklist"),
+                visibleLines=4,
+                valueSet=md.ValueSet(
+                    restricted=True,
+                    valueSetDefinition=md.ValueSetValuesDefinition(sorted=False, value=values),
+                ),
+            ),
+            md.CustomField(
+                fullName=SCORE, label="Commitment Score", type=md.FieldType("Number"), precision=3, scale=0
+            ),
+            md.CustomField(
+                fullName="Task.Commitment_Key__c",
+                label="Commitment Key",
+                type=md.FieldType("Text"),
+                length=80,
+            ),
+        ]
+    )
+
+
+def _grant(md: Any, sf: Salesforce, fields: list[tuple[str, bool]]) -> None:
+    permissions = [md.PermissionSetFieldPermissions(field=f, editable=e, readable=True) for f, e in fields]
+    md.PermissionSet.upsert(
+        [md.PermissionSet(fullName="Commitments", label="Commitments", fieldPermissions=permissions)]
+    )
+    permission_set = sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Commitments'")["records"][0]["Id"]
+    sf.PermissionSetAssignment.create(
+        {
+            "AssigneeId": sf.query("SELECT Id FROM User WHERE Username LIKE 'integration%'")["records"][0][
+                "Id"
+            ],
+            "PermissionSetId": permission_set,
+        }
+    )
+
+
+def _field_names(sf: Salesforce, object_name: str = "Opportunity") -> set[str]:
+    return {f["name"] for f in getattr(sf, object_name).describe()["fields"]}
+
+
+def test_given_new_custom_field_without_fls_when_described_then_invisible_to_the_api(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    assert "Commitments_Secured__c" not in _field_names(sf)
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query("SELECT Commitments_Secured__c FROM Opportunity")
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_given_permission_set_assigned_when_described_then_field_readable_and_writable(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SECURED, True), (SCORE, True), ("Task.Commitment_Key__c", True)])
+    fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
+    secured = fields["Commitments_Secured__c"]
+    assert (secured["type"], secured["custom"], secured["restrictedPicklist"]) == (
+        "multipicklist",
+        True,
+        True,
+    )
+    assert [p["value"] for p in secured["picklistValues"]] == ["time", "explore", "change"]
+    assert fields["Commitment_Score__c"]["type"] == "double"
+    assert "Commitment_Key__c" in _field_names(sf, "Task")
+    opp_id = sf.query("SELECT Id FROM Opportunity WHERE Name = 'Deal 1'")["records"][0]["Id"]
+    sf.Opportunity.update(opp_id, {"Commitments_Secured__c": "time;explore", "Commitment_Score__c": 2})
+    rows = sf.query(
+        "SELECT Name, Commitment_Score__c FROM Opportunity WHERE Commitments_Secured__c "
+        "INCLUDES ('explore;time')"
+    )["records"]
+    assert [(r["Name"], r["Commitment_Score__c"]) for r in rows] == [("Deal 1", 2)]
+    excluded = sf.query("SELECT COUNT() FROM Opportunity WHERE Commitments_Secured__c EXCLUDES ('time')")
+    assert excluded["totalSize"] == 4
+
+
+def test_given_restricted_value_set_when_writing_unknown_value_then_restricted_picklist_error(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SECURED, True)])
+    opp_id = sf.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Opportunity.update(opp_id, {"Commitments_Secured__c": "time;decide"})
+    assert caught.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert caught.value.content[0]["fields"] == ["Commitments_Secured__c"]
+
+
+def test_given_read_only_field_permission_when_writing_then_insert_update_error(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SCORE, False)])
+    assert {f["name"]: f["updateable"] for f in sf.Opportunity.describe()["fields"]}[
+        "Commitment_Score__c"
+    ] is False
+    opp_id = sf.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Opportunity.update(opp_id, {"Commitment_Score__c": 3})
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_given_saved_components_when_read_then_zeep_objects_round_trip(md: Any) -> None:
+    _provision_fields(md)
+    secured = md.CustomField.read([SECURED])
+    assert (secured.fullName, secured.type, secured.valueSet.restricted) == (
+        SECURED,
+        "MultiselectPicklist",
+        True,
+    )
+    assert [v.fullName for v in secured.valueSet.valueSetDefinition.value] == ["time", "explore", "change"]
+    assert md.CustomField.read(["Opportunity.Missing__c"]).fullName is None
+    md.ListView.upsert(
+        [
+            md.ListView(
+                fullName="Opportunity.Missing_Consensus",
+                label="Missing Consensus",
+                filterScope=md.FilterScope("Everything"),
+                columns=["OPPORTUNITY.NAME"],
+            )
+        ]
+    )
+    view = md.ListView.read(["Opportunity.Missing_Consensus"])
+    assert (view.label, view.filterScope, view.columns) == (
+        "Missing Consensus",
+        "Everything",
+        ["OPPORTUNITY.NAME"],
+    )
+
+
+def test_given_existing_field_when_created_again_then_duplicate_error_but_upsert_is_idempotent(
+    md: Any,
+) -> None:
+    _provision_fields(md)
+    with pytest.raises(Exception, match="DUPLICATE_DEVELOPER_NAME"):
+        md.CustomField.create([md.CustomField(fullName=SCORE, label="Score", type=md.FieldType("Number"))])
+    _provision_fields(md)  # upsert twice: no error
+
+
+def test_given_bad_custom_field_when_upserted_then_mdapi_raises_with_status_code(md: Any) -> None:
+    with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
+        md.CustomField.upsert([md.CustomField(fullName="Widget.X__c", label="X", type=md.FieldType("Text"))])
