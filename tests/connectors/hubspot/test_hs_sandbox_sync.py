@@ -1,0 +1,102 @@
+"""Full and incremental syncs through the sandbox: read, core's assess and plan, apply; then nothing twice."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys, read_all, sync
+
+from core.models import Commitment, OwnedField, OwnedFields, TaskActionKind, WritePlan
+from core.playbook import Playbook
+from sandbox.hubspot import HubSpotSandbox
+
+WRITES = ("objects.batch_update", "objects.batch_create", "objects.update", "objects.create")
+
+
+def test_given_provisioned_portal_when_full_sync_then_changed_fields_and_tasks_written(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector = connector_for(portal)
+    connector.setup(playbook, dry_run=False)
+    outcome = sync(connector, playbook, None, clock.now)
+    assert len(outcome.deals) == 60
+    assert outcome.result.failures == []
+    changed = [p for p in outcome.plans if p.changed]
+    creates = [a for p in outcome.plans for a in p.tasks if a.kind is TaskActionKind.CREATE]
+    assert outcome.result.deals_updated == len(changed) == 60
+    assert sorted(t.key for t in outcome.result.tasks_created) == sorted(a.key for a in creates)
+    assert creates, "the generated book has open deals, each needing a task for its next commitment"
+    calls = connector.api_calls()
+    assert calls["batch_update"] == ceil(len(changed) / 100)
+    assert calls["list"] == 1
+    sample = changed[0]
+    props = deal_props(portal, sample.deal_id)
+    assert props["commitments_secured"] == ";".join(c.value for c in sample.values.secured or ())
+    for action in creates:
+        assert deal_task_keys(portal, action.deal_id) == [action.key]
+
+
+def test_given_synced_portal_when_second_run_then_nothing_written(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector_for(portal).setup(playbook, dry_run=False)
+    sync(connector_for(portal), playbook, None, clock.now)
+    portal.app.reset_calls()
+    again = sync(connector_for(portal), playbook, None, clock.advance(minutes=5))
+    assert again.non_empty == []
+    assert not any(portal.app.calls[name] for name in WRITES)
+    assert all(d.current.score is not None for d in again.deals)
+
+
+def test_given_synced_portal_when_a_meeting_changes_then_incremental_run_returns_exactly_its_deal(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector_for(portal).setup(playbook, dry_run=False)
+    first_start = clock.now
+    sync(connector_for(portal), playbook, None, first_start)
+    # The next run still sees the deals the first run wrote (its own writes bump hs_lastmodifieddate after
+    # the watermark) and plans nothing for them; the run after that is idle.
+    second_start = clock.advance(hours=1)
+    assert sync(connector_for(portal), playbook, first_start, second_start).non_empty == []
+    third_start = clock.advance(hours=1)
+    idle = connector_for(portal)
+    assert read_all(idle, second_start, third_start) == []
+    assert sum(idle.api_calls().values()) <= 6
+    deal_id = next(iter(portal.store.tables["deals"]))
+    meeting_id = next(iter(portal.store.associated("deals", deal_id, "meetings")))
+    clock.advance(minutes=5)
+    portal.store.update("meetings", meeting_id, {"hs_meeting_outcome": "CANCELED"})
+    changed = read_all(connector_for(portal), third_start, clock.advance(minutes=5))
+    assert [d.id for d in changed] == [deal_id]
+    meeting = next(a for a in changed[0].activities if a.id == meeting_id)
+    assert meeting.status.value == "canceled"
+
+
+def test_given_include_ids_when_incremental_run_then_those_deals_come_back_too(
+    portal: HubSpotSandbox, clock: FakeClock
+) -> None:
+    wanted = sorted(portal.store.tables["deals"])[:3]
+    since = clock.advance(hours=1)
+    chunks = connector_for(portal).read_deals(since, clock.now, include_ids=wanted)
+    deals = [deal for chunk in chunks for deal in chunk]
+    assert sorted(d.id for d in deals) == wanted
+
+
+def test_given_plans_when_applied_then_only_changed_owned_properties_are_written(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector = connector_for(portal)
+    connector.setup(playbook, dry_run=False)
+    deal = read_all(connector, None, clock.now)[0]
+    before = deal_props(portal, deal.id)
+    plan = WritePlan(
+        deal_id=deal.id,
+        values=OwnedFields(secured=(Commitment.TIME, Commitment.DECIDE), score=2),
+        changed=frozenset({OwnedField.SECURED}),
+    )
+    result = connector.apply([plan], playbook)
+    after = deal_props(portal, deal.id)
+    assert (result.deals_updated, result.fields_written) == (1, 1)
+    assert after["commitments_secured"] == "time;decide"
+    assert after.get("commitment_score") == before.get("commitment_score")
+    assert {k for k in after if after[k] != before.get(k)} <= {"commitments_secured", "hs_lastmodifieddate"}
