@@ -41,10 +41,28 @@ from worker.playbook_files import load_playbook
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 SUBJECTS = (
-    "Intro call", "First meeting", "Discovery session", "Needs analysis", "Follow-up", "Check-in",
-    "Solution design workshop", "Scoping session", "Pricing review", "Proposal walkthrough", "Security review",
-    "Legal review of MSA", "Pilot kickoff", "Weekly sync", "Demo for the wider team", "Onboarding kickoff",
-    "Quick call", "Lunch", "Site visit", "Exec alignment", "Re: next steps", "Notes",
+    "Intro call",
+    "First meeting",
+    "Discovery session",
+    "Needs analysis",
+    "Follow-up",
+    "Check-in",
+    "Solution design workshop",
+    "Scoping session",
+    "Pricing review",
+    "Proposal walkthrough",
+    "Security review",
+    "Legal review of MSA",
+    "Pilot kickoff",
+    "Weekly sync",
+    "Demo for the wider team",
+    "Onboarding kickoff",
+    "Quick call",
+    "Lunch",
+    "Site visit",
+    "Exec alignment",
+    "Re: next steps",
+    "Notes",
 )
 SENTENCES = (
     "They walked us through the current process and the reporting gaps.",
@@ -62,17 +80,52 @@ SENTENCES = (
     "Call went to voicemail, left a message.",
     "Discussed pricing tiers and the multi-year discount.",
 )
-ROLES = ("Decision Maker", "Economic Buyer", "Evaluator", "Influencer", "Technical Buyer", "Business User", "")
+ROLES = (
+    "Decision Maker",
+    "Economic Buyer",
+    "Evaluator",
+    "Influencer",
+    "Technical Buyer",
+    "Business User",
+    "",
+)
 STAGES = {
-    "salesforce": ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-                   "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"),
-    "default": ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
-                "contractsent", "closedwon", "closedlost"),
+    "salesforce": (
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Value Proposition",
+        "Id. Decision Makers",
+        "Perception Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    ),
+    "default": (
+        "appointmentscheduled",
+        "qualifiedtobuy",
+        "presentationscheduled",
+        "decisionmakerboughtin",
+        "contractsent",
+        "closedwon",
+        "closedlost",
+    ),
 }
-KINDS = (ActivityKind.MEETING, ActivityKind.MEETING, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.NOTE,
-         ActivityKind.TASK)
-STATUSES = (ActivityStatus.COMPLETED,) * 6 + (ActivityStatus.SCHEDULED, ActivityStatus.CANCELED,
-                                              ActivityStatus.NO_SHOW, ActivityStatus.OPEN)
+KINDS = (
+    ActivityKind.MEETING,
+    ActivityKind.MEETING,
+    ActivityKind.CALL,
+    ActivityKind.EMAIL,
+    ActivityKind.NOTE,
+    ActivityKind.TASK,
+)
+STATUSES = (ActivityStatus.COMPLETED,) * 6 + (
+    ActivityStatus.SCHEDULED,
+    ActivityStatus.CANCELED,
+    ActivityStatus.NO_SHOW,
+    ActivityStatus.OPEN,
+)
 
 
 def _activity(rng: random.Random, deal_id: str, n: int, start: datetime, contact_ids: list[str]) -> Activity:
@@ -80,8 +133,14 @@ def _activity(rng: random.Random, deal_id: str, n: int, start: datetime, contact
     attendees = tuple(rng.sample(contact_ids, k=rng.randint(0, min(3, len(contact_ids)))))
     body = " ".join(rng.sample(SENTENCES, k=rng.randint(0, 3)))
     return Activity.model_construct(
-        id=f"{deal_id}-a{n}", kind=rng.choice(KINDS), status=rng.choice(STATUSES), subject=rng.choice(SUBJECTS),
-        body=body, start=at, end=at + timedelta(minutes=30), attendee_ids=attendees,
+        id=f"{deal_id}-a{n}",
+        kind=rng.choice(KINDS),
+        status=rng.choice(STATUSES),
+        subject=rng.choice(SUBJECTS),
+        body=body,
+        start=at,
+        end=at + timedelta(minutes=30),
+        attendee_ids=attendees,
     )
 
 
@@ -94,30 +153,86 @@ def synthetic_deal(rng: random.Random, index: int) -> Deal:
     closed = rank >= len(stages) - 2
     created = NOW - timedelta(days=rng.randint(30, 300))
     contacts = tuple(
-        Contact.model_construct(id=f"{deal_id}-c{n}", name=f"Contact {n}", title="Manager",
-                                roles=(role,) if (role := rng.choice(ROLES)) else ())
+        Contact.model_construct(
+            id=f"{deal_id}-c{n}",
+            name=f"Contact {n}",
+            title="Manager",
+            roles=(role,) if (role := rng.choice(ROLES)) else (),
+        )
         for n in range(rng.randint(1, 8))
     )
     ids = [c.id for c in contacts]
     activities = tuple(_activity(rng, deal_id, n, created, ids) for n in range(rng.randint(5, 40)))
-    quotes = (Quote.model_construct(id=f"{deal_id}-q", status=rng.choice(tuple(QuoteStatus)), name="Quote",
-                                    created_at=created + timedelta(days=60)),) if rank >= 5 else ()
-    items = (LineItem.model_construct(id=f"{deal_id}-li", name="Licence", quantity=10.0, amount=5000.0,
-                                      created_at=created),) if rank >= 3 else ()
-    current = OwnedFields() if rng.random() < 0.5 else OwnedFields.model_construct(
-        secured=(Commitment.TIME,), missing=(), next=Commitment.EXPLORE, score=1, stage_gap=False,
-        evidence="old", assessed_at=NOW - timedelta(days=1))
-    tasks = (PluginTask.model_construct(task_id=f"{deal_id}-t", key=f"cmt:{deal_id}:explore",
-                                        commitment=Commitment.EXPLORE, is_open=True),) if rng.random() < 0.3 else ()
+    quotes = (
+        (
+            Quote.model_construct(
+                id=f"{deal_id}-q",
+                status=rng.choice(tuple(QuoteStatus)),
+                name="Quote",
+                created_at=created + timedelta(days=60),
+            ),
+        )
+        if rank >= 5
+        else ()
+    )
+    items = (
+        (
+            LineItem.model_construct(
+                id=f"{deal_id}-li", name="Licence", quantity=10.0, amount=5000.0, created_at=created
+            ),
+        )
+        if rank >= 3
+        else ()
+    )
+    current = (
+        OwnedFields()
+        if rng.random() < 0.5
+        else OwnedFields.model_construct(
+            secured=(Commitment.TIME,),
+            missing=(),
+            next=Commitment.EXPLORE,
+            score=1,
+            stage_gap=False,
+            evidence="old",
+            assessed_at=NOW - timedelta(days=1),
+        )
+    )
+    tasks = (
+        (
+            PluginTask.model_construct(
+                task_id=f"{deal_id}-t",
+                key=f"cmt:{deal_id}:explore",
+                commitment=Commitment.EXPLORE,
+                is_open=True,
+            ),
+        )
+        if rng.random() < 0.3
+        else ()
+    )
     return Deal.model_construct(
-        id=deal_id, name=f"Deal {index}", stage=stage, pipeline=pipeline, is_closed=closed,
-        is_won=closed and rank == len(stages) - 2, amount=rng.choice((None, 25000.0, 80000.0)), currency="USD",
+        id=deal_id,
+        name=f"Deal {index}",
+        stage=stage,
+        pipeline=pipeline,
+        is_closed=closed,
+        is_won=closed and rank == len(stages) - 2,
+        amount=rng.choice((None, 25000.0, 80000.0)),
+        currency="USD",
         close_date=(created + timedelta(days=90)).date() if closed else date(2026, 9, 30),
-        forecast_category=rng.choice(("Pipeline", "Best Case", "Commit")), owner_id="005X",
-        created_at=created, modified_at=NOW, next_step="Follow up", description=rng.choice(SENTENCES),
-        contacts=contacts, activities=activities,
+        forecast_category=rng.choice(("Pipeline", "Best Case", "Commit")),
+        owner_id="005X",
+        created_at=created,
+        modified_at=NOW,
+        next_step="Follow up",
+        description=rng.choice(SENTENCES),
+        contacts=contacts,
+        activities=activities,
         stage_history=(StageChange.model_construct(stage=stage, entered_at=created + timedelta(days=20)),),
-        line_items=items, quotes=quotes, confirmed=(), current=current, plugin_tasks=tasks,
+        line_items=items,
+        quotes=quotes,
+        confirmed=(),
+        current=current,
+        plugin_tasks=tasks,
     )
 
 
@@ -152,7 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     spent, count, writes = run(args.deals, args.seed, playbook)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"deals: {count}  plans with writes: {writes}")
-    print(f"assess+plan: {spent:.2f} s  ->  {count / spent:,.0f} deals/s  ({spent / count * 1e6:.1f} us/deal)")
+    print(
+        f"assess+plan: {spent:.2f} s  ->  {count / spent:,.0f} deals/s  ({spent / count * 1e6:.1f} us/deal)"
+    )
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
     if args.tracemalloc:
         print(f"tracemalloc peak: {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")

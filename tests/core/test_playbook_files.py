@@ -1,0 +1,68 @@
+"""load_playbook(): the packaged default validates; every file problem is one PlaybookError naming the
+file and the line or key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.models import COMMITMENT_ORDER
+from core.playbook import PlaybookError
+from worker.playbook_files import default_playbook_text, load_playbook
+
+DEFAULT = Path(__file__).resolve().parents[2] / "config" / "playbook.yaml"
+
+
+def test_given_no_path_when_loaded_then_packaged_default_has_guidance_and_both_stage_maps() -> None:
+    playbook = load_playbook()
+    assert list(playbook.commitments) == list(COMMITMENT_ORDER)
+    assert playbook.label(COMMITMENT_ORDER[0]) == "Commitment for Time"
+    assert next(iter(playbook.stage_maps["salesforce"].stages)) == "Prospecting"
+    assert playbook.stage_maps["default"].stages["closedlost"] == ()
+    assert load_playbook(DEFAULT) == playbook
+
+
+def test_given_packaged_default_when_read_as_resource_then_same_text_as_the_file() -> None:
+    text, source = default_playbook_text()
+    assert text == DEFAULT.read_text(encoding="utf-8")
+    assert "packaged default" in source
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "playbook.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_given_yaml_syntax_error_when_loaded_then_error_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "version: 1\ncommitments:\n  time: [a\n")
+    with pytest.raises(PlaybookError, match=rf"{path}: YAML syntax error at line \d+, column \d+"):
+        load_playbook(path)
+
+
+def test_given_invalid_value_when_loaded_then_error_names_key_path_and_expectation(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["thresholds"]["consensus_min_contacts"] = "three"
+    del data["commitments"]["review"]
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+    message = str(caught.value)
+    assert "thresholds.consensus_min_contacts: Input should be a valid integer" in message
+    assert "commitments: Value error, guidance missing for: review" in message
+    assert str(tmp_path) in message
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda p: p / "missing.yaml", "no such playbook file"),
+        (lambda p: p, "is a directory"),
+        (lambda p: _write(p, ""), "empty playbook"),
+        (lambda p: _write(p, "- a list\n"), "expected a mapping at the top level"),
+    ],
+)
+def test_given_unusable_file_when_loaded_then_one_clear_error(tmp_path: Path, setup, expected: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PlaybookError, match=expected):
+        load_playbook(setup(tmp_path))
