@@ -101,3 +101,4 @@ def configure_logging(
     root.setLevel(level)
     # APScheduler logs every execution at INFO; keep its warnings (misfires) and errors only.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

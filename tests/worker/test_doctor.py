@@ -1,0 +1,156 @@
+"""`commitments doctor` against the Salesforce sandbox with deliberate gaps, and its secrets hygiene."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.base import Connector
+from core.playbook import Playbook
+from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
+from worker.connections import build_connector, sandbox_config
+from worker.doctor import Finding, diagnose, has_problems
+from worker.observability.logs import make_handler
+from worker.observability.redaction import Redactor
+from worker.settings import CRM_CONFIG
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+TOKEN = "00D5e000000ABCDEFG!AQ4AQKnownSecretTokenValue1234567890"
+
+
+@pytest.fixture
+def org() -> Iterator[SalesforceSandbox]:
+    with start_salesforce_sandbox(deals=40, seed=5) as sandbox:
+        yield sandbox
+
+
+def connect(org: SalesforceSandbox, playbook: Playbook) -> Connector:
+    return build_connector(sandbox_config("salesforce", org.credentials), playbook)
+
+
+def by_check(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.check, []).append(finding)
+    return grouped
+
+
+def test_given_provisioned_org_with_good_data_when_diagnosed_then_no_problem(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    findings = diagnose(connector, playbook, NOW, connection="sandbox")
+    assert not has_problems(findings), findings
+    assert [f.check for f in findings] == [
+        "credentials",
+        "provisioning",
+        "stage mapping",
+        "contact roles",
+        "activity",
+        "email capture",
+        "API budget",
+    ]
+
+
+def test_given_setup_not_run_when_diagnosed_then_provisioning_problem_with_setup_fix(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    findings = by_check(diagnose(connect(org, playbook), playbook, NOW, connection="acme"))
+    (provisioning,) = findings["provisioning"]
+    assert provisioning.severity == "problem"
+    assert "Commitments_Secured__c" in provisioning.detail
+    assert provisioning.fix == "run `commitments setup --connection acme` (preview with --dry-run)"
+
+
+def test_given_stage_unknown_to_playbook_when_diagnosed_then_it_is_named_with_the_fix(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    org.store.insert(
+        "OpportunityStage",
+        {
+            "MasterLabel": "Legal Review",
+            "ApiName": "Legal Review",
+            "IsActive": True,
+            "IsClosed": False,
+            "IsWon": False,
+            "SortOrder": 75,
+            "DefaultProbability": 80,
+            "ForecastCategoryName": "Pipeline",
+        },
+    )
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    (stages,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["stage mapping"]
+    assert (stages.severity, stages.detail) == ("problem", "pipeline 'salesforce': unmapped 'Legal Review'")
+    assert "stage_maps.salesforce.stages" in stages.fix
+
+
+def test_given_deals_without_contact_roles_when_diagnosed_then_contact_problem(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    for role in list(org.store.table("OpportunityContactRole").values()):
+        org.store.set_fields("OpportunityContactRole", role, {"OpportunityId": None})
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    findings = diagnose(connector, playbook, NOW, connection="acme")
+    (contacts,) = by_check(findings)["contact roles"]
+    assert (contacts.severity, contacts.detail) == ("problem", "0% of 40 sampled deals have buyer contacts")
+    assert "contact roles" in contacts.fix
+    assert has_problems(findings)
+
+
+def test_given_no_emails_logged_when_diagnosed_then_activity_capture_hint(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    for task in org.store.table("Task").values():
+        if (task.get("TaskSubtype") or "").lower() == "email":  # logged emails become plain notes
+            org.store.set_fields("Task", task, {"TaskSubtype": "Task", "Type": "Other"})
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    (emails,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["email capture"]
+    assert emails.severity == "warning"
+    assert "Einstein Activity Capture" in emails.fix
+
+
+def test_given_rejected_token_when_diagnosed_then_clear_problem_and_token_nowhere(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    config = CRM_CONFIG.validate_python(
+        {
+            "crm": "salesforce",
+            "auth": {
+                "mode": "session",
+                "session_id": TOKEN,
+                "instance_url": "https://acme.my.salesforce.com",
+            },
+            "api_base_url": org.url,
+            "max_attempts": 1,
+        }
+    )
+    redactor = Redactor()
+    redactor.add_from(config)
+    stream = io.StringIO()
+    handler = make_handler(stream, json_lines=True, redactor=redactor)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        connector = build_connector(config, playbook)
+        findings = diagnose(connector, playbook, NOW, connection="acme")
+        logging.getLogger("tests.doctor").error("doctor said: %s", findings)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+    (credentials,) = findings
+    assert (credentials.check, credentials.severity) == ("credentials", "problem")
+    assert "credentials of connection 'acme'" in credentials.fix
+    shown = " ".join([credentials.detail, credentials.fix, repr(credentials), repr(config), str(config)])
+    for text in (shown, stream.getvalue()):
+        assert TOKEN not in text
+        assert "KnownSecretTokenValue" not in text
