@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-from connectors.base import ApiBudget, ConfigurationError
+from connectors.base import ApiBudget, ConfigurationError, TransientError
 from connectors.salesforce.config import (
     ClientCredentialsAuth,
     JwtAuth,
@@ -32,6 +33,11 @@ from connectors.salesforce.config import (
     SessionAuth,
 )
 
+# Login answers that say "the server failed", not "your credentials are wrong": retried.
+_TRANSIENT_LOGIN_CODES = frozenset(
+    {"UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INVALID_SESSION_ID",
+     429, 500, 502, 503, 504}
+)
 _USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
 
 
@@ -161,16 +167,39 @@ def salesforce_kwargs(config: SalesforceConfig, session: requests.Session) -> di
 
 
 def build_salesforce(config: SalesforceConfig, session: requests.Session) -> Salesforce:
-    """Log in and return the client. Raises ConfigurationError when Salesforce rejects the login."""
+    """Log in and return the client. A rejected login is a ConfigurationError, a failed one transient."""
     try:
-        return Salesforce(**salesforce_kwargs(config, session))
+        sf = Salesforce(**salesforce_kwargs(config, session))
     except SalesforceAuthenticationFailed as exc:
         raise login_error(config, exc) from None
+    login = sf._salesforce_login_partial
+    if login is not None:
+        # simple-salesforce re-logs in by itself inside REST calls; route those logins through the same
+        # translation, so a re-login that fails is explained (or retried) like the first one.
+        sf._salesforce_login_partial = _translated(config, login)  # type: ignore[assignment]
+    return sf
 
 
-def login_error(config: SalesforceConfig, exc: SalesforceAuthenticationFailed) -> ConfigurationError:
+def _translated(
+    config: SalesforceConfig, login: Callable[[], tuple[str, str]]
+) -> Callable[[], tuple[str, str]]:
+    def translated_login() -> tuple[str, str]:
+        try:
+            return login()
+        except SalesforceAuthenticationFailed as exc:
+            raise login_error(config, exc) from None
+
+    return translated_login
+
+
+def login_error(
+    config: SalesforceConfig, exc: SalesforceAuthenticationFailed
+) -> ConfigurationError | TransientError:
+    """A refused login names who logs in where and what to check; a server failure is transient."""
     target = login_target(config)
     reason = f"{exc.code}: {exc.auth_message}" if exc.code else str(exc.auth_message)
+    if exc.code in _TRANSIENT_LOGIN_CODES:
+        return TransientError(f"Salesforce login of {target.user} at {target.domain} failed ({reason})")
     return ConfigurationError(
         f"Salesforce rejected the login of {target.user} at {target.domain} ({reason}). Check {target.check}."
     )

@@ -136,6 +136,8 @@ def classify(
 ) -> Verdict | None:
     """What to do about `exc`; None for exceptions that are not Salesforce's or the network's."""
     match exc:
+        case TransientError():  # e.g. a login the server failed to answer
+            return Verdict(True, exc)
         case ConnectorError():
             return Verdict(False, exc)
         case SalesforceExpiredSession():

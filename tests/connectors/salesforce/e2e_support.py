@@ -35,10 +35,12 @@ class Clock:
         return self.now
 
 
-def start_org(deals: int = 60, seed: int = 7, faults: FaultPlan | None = None) -> tuple[SalesforceSandbox, Clock]:
+def start_org(
+    deals: int = 60, seed: int = 7, faults: FaultPlan | None = None, **store_options: Any
+) -> tuple[SalesforceSandbox, Clock]:
     clock = Clock()
     book = generate_book(deals=deals, seed=seed, now=BOOK_NOW)
-    return start_salesforce_sandbox(book, faults=faults, clock=clock), clock
+    return start_salesforce_sandbox(book, faults=faults, clock=clock, **store_options), clock
 
 
 def config_for(box: SalesforceSandbox, **overrides: Any) -> SalesforceConfig:

@@ -1,0 +1,107 @@
+"""End to end through the sandbox: full read, plan + apply with core, idempotence, incremental, failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
+
+from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.testing import password_login
+
+
+@pytest.fixture
+def org() -> Iterator[tuple[SalesforceSandbox, Clock]]:
+    box, clock = start_org(deals=60)
+    connect(box).setup(PLAYBOOK, dry_run=False)
+    yield box, clock
+    box.stop()
+
+
+def test_given_a_generated_book_when_read_in_full_then_every_opportunity_comes_once_in_bounded_chunks(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    sf = connect(box, chunk_size=25)
+
+    chunks = list(sf.read_deals(None, clock.now))
+
+    ids = [d.id for chunk in chunks for d in chunk]
+    assert sorted(ids) == sorted(r["Id"] for r in rows(box, "Opportunity"))
+    assert max(len(c) for c in chunks) <= 25
+    tasks_events = Counter(r["WhatId"] for t in ("Task", "Event") for r in rows(box, t))
+    deals = {d.id: d for chunk in chunks for d in chunk}
+    assert all(len(d.activities) == tasks_events[d.id] for d in deals.values())
+    assert sum(len(d.contacts) for d in deals.values()) > 60
+    assert sf.api_calls()["query"] + sf.api_calls()["query_more"] < 40
+
+
+def test_given_a_synced_org_when_synced_again_then_nothing_is_written_and_no_task_is_duplicated(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    first = sync(connect(box), clock.now)
+    box.app.reset_calls()
+
+    second = sync(connect(box), clock.advance(minutes=5))
+
+    assert first.result.deals_updated == 60
+    assert not first.result.failures
+    assert len(first.result.tasks_created) == len([t for t in plugin_tasks(box)])
+    assert second.non_empty == []
+    assert box.app.calls["composite_update"] == box.app.calls["composite_create"] == 0
+    open_keys = Counter(t["Commitment_Key__c"] for t in plugin_tasks(box) if not t["IsClosed"])
+    assert set(open_keys.values()) == {1}
+    stored = box.store.get(first.deals[0].id)
+    assert stored is not None
+    assert stored["Commitment_Score__c"] == first.plans[0].values.score
+
+
+def test_given_an_activity_changes_when_reading_incrementally_then_exactly_that_deal_returns(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    sync(connect(box), clock.now)
+    since = clock.advance(hours=1)
+    clock.advance(minutes=30)
+    event = next(r for r in rows(box, "Event") if r["WhatId"])
+    admin = password_login(box.credentials)
+    admin.Event.update(event["Id"], {"Subject": "Canceled: " + event["Subject"]})
+
+    chunks = list(connect(box).read_deals(since, clock.advance(minutes=1)))
+
+    assert [d.id for chunk in chunks for d in chunk] == [event["WhatId"]]
+
+
+def test_given_a_locked_record_when_applying_then_it_is_reported_and_the_rest_are_written(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    locked = sorted(r["Id"] for r in rows(box, "Opportunity"))[3]
+    box.store.fail_record_ids.add(locked)
+
+    run = sync(connect(box), clock.now)
+    box.store.fail_record_ids.clear()
+    retry = sync(connect(box), clock.advance(hours=1), since=clock.now, include_ids=(locked,))
+
+    assert [(f.deal_id, f.code) for f in run.result.failures if f.operation == "update"] == [
+        (locked, "UNABLE_TO_LOCK_ROW")
+    ]
+    assert run.result.deals_updated == 59
+    assert [p.deal_id for p in retry.non_empty if p.changed] == [locked]
+    assert retry.result.deals_updated == 1
+
+
+def test_given_more_updates_than_the_bulk_threshold_when_applying_then_bulk_api_writes_them(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+
+    run = sync(connect(box, bulk_threshold=10, bulk_wait_seconds=0), clock.now)
+
+    assert run.result.deals_updated == 60
+    assert box.app.calls["bulk2_create"] == 1
+    assert sync(connect(box), clock.advance(minutes=5)).non_empty == []
+
