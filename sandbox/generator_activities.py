@@ -10,13 +10,16 @@ ones in the future relative to the book's `now`, so rules see a consistent pictu
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sandbox.book import BookActivity
 from sandbox.generator_phrases import FILLER, MILESTONES, Template
 
 WON, LOST = 8, 9
+T = TypeVar("T")
 _MEETING_MINUTES = (30, 30, 45, 60, 60, 90)
 _QUARTER_HOURS = (0, 15, 30, 45)
 
@@ -68,7 +71,7 @@ def build_activities(
             when = _between(rng, start, end)
             if template.kind == "meeting" and rng.random() < 0.08:
                 missed = "canceled" if rng.random() < 0.5 else "no_show"
-                out.append(_make(ctx, template, when - timedelta(days=rng.randint(2, 6)), missed))
+                out.append(_make(ctx, template, when - timedelta(days=_int(rng, 2, 6)), missed))
             out.append(_make(ctx, template, when, "completed"))
     first, last = windows[0][1], min(windows[-1][2], ctx.now)
     while len(out) < target:
@@ -77,7 +80,7 @@ def build_activities(
         # The meeting that would win the next commitment; past negotiation, just the regular sync.
         upcoming = MILESTONES[evidence_stage + 1] if evidence_stage < 7 else ()
         meetings = [t for t in upcoming if t.kind == "meeting"] or [FILLER[7]]
-        out.append(_make(ctx, rng.choice(meetings), _future(ctx), "scheduled"))
+        out.append(_make(ctx, _pick(rng, meetings), _future(ctx), "scheduled"))
     out.sort(key=lambda a: a.start)
     return out
 
@@ -87,21 +90,21 @@ def _after_close(ctx: DealContext, closed_at: datetime) -> list[BookActivity]:
     out = [_make(ctx, signed, closed_at, "completed")]
     rng = ctx.rng
     if rng.random() < 0.85:
-        kick_at = _business_time(rng, closed_at + timedelta(days=rng.randint(3, 14)))
+        kick_at = _business_time(rng, closed_at + timedelta(days=_int(rng, 3, 14)))
         out.append(_make(ctx, kickoff, kick_at, "completed" if kick_at < ctx.now else "scheduled"))
         if rng.random() < 0.7:
-            on_at = _business_time(rng, kick_at + timedelta(days=rng.randint(5, 15)))
+            on_at = _business_time(rng, kick_at + timedelta(days=_int(rng, 5, 15)))
             out.append(_make(ctx, onboarding, on_at, "completed" if on_at < ctx.now else "scheduled"))
     return out
 
 
 def _filler(ctx: DealContext, first: datetime, last: datetime, is_open: bool) -> BookActivity:
     rng = ctx.rng
-    template = rng.choice(FILLER)
+    template = _pick(rng, FILLER)
     when = _between(rng, first, last)
     if template.kind == "task":
         if is_open and rng.random() < 0.45:
-            due = _business_time(rng, ctx.now + timedelta(days=rng.randint(-10, 14)))
+            due = _business_time(rng, ctx.now + timedelta(days=_int(rng, -10, 14)))
             return _make(ctx, template, due, "open")
         return _make(ctx, template, when, "completed")
     if template.subject.startswith("Call - left voicemail"):
@@ -123,7 +126,7 @@ def _make(ctx: DealContext, template: Template, start: datetime, status: str) ->
     )
     if status == "canceled" and rng.random() < 0.5:
         subject = "Canceled: " + subject
-    raw = rng.choice(template.bodies)
+    raw = _pick(rng, template.bodies)
     key = (raw, contact)
     body = ctx.body_cache.get(key)
     if body is None:
@@ -132,9 +135,9 @@ def _make(ctx: DealContext, template: Template, start: datetime, status: str) ->
         ctx.body_cache[key] = body
     end: datetime | None = None
     if template.kind == "meeting":
-        end = start + timedelta(minutes=rng.choice(_MEETING_MINUTES))
+        end = start + timedelta(minutes=_pick(rng, _MEETING_MINUTES))
     elif template.kind == "call":
-        end = start + timedelta(minutes=rng.randint(5, 40))
+        end = start + timedelta(minutes=_int(rng, 5, 40))
     return BookActivity(0, template.kind, subject, body, start, end, status, attendees, ctx.owner_id)
 
 
@@ -143,7 +146,7 @@ def _attendees(ctx: DealContext, template: Template) -> list[int]:
     low, high = template.attendees
     if not ctx.contact_ids or high == 0 or (template.kind == "meeting" and rng.random() < 0.08):
         return []  # logged without linking anyone, as reps often do
-    count = min(len(ctx.contact_ids), rng.randint(low, high)) if low else rng.randint(0, high)
+    count = min(len(ctx.contact_ids), _int(rng, low, high)) if low else _int(rng, 0, high)
     count = min(count, len(ctx.contact_ids))
     if count == len(ctx.contact_ids):
         return list(ctx.contact_ids)
@@ -159,9 +162,19 @@ def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
 
 
 def _future(ctx: DealContext) -> datetime:
-    return _business_time(ctx.rng, ctx.now + timedelta(days=ctx.rng.randint(1, 21)))
+    return _business_time(ctx.rng, ctx.now + timedelta(days=_int(ctx.rng, 1, 21)))
 
 
 def _business_time(rng: random.Random, moment: datetime) -> datetime:
-    hour, minute = rng.randint(13, 22), rng.choice(_QUARTER_HOURS)  # 9:00-18:45 US Eastern
+    hour, minute = _int(rng, 13, 22), _pick(rng, _QUARTER_HOURS)  # 9:00-18:45 US Eastern
     return moment.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+# random.randint / random.choice cost ~1 us each through their argument checks; a book of 100k deals makes
+# millions of draws, so the hot paths use these (same distribution, still driven by the seeded source).
+def _int(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _pick(rng: random.Random, items: Sequence[T]) -> T:
+    return items[int(rng.random() * len(items))]
