@@ -8,13 +8,35 @@ inputs failed, `numErrors` and `errors` (answered as 207 Multi-Status).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sandbox.http import Request, Response
-from sandbox.hubspot.errors import RecordError
-from sandbox.hubspot.schema import always_returned, default_returned
+from sandbox.http import Handler, Request, Response
+from sandbox.hubspot.errors import RecordError, validation
+from sandbox.hubspot.schema import always_returned, canonical_type, default_returned
 from sandbox.hubspot.store import HubSpotStore, Record
+
+# How route modules register handlers: route(method, pattern, endpoint name)(handler)
+Router = Callable[[str, str, str], Callable[[Handler], Handler]]
+
+
+def resolve_type(raw: str) -> str:
+    """The canonical object type for a path segment (`deals`, `deal`, `0-3`), else HubSpot's 400."""
+    name = canonical_type(raw)
+    if name is None:
+        raise validation(f"Unable to infer object type from: {raw}")
+    return name
+
+
+def batch_inputs(body: Any, limit: int) -> list[dict[str, Any]]:
+    inputs = (body or {}).get("inputs")
+    if not isinstance(inputs, list):
+        raise validation("Invalid input JSON: 'inputs' must be a list.")
+    if len(inputs) > limit:
+        raise validation(
+            f"The maximum number of inputs supported in a batch request is {limit}, got {len(inputs)}."
+        )
+    return inputs
 
 
 def names_from_query(request: Request, name: str) -> list[str] | None:

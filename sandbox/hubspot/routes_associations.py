@@ -9,41 +9,26 @@ on by sending the same id again with that `after`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sandbox.http import Handler, Request, Response
+from sandbox.http import Request, Response
 from sandbox.hubspot.errors import HubSpotError, RecordError, validation
 from sandbox.hubspot.labels import spec_json
-from sandbox.hubspot.records import batch_response
-from sandbox.hubspot.schema import OBJECT_TYPES, canonical_type
+from sandbox.hubspot.records import Router, batch_inputs, batch_response, resolve_type
+from sandbox.hubspot.schema import OBJECT_TYPES
 from sandbox.hubspot.store import HubSpotStore
 
-Router = Callable[[str, str, str], Callable[[Handler], Handler]]
 PAIR = r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)"
 ONE = r"/crm/v4/objects/(?P<from>[^/]+)/(?P<fromId>[^/]+)/associations"
 MAX_READ_INPUTS, MAX_WRITE_INPUTS = 1000, 100
 
 
 def _types(request: Request) -> tuple[str, str]:
-    names = []
-    for key in ("from", "to"):
-        name = canonical_type(request.params[key])
-        if name is None:
-            raise validation(f"Unable to infer object type from: {request.params[key]}")
-        names.append(name)
-    return names[0], names[1]
+    return resolve_type(request.params["from"]), resolve_type(request.params["to"])
 
 
 def _inputs(request: Request, limit: int) -> list[dict[str, Any]]:
-    inputs = (request.json() or {}).get("inputs")
-    if not isinstance(inputs, list):
-        raise validation("Invalid input JSON: 'inputs' must be a list.")
-    if len(inputs) > limit:
-        raise validation(
-            f"The maximum number of inputs supported in a batch request is {limit}, got {len(inputs)}."
-        )
-    return inputs
+    return batch_inputs(request.json(), limit)
 
 
 def _id_of(value: Any) -> str:

@@ -9,10 +9,9 @@ written and the answer is 207 with per-record `errors`. Batch create follows the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sandbox.http import Handler, Request, Response
+from sandbox.http import Request, Response
 from sandbox.hubspot.errors import (
     HubSpotError,
     PropertyProblem,
@@ -22,34 +21,30 @@ from sandbox.hubspot.errors import (
     property_values_message,
     validation,
 )
-from sandbox.hubspot.records import batch_response, flag, names_from_query, record_json
+from sandbox.hubspot.records import (
+    Router,
+    batch_inputs,
+    batch_response,
+    flag,
+    names_from_query,
+    record_json,
+    resolve_type,
+)
 from sandbox.hubspot.schema import OBJECT_TYPES, canonical_type
 from sandbox.hubspot.search import SearchCache, search_page
 from sandbox.hubspot.store import HubSpotStore, Record
 
-Router = Callable[[str, str, str], Callable[[Handler], Handler]]
 OBJ = r"/crm/v3/objects/(?P<type>[^/]+)"
 MAX_BATCH, MAX_HISTORY_BATCH, MAX_LIST = 100, 50, 100
 WHOLE_BATCH_ERRORS = frozenset({"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"})
 
 
 def object_type_of(request: Request) -> str:
-    raw = request.params["type"]
-    name = canonical_type(raw)
-    if name is None:
-        raise validation(f"Unable to infer object type from: {raw}")
-    return name
+    return resolve_type(request.params["type"])
 
 
 def _inputs(body: dict[str, Any], limit: int = MAX_BATCH) -> list[dict[str, Any]]:
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list):
-        raise validation("Invalid input JSON: 'inputs' must be a list.")
-    if len(inputs) > limit:
-        raise validation(
-            f"The maximum number of inputs supported in a batch request is {limit}, got {len(inputs)}."
-        )
-    return inputs
+    return batch_inputs(body, limit)
 
 
 def record_problem(object_id: str, problems: list[PropertyProblem]) -> RecordError:

@@ -8,17 +8,15 @@ Pipelines are HubSpot's default deal pipeline with stage metadata as strings (`p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sandbox.book import HUBSPOT_STAGES
-from sandbox.http import Handler, Request, Response
+from sandbox.http import Request, Response
 from sandbox.hubspot.errors import HubSpotError, not_found, validation
-from sandbox.hubspot.records import flag
+from sandbox.hubspot.records import Router, flag
 from sandbox.hubspot.routes_objects import object_type_of
 from sandbox.hubspot.store import HubSpotStore
 
-Router = Callable[[str, str, str], Callable[[Handler], Handler]]
 PROPS = r"/crm/v3/properties/(?P<type>[^/]+)"
 PIPELINES = r"/crm/v3/pipelines/(?P<type>[^/]+)"
 FIELD_TYPES = {
