@@ -12,8 +12,9 @@ against what the CRM holds, so rereading is harmless).
 
 from __future__ import annotations
 
+import os
+import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from core.models import Assessment, Deal, WritePlan
 from core.plan import plan as plan_deal
 from core.playbook import Playbook
 from worker.errors import UserError
+from worker.scheduling.lock import RunLock
 from worker.store import Store
 from worker.store import runs as run_store
 from worker.store import state as state_store
@@ -92,8 +94,7 @@ class _Run:
     mode: str
     since: datetime | None
     retry_ids: set[str]
-    lease: str
-    owner: str
+    lock: RunLock
     calls_before: Counter[str]
     counts: run_store.RunCounts = field(default_factory=run_store.RunCounts)
     failures: list[RecordFailure] = field(default_factory=list)
@@ -109,7 +110,7 @@ def run_sync(
     should_stop: Callable[[], bool] = lambda: False,
     on_chunk: Callable[[ChunkReport], None] | None = None,
     clock: Callable[[], datetime] = utc_now,
-    lease_ttl: timedelta = timedelta(minutes=30),
+    lease_ttl: timedelta = timedelta(seconds=90),
 ) -> SyncResult:
     """Run one sync of `connection` as of `now` (the frozen start: the read's `until` and the next
     watermark). `mode` "full" reads every deal; "incremental" reads from the watermark (a full read when
@@ -127,7 +128,7 @@ def run_sync(
     )
     outcome, error = "running", None
     try:
-        outcome = _stream(connection, run, now, dry_run, should_stop, on_chunk, clock, lease_ttl)
+        outcome = _stream(connection, run, now, dry_run, should_stop, on_chunk)
     except BudgetExhaustedError as exc:
         outcome, error = "budget_stopped", f"API budget exhausted, stopped before finishing: {exc}"
     except ConnectorError as exc:
@@ -174,31 +175,63 @@ def _begin(
     clock: Callable[[], datetime],
     lease_ttl: timedelta,
 ) -> _Run:
-    """Take the connection's lease, close runs a dead process left open, and insert the run row."""
-    lease, owner = f"sync:{connection.name}", f"run:{uuid.uuid4().hex}"
-    with connection.store.session() as session:
-        row = run_store.ensure_connection(session, connection.name, connection.connector.crm, now)
-        if not state_store.acquire_lease(session, lease, owner, clock(), lease_ttl):
-            raise SyncAlreadyRunning(
-                f"a sync of connection {connection.name!r} is already running; wait for it to finish"
+    """Take the connection's run lease, close runs a dead process left open, and insert the run row."""
+    lock = _take_lease(connection, clock, lease_ttl)
+    try:
+        with connection.store.session() as session:
+            row = run_store.ensure_connection(session, connection.name, connection.connector.crm, now)
+            run_store.close_abandoned_runs(session, row.id, clock())
+            watermark = state_store.get_watermark(session, row.id)
+            effective = "full" if mode == "full" or watermark is None else "incremental"
+            retry_ids = set(state_store.pending_retry_ids(session, row.id))
+            run_row = run_store.start_run(
+                session, row.id, mode=effective, trigger=trigger, dry_run=dry_run, started_at=now
             )
-        run_store.close_abandoned_runs(session, row.id, clock())
-        watermark = state_store.get_watermark(session, row.id)
-        effective = "full" if mode == "full" or watermark is None else "incremental"
-        retry_ids = set(state_store.pending_retry_ids(session, row.id))
-        run_row = run_store.start_run(
-            session, row.id, mode=effective, trigger=trigger, dry_run=dry_run, started_at=now
-        )
-        return _Run(
-            connection_id=row.id,
-            run_id=run_row.id,
-            mode=effective,
-            since=watermark if effective == "incremental" else None,
-            retry_ids=retry_ids,
-            lease=lease,
-            owner=owner,
-            calls_before=connection.connector.api_calls(),
-        )
+    except BaseException:
+        lock.release()
+        raise
+    return _Run(
+        connection_id=row.id,
+        run_id=run_row.id,
+        mode=effective,
+        since=watermark if effective == "incremental" else None,
+        retry_ids=retry_ids,
+        lock=lock,
+        calls_before=connection.connector.api_calls(),
+    )
+
+
+def _take_lease(connection: SyncConnection, clock: Callable[[], datetime], ttl: timedelta) -> RunLock:
+    """The lease `sync:NAME`, renewed by a heartbeat while the run lasts (the scheduler's own `run:NAME`
+    lock sits around it). A lease left by a killed process on this machine is taken over at once rather
+    than after it expires, so a rerun after a crash need not wait."""
+    lock = RunLock(connection.store.engine, f"sync:{connection.name}", ttl=ttl, clock=clock)
+    if lock.acquire():
+        return lock
+    holder = lock.holder()
+    if holder is not None and _dead_local_process(holder):
+        with connection.store.session() as session:
+            state_store.release_lease(session, lock.name, holder)
+        if lock.acquire():
+            return lock
+    raise SyncAlreadyRunning(
+        f"a sync of connection {connection.name!r} is already running; wait for it to finish"
+    )
+
+
+def _dead_local_process(owner: str) -> bool:
+    """True when `owner` ("host:pid:suffix") names a process of this machine that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _stream(
@@ -208,19 +241,17 @@ def _stream(
     dry_run: bool,
     should_stop: Callable[[], bool],
     on_chunk: Callable[[ChunkReport], None] | None,
-    clock: Callable[[], datetime],
-    lease_ttl: timedelta,
 ) -> str:
     """Process every chunk; returns the outcome of a run that was not stopped by an error."""
     unseen_retries = set(run.retry_ids)
     chunks = connection.connector.read_deals(run.since, now, include_ids=sorted(run.retry_ids))
     try:
         for deals in chunks:
-            if should_stop():
+            if should_stop() or run.lock.lost.is_set():
                 return "interrupted"
             report = _process_chunk(connection, run, deals, now, dry_run)
             unseen_retries.difference_update(deal.id for deal in deals)
-            _checkpoint(connection, run, clock, lease_ttl)
+            _checkpoint(connection, run)
             if on_chunk is not None:
                 on_chunk(report)
     finally:
@@ -272,13 +303,10 @@ def _process_chunk(
     return ChunkReport(deals, assessments, plans, outcome.failures, counts)
 
 
-def _checkpoint(connection: SyncConnection, run: _Run, clock: Callable[[], datetime], ttl: timedelta) -> None:
+def _checkpoint(connection: SyncConnection, run: _Run) -> None:
     with connection.store.session() as session:
-        run_store.save_progress(
-            session, run.run_id, run.counts, connection.connector.api_calls() - run.calls_before
-        )
-        if not state_store.renew_lease(session, run.lease, run.owner, clock(), ttl):
-            raise UserError(f"lost the run lease of connection {connection.name!r}; another run took over")
+        calls = connection.connector.api_calls() - run.calls_before
+        run_store.save_progress(session, run.run_id, run.counts, calls)
 
 
 def _finish(
@@ -292,18 +320,20 @@ def _finish(
     dry_run: bool,
     clock: Callable[[], datetime],
 ) -> None:
-    with store.session() as session:
-        if outcome in ("success", "partial") and not dry_run:
-            current = state_store.get_watermark(session, run.connection_id)
-            state_store.set_watermark(session, run.connection_id, max(now, current or now), clock())
-        run_store.finish_run(
-            session,
-            run.run_id,
-            outcome=outcome if outcome != "running" else "failed",
-            counts=run.counts,
-            api_calls=Counter(api_calls),
-            finished_at=clock(),
-            duration_s=duration,
-            error=error,
-        )
-        state_store.release_lease(session, run.lease, run.owner)
+    try:
+        with store.session() as session:
+            if outcome in ("success", "partial") and not dry_run:
+                current = state_store.get_watermark(session, run.connection_id)
+                state_store.set_watermark(session, run.connection_id, max(now, current or now), clock())
+            run_store.finish_run(
+                session,
+                run.run_id,
+                outcome=outcome if outcome != "running" else "failed",
+                counts=run.counts,
+                api_calls=Counter(api_calls),
+                finished_at=clock(),
+                duration_s=duration,
+                error=error,
+            )
+    finally:
+        run.lock.release()

@@ -340,3 +340,22 @@ def test_given_meeting_added_when_synced_then_open_task_completed_and_recorded(
         connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
         keys = {row.key: row for row in state_store.task_keys(session, connection_id)}
     assert keys[task.key].completed_at is not None
+
+
+def test_given_lease_left_by_a_killed_local_process_when_syncing_then_it_is_taken_over(
+    connection: SyncConnection, clock: Clock, store: Store
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead_owner = f"{socket.gethostname()}:{int(finished.stdout)}:dead"
+    with store.session() as session:
+        state_store.acquire_lease(session, "sync:acme", dead_owner, NOW, timedelta(minutes=30))
+
+    result = sync(connection, clock)
+
+    assert result.outcome == "success"
