@@ -217,10 +217,10 @@ class _DealMaker:
         low = 5 + 3 * shape.evidence
         target = rng.randint(low, min(40, low + 6 + 3 * shape.evidence))
         activities = build_activities(ctx, windows, shape.evidence, target, shape.stage < WON)
-        for activity in activities[:40]:
+        for activity in activities:
             activity.id = self.next_activity
             self.next_activity += 1
-        deal.activities = activities[:40]
+        deal.activities = activities
 
     def _windows(self, history: list[StageChange]) -> list[tuple[int, datetime, datetime]]:
         ends = [change.entered_at for change in history[1:]]

@@ -19,6 +19,7 @@ from sandbox.book import BookActivity
 from sandbox.generator_phrases import FILLER, MILESTONES, Template
 
 WON, LOST = 8, 9
+MAX_ACTIVITIES = 40
 T = TypeVar("T")
 _MEETING_MINUTES = (30, 30, 45, 60, 60, 90)
 _QUARTER_HOURS = (0, 15, 30, 45)
@@ -73,14 +74,15 @@ def build_activities(
                 missed = "canceled" if rng.random() < 0.5 else "no_show"
                 out.append(_make(ctx, template, when - timedelta(days=_int(rng, 2, 6)), missed))
             out.append(_make(ctx, template, when, "completed"))
-    first, last = windows[0][1], min(windows[-1][2], ctx.now)
-    while len(out) < target:
-        out.append(_filler(ctx, first, last, is_open))
     if is_open and rng.random() < 0.7:
         # The meeting that would win the next commitment; past negotiation, just the regular sync.
         upcoming = MILESTONES[evidence_stage + 1] if evidence_stage < 7 else ()
         meetings = [t for t in upcoming if t.kind == "meeting"] or [FILLER[7]]
         out.append(_make(ctx, _pick(rng, meetings), _future(ctx), "scheduled"))
+    del out[MAX_ACTIVITIES:]  # only a long won deal with every milestone logged gets here
+    first, last = windows[0][1], min(windows[-1][2], ctx.now)
+    while len(out) < target:
+        out.append(_filler(ctx, first, last, is_open))
     out.sort(key=lambda a: a.start)
     return out
 
