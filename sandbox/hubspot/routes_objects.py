@@ -114,6 +114,8 @@ def create_record(store: HubSpotStore, object_type: str, item: dict[str, Any]) -
     values, problems = store.check(object_type, item.get("properties") or {})
     if problems:
         raise invalid_properties(problems)
+    if object_type == "deals":
+        values.setdefault("pipeline", "default")  # HubSpot files a deal without one in the default pipeline
     links = _associations_of(store, object_type, item.get("associations") or [])
     record = store.insert(object_type, values)
     for to_type, to_id, type_ids in links:

@@ -3,9 +3,10 @@
 Values compare by property type: dates as epoch milliseconds (filters may send epoch-ms or ISO 8601),
 numbers as numbers, text case-insensitively. The documented limits answer 400 VALIDATION_ERROR:
 `limit` above 200, more than 5 filter groups, 6 filters in a group or 18 in all, more than one sort, a
-`query` over 3,000 characters, and paging to `after` >= 10,000 (HubSpot never returns results past the
-10,000th; `total` still counts them all). The sorted id list of a query is cached until the next write,
-so paging through 10,000 deals does not re-filter the table per page.
+`query` over 3,000 characters, and paging to `after` >= 10,000 (HubSpot never returns results past
+the 10,000th; `total` still counts them all). `associations.<type>` EQ/IN filters find the records
+associated with given ids (the tasks of a deal). The sorted id list of a query is cached until the next
+write, so paging through 10,000 deals does not re-filter the table per page.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.hubspot.errors import validation
+from sandbox.hubspot.schema import canonical_type
 from sandbox.hubspot.store import HubSpotStore, Record
 from sandbox.hubspot.values import sort_key
 
@@ -64,6 +66,8 @@ def _tokens(text: str) -> list[str]:
 
 def _compile_filter(store: HubSpotStore, object_type: str, spec: dict[str, Any]) -> Predicate:
     name, operator = spec.get("propertyName"), str(spec.get("operator") or "EQ").upper()
+    if str(name).startswith("associations."):
+        return _association_filter(store, object_type, str(name), operator, spec)
     definition = store.definition(object_type, str(name))
     if definition is None:
         raise validation(f"Unable to filter: property {name} does not exist on {object_type}.")
@@ -92,6 +96,17 @@ def _compile_filter(store: HubSpotStore, object_type: str, spec: dict[str, Any])
 
         return member
     return _range(name, operator, key, spec)
+
+
+def _association_filter(
+    store: HubSpotStore, object_type: str, name: str, operator: str, spec: dict[str, Any]
+) -> Predicate:
+    """`associations.deal EQ 123`: records associated with that object (HubSpot's pseudo-property)."""
+    to_type = canonical_type(name.partition(".")[2])
+    if to_type is None or operator not in ("EQ", "IN"):
+        raise validation(f"Unable to filter on {name} with {operator}.")
+    wanted = {str(v) for v in (spec.get("values") if operator == "IN" else [spec.get("value")]) or []}
+    return lambda r: not wanted.isdisjoint(store.associated(object_type, r["id"], to_type))
 
 
 def _range(name: Any, operator: str, key: Callable[[Any], Any], spec: dict[str, Any]) -> Predicate:

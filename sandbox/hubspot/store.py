@@ -7,7 +7,8 @@ Records are `tables[<objectType>][<id>] = {"id", "properties", "createdAt", "upd
 stored in both directions; that layout is itself the index, so reading one object's associations is a
 dict lookup. Every write bumps the record's hs_lastmodifieddate; an association change bumps both ends,
 as HubSpot's association-count properties do, so a deal comes back into an incremental read when an
-activity is logged on it.
+activity is logged on it. Editing an engagement that is already associated (a meeting's outcome) bumps
+only the engagement, as on a real portal: a connector must also poll engagements to notice it.
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ class HubSpotStore:
             result = normalize(definition, raw)
             if isinstance(result, PropertyProblem):
                 problems.append(result)
+            elif name == "hubspot_owner_id" and result is not None and result not in self.tables["owners"]:
+                problems.append(
+                    PropertyProblem(name, "INVALID_OWNER_ID", f"{result} is not a valid owner id")
+                )
             else:
                 values[name] = result
         return values, problems
@@ -276,12 +281,22 @@ class HubSpotStore:
                 _add(forward.setdefault(str(to_id), []), type_id)
                 _add(backward.setdefault(str(from_id), []), inverse)
             self.version += 1
+            if {from_type, to_type} == {"deals", "contacts"}:
+                self._count_contacts(from_id if from_type == "deals" else to_id)
             if bump:
                 stamp = self.now()
                 for object_type, object_id in ((from_type, from_id), (to_type, to_id)):
                     record = self.get(object_type, object_id)
                     if record is not None:
                         self._touch(object_type, record, stamp)
+
+    def _count_contacts(self, deal_id: str) -> None:
+        """HubSpot's calculated num_associated_contacts, kept as associations change."""
+        deal = self.tables["deals"].get(str(deal_id))
+        if deal is not None:
+            deal["properties"]["num_associated_contacts"] = str(
+                len(self.associated("deals", deal_id, "contacts"))
+            )
 
 
 def _add(type_ids: list[int], type_id: int) -> None:

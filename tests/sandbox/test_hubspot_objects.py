@@ -218,3 +218,32 @@ def test_given_an_archived_deal_when_listing_then_only_archived_true_shows_it(
     archived = hubspot_client.crm.deals.basic_api.get_page(archived=True)
     assert [d.id for d in archived.results] == [deal_id]
     assert archived.results[0].archived is True
+
+
+def test_given_an_unknown_owner_when_creating_a_task_then_400_invalid_owner_id(
+    hubspot_client: HubSpot,
+) -> None:
+    from hubspot.crm.objects.tasks import ApiException as TasksApiException
+
+    with pytest.raises(TasksApiException) as caught:
+        hubspot_client.crm.objects.tasks.basic_api.create(
+            {"properties": {"hs_task_subject": "x", "hubspot_owner_id": "1"}}
+        )
+    assert "INVALID_OWNER_ID" in _error_body(caught.value)["message"]
+
+
+def test_given_a_deal_created_without_pipeline_when_read_then_it_sits_in_the_default_pipeline(
+    hubspot_client: HubSpot,
+) -> None:
+    deal = hubspot_client.crm.deals.basic_api.create(
+        {"properties": {"dealname": "New", "dealstage": "appointmentscheduled"}}
+    )
+    assert deal.properties["pipeline"] == "default"
+    read = hubspot_client.crm.deals.basic_api.get_by_id(
+        deal.id, properties=["num_associated_contacts", "hs_is_closed"]
+    )
+    assert read.properties["hs_is_closed"] == "false"
+    assert read.properties["num_associated_contacts"] is None
+    book_deal = _deal_ids(hubspot_client)[0]
+    counted = hubspot_client.crm.deals.basic_api.get_by_id(book_deal, properties=["num_associated_contacts"])
+    assert counted.properties["num_associated_contacts"] == "3"

@@ -274,3 +274,17 @@ def test_given_10k_deals_when_batch_reading_100_then_it_is_fast(big_portal: HubS
     )
     assert len(response.results) == 100
     assert time.perf_counter() - started < 0.2
+
+
+def test_given_tasks_on_a_deal_when_searching_by_associations_deal_then_only_its_tasks_come_back(
+    hubspot_client: HubSpot,
+) -> None:
+    deal_id = _search(hubspot_client, limit=1).results[0].id
+    body = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "associations.deal", "operator": "EQ", "value": deal_id}]}
+        ],
+        "properties": ["hs_task_subject"],
+    }
+    tasks = hubspot_client.crm.objects.tasks.search_api.do_search(public_object_search_request=body)
+    assert [t.properties["hs_task_subject"] for t in tasks.results] == ["Send deck"]
