@@ -1,0 +1,133 @@
+"""Partial failures and faults through the sandbox: 207s reported, 400s bisected, 429/5xx/drops survived."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hubspot_support import FakeClock, Sleeps, connector_for, deal_props, deal_task_keys, read_all, sync
+
+from core.models import OwnedField, OwnedFields, WritePlan
+from core.playbook import Playbook
+from sandbox.http import DropConnection, Request, Response
+from sandbox.hubspot import HubSpotSandbox
+
+
+def score_plans(deal_ids: list[str], score: int, evidence_for: str | None = None) -> list[WritePlan]:
+    plans = []
+    for deal_id in deal_ids:
+        changed = {OwnedField.SCORE}
+        if deal_id == evidence_for:
+            changed.add(OwnedField.EVIDENCE)
+        values = OwnedFields(score=score, evidence="why")
+        plans.append(WritePlan(deal_id=deal_id, values=values, changed=frozenset(changed)))
+    return plans
+
+
+@pytest.fixture
+def provisioned(portal: HubSpotSandbox, playbook: Playbook) -> HubSpotSandbox:
+    connector_for(portal).setup(playbook, dry_run=False)
+    portal.app.reset_calls()
+    return portal
+
+
+def test_given_a_record_failing_when_batch_updated_then_207_reported_and_rest_written(
+    provisioned: HubSpotSandbox, playbook: Playbook
+) -> None:
+    deal_ids = sorted(provisioned.store.tables["deals"])[:5]
+    provisioned.store.fail_record_ids.add(deal_ids[2])
+    result = connector_for(provisioned).apply(score_plans(deal_ids, 7), playbook)
+    assert result.deals_updated == 4
+    (failure,) = result.failures
+    assert (failure.deal_id, failure.operation, failure.code) == (deal_ids[2], "update", "VALIDATION_ERROR")
+    assert [deal_props(provisioned, d).get("commitment_score") == "7" for d in deal_ids] == [
+        True, True, False, True, True
+    ]
+    assert provisioned.app.calls["objects.batch_update"] == 1
+
+
+def test_given_a_record_rejecting_the_whole_batch_when_updated_then_bisected_and_rest_written(
+    provisioned: HubSpotSandbox, playbook: Playbook
+) -> None:
+    deal_ids = sorted(provisioned.store.tables["deals"])[:16]
+    provisioned.store.tables["property_definitions"]["deals/commitment_evidence"]["archived"] = True
+    result = connector_for(provisioned).apply(score_plans(deal_ids, 5, evidence_for=deal_ids[9]), playbook)
+    assert result.deals_updated == 15
+    (failure,) = result.failures
+    assert (failure.deal_id, failure.code) == (deal_ids[9], "400")
+    assert "commitment_evidence" in failure.message
+    written = [d for d in deal_ids if deal_props(provisioned, d).get("commitment_score") == "5"]
+    assert written == [d for d in deal_ids if d != deal_ids[9]]
+    assert provisioned.app.calls["objects.batch_update"] == 1 + 2 * 4  # log2(16) levels, two halves each
+
+
+def test_given_429s_5xx_and_drops_when_full_sync_then_nothing_lost_and_retry_after_honoured(
+    provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    faults = provisioned.app.faults
+    faults.queue("rate_limit", "objects.batch_update", times=2)
+    faults.queue("server_error", "objects.batch_read", times=2)
+    faults.queue("drop", "associations.batch_read", times=1)
+    faults.queue("server_error", "objects.batch_create", times=1)
+    faults.queue("drop", "objects.list", times=1)
+    sleeps = Sleeps()
+    outcome = sync(connector_for(provisioned, sleeps), playbook, None, clock.now)
+    assert outcome.result.failures == []
+    assert outcome.result.deals_updated == len([p for p in outcome.plans if p.changed])
+    assert sleeps.calls.count(float(faults.retry_after)) >= 2  # the two 429s waited Retry-After
+    assert list(faults.script) == []
+    again = sync(connector_for(provisioned), playbook, None, clock.advance(minutes=1))
+    assert again.non_empty == []
+    creates = [a for p in outcome.plans for a in p.tasks]
+    for action in creates:
+        assert deal_task_keys(provisioned, action.deal_id) == [action.key]
+
+
+def test_given_task_create_answer_lost_after_creating_when_applied_then_no_duplicate_task(
+    provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    decorate = provisioned.app.decorate
+    dropped: Counter[str] = Counter()
+
+    def lose_first_create_answer(request: Request, response: Response) -> None:
+        decorate(request, response)
+        if request.path.endswith("/tasks/batch/create") and not dropped["create"]:
+            dropped["create"] += 1
+            raise DropConnection  # HubSpot created the tasks, but the answer never arrives
+
+    provisioned.app.decorate = lose_first_create_answer
+    outcome = sync(connector_for(provisioned), playbook, None, clock.now)
+    creates = [a for p in outcome.plans for a in p.tasks]
+    assert dropped["create"] == 1
+    assert outcome.result.failures == []
+    assert sorted(t.key for t in outcome.result.tasks_created) == sorted(a.key for a in creates)
+    for action in creates:
+        assert deal_task_keys(provisioned, action.deal_id) == [action.key]
+    assert provisioned.app.calls["objects.batch_create"] == 1  # the re-check found them: not sent again
+
+
+def test_given_daily_limit_spent_when_reading_then_budget_exhausted_error(
+    provisioned: HubSpotSandbox, clock: FakeClock
+) -> None:
+    from connectors.base import BudgetExhaustedError
+
+    def daily_429(kind: str, request: Request) -> Response:
+        body = {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
+                "policyName": "DAILY"}
+        return Response.json(body, 429)
+
+    provisioned.app.fault_response = daily_429
+    provisioned.app.faults.queue("rate_limit", "objects.list")
+    with pytest.raises(BudgetExhaustedError, match="daily"):
+        read_all(connector_for(provisioned), None, clock.now)
+    assert provisioned.app.calls["objects.list"] == 1  # not retried
+
+
+def test_given_rate_limit_headers_when_reading_then_budget_reported(
+    provisioned: HubSpotSandbox, clock: FakeClock
+) -> None:
+    connector = connector_for(provisioned)
+    read_all(connector, None, clock.now)
+    budget = connector.budget()
+    assert budget is not None
+    assert budget.limit > budget.used > 0
