@@ -161,5 +161,9 @@ class RunLock:
         try:
             connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(self.name)})
             connection.commit()
+        except Exception:
+            # a pooled connection must never go back still holding the lock: drop it instead
+            connection.invalidate()
+            raise
         finally:
             connection.close()

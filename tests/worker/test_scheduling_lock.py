@@ -1,0 +1,87 @@
+"""The per-connection run lock: lease expiry on an injected clock, loss detection, and on PostgreSQL the
+advisory lock that guards even an expired lease row."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.worker.conftest import NOW
+from tests.worker.test_worker_process import Clock, second_store
+from worker.scheduling.lock import RunLock
+from worker.store import Store
+
+
+def test_given_held_lease_when_other_owner_tries_then_refused_until_it_expires(store: Store) -> None:
+    clock = Clock(NOW)
+    first = RunLock(store.engine, "run:acme", ttl=timedelta(seconds=90), clock=clock)
+    second = RunLock(store.engine, "run:acme", ttl=timedelta(seconds=90), clock=clock)
+    assert first.acquire(heartbeat=False)
+    try:
+        assert not second.acquire(heartbeat=False)
+        assert second.holder() == first.owner
+        if store.engine.dialect.name == "postgresql":
+            return  # there the advisory lock keeps refusing however old the lease row is (next test)
+        clock.advance(seconds=91)  # the first holder stalled past its lease
+        assert second.acquire(heartbeat=False)
+        assert not first.renew()
+        assert first.lost.is_set()
+        second.release()
+    finally:
+        first.release()
+
+
+def test_given_released_lock_when_acquired_again_then_granted(store: Store) -> None:
+    lock = RunLock(store.engine, "run:acme", clock=Clock(NOW))
+    assert lock.acquire(heartbeat=False)
+    lock.release()
+    lock.release()  # twice is harmless
+    again = RunLock(store.engine, "run:acme", clock=Clock(NOW))
+    assert again.acquire(heartbeat=False)
+    again.release()
+
+
+def test_given_heartbeat_when_held_then_lease_renewed_in_background(store: Store) -> None:
+    clock = Clock(NOW)
+    lock = RunLock(store.engine, "run:acme", ttl=timedelta(seconds=0.15), clock=clock)
+    assert lock.acquire()  # the heartbeat renews every ttl/3 = 50 ms
+    try:
+        clock.advance(seconds=10)  # the lease as first taken has long expired on this clock
+        deadline = time.monotonic() + 3
+        while lock.holder() != lock.owner:
+            assert time.monotonic() < deadline, "the heartbeat did not renew the lease"
+            time.sleep(0.01)
+        assert not RunLock(store.engine, "run:acme", clock=clock).acquire(heartbeat=False)
+        assert not lock.lost.is_set()
+    finally:
+        lock.release()
+
+
+@pytest.mark.postgres
+def test_given_postgres_advisory_lock_held_when_other_engine_tries_then_refused_even_if_lease_expired(
+    store: Store,
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL only")
+    clock = Clock(NOW)
+    other_store = second_store(store)
+    first = RunLock(store.engine, "run:acme", ttl=timedelta(seconds=90), clock=clock)
+    second = RunLock(other_store.engine, "run:acme", ttl=timedelta(seconds=90), clock=clock)
+    try:
+        assert first.acquire(heartbeat=False)
+        clock.advance(hours=1)  # the lease row alone would now let the second one in
+        assert not second.acquire(heartbeat=False)
+        with other_store.engine.connect() as connection:
+            held = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            ).scalar()
+        assert held >= 1
+        first.release()
+        assert second.acquire(heartbeat=False)
+        second.release()
+    finally:
+        first.release()
+        other_store.close()
