@@ -96,11 +96,9 @@ def serve(
     options = ServeOptions(crm=crm, port=port, deals=deals, seed=seed, state=state)
     if crm is Crm.BOTH and port == 65535:
         raise typer.BadParameter("--crm both also needs --port + 1: pick a lower port", param_hint="--port")
-    stop = threading.Event()
-    _on_signals(stop)
     try:
-        run_sandboxes(options, stop, typer.echo)
-    except KeyboardInterrupt:  # a second Ctrl-C while saving: leave quietly
+        run_sandboxes(options, threading.Event(), typer.echo)
+    except KeyboardInterrupt:  # Ctrl-C while the book was still being generated: nothing to save
         raise typer.Exit(130) from None
 
 
@@ -110,6 +108,7 @@ def run_sandboxes(options: ServeOptions, stop: threading.Event, echo: Echo) -> N
     extras = ServeState()
     saved = _load(extras, options.state)
     sandboxes = _start(options, saved, extras, echo)
+    _on_signals(stop)  # from here on Ctrl-C and SIGTERM mean "stop and save", not "abort"
     try:
         echo(connection_help(sandboxes, options.state))
         _serve(sandboxes, extras, options, stop, echo)
