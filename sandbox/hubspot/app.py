@@ -52,29 +52,44 @@ class Auth:
 
 @dataclass
 class RateLimits:
-    """HubSpot's rolling 10-second and daily counters, reported in headers (Professional tier numbers)."""
+    """HubSpot's rolling 10-second, daily and search (5 per second) limits, reported in headers.
+
+    Numbers are Professional tier defaults; `used_today` lets a test start the day nearly spent. With
+    `enforce` a spent window answers 429 with the policy that ran out (TEN_SECONDLY_ROLLING, SECONDLY
+    for search, DAILY), as HubSpot does; without it the headers just count down.
+    """
 
     max_per_interval: int = 190
     interval_ms: int = 10_000
     daily: int = 650_000
     per_second: int = 19
+    search_per_second: int = 5
+    used_today: int = 0
     enforce: bool = False
     clock: Callable[[], float] = time.monotonic
     _window: deque[float] = field(default_factory=deque)
-    _today: int = 0
+    _searches: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self) -> bool:
-        """Record one call; False when an enforced window is already used up."""
+    def count(self, endpoint: str) -> str | None:
+        """Record one call; the exhausted policy's name instead when an enforced limit is used up."""
         with self._lock:
             now = self.clock()
-            while self._window and now - self._window[0] >= self.interval_ms / 1000:
-                self._window.popleft()
-            if self.enforce and len(self._window) >= self.max_per_interval:
-                return False
+            _expire(self._window, now, self.interval_ms / 1000)
+            _expire(self._searches, now, 1.0)
+            is_search = endpoint == "objects.search"
+            if self.enforce:
+                if self.used_today >= self.daily:
+                    return "DAILY"
+                if len(self._window) >= self.max_per_interval:
+                    return "TEN_SECONDLY_ROLLING"
+                if is_search and len(self._searches) >= self.search_per_second:
+                    return "SECONDLY"
             self._window.append(now)
-            self._today += 1
-            return True
+            if is_search:
+                self._searches.append(now)
+            self.used_today += 1
+            return None
 
     def headers(self) -> dict[str, str]:
         with self._lock:
@@ -85,24 +100,36 @@ class RateLimits:
                 "X-HubSpot-RateLimit-Remaining": str(max(0, self.max_per_interval - len(self._window))),
                 "X-HubSpot-RateLimit-Interval-Milliseconds": str(self.interval_ms),
                 "X-HubSpot-RateLimit-Daily": str(self.daily),
-                "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily - self._today)),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily - self.used_today)),
                 "X-HubSpot-RateLimit-Secondly": str(self.per_second),
                 "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, self.per_second - last_second)),
             }
+
+
+def _expire(window: deque[float], now: float, seconds: float) -> None:
+    while window and now - window[0] >= seconds:
+        window.popleft()
 
 
 def error_response(error: HubSpotError) -> Response:
     return Response.json(error.body(), error.status)
 
 
-def rate_limited(retry_after: int) -> Response:
+_POLICY_MESSAGES = {
+    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+    "SECONDLY": "You have reached your secondly limit.",
+    "DAILY": "You have reached your daily limit.",
+}
+
+
+def rate_limited(retry_after: int, policy: str = "TEN_SECONDLY_ROLLING") -> Response:
     body = {
         "status": "error",
-        "message": "You have reached your ten_secondly_rolling limit.",
+        "message": _POLICY_MESSAGES[policy],
         "errorType": "RATE_LIMIT",
         "correlationId": correlation_id(),
-        "policyName": "TEN_SECONDLY_ROLLING",
-        "groupName": "publicapi:private-app:ten-secondly:sandbox",
+        "policyName": policy,
+        "groupName": f"publicapi:private-app:{policy.lower()}:sandbox",
     }
     return Response.json(body, 429, {"Retry-After": str(retry_after)})
 
@@ -131,19 +158,22 @@ class HubSpotApp:
         routes_objects.register(self.route, store, cache)
         routes_associations.register(self.route, store)
         routes_schema.register(self.route, store)
-        self.app.route("POST", r"/oauth/v1/token", "oauth.token")(self._guarded(self._token, public=True))
+        self.app.route("POST", r"/oauth/v1/token", "oauth.token")(
+            self._guarded(self._token, "oauth.token", public=True)
+        )
 
     def route(self, method: str, pattern: str, name: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.app.route(method, pattern, name)(self._guarded(handler))
+            self.app.route(method, pattern, name)(self._guarded(handler, name))
             return handler
 
         return register
 
-    def _guarded(self, handler: Handler, public: bool = False) -> Handler:
+    def _guarded(self, handler: Handler, name: str, public: bool = False) -> Handler:
         def guarded(request: Request) -> Response:
-            if not self.limits.count():
-                return rate_limited(self.app.faults.retry_after)
+            exhausted = self.limits.count(name)
+            if exhausted:
+                return rate_limited(self.app.faults.retry_after, exhausted)
             if not public and not self.auth.accepts(request.headers.get("authorization")):
                 return error_response(authentication_missing())
             try:

@@ -117,16 +117,26 @@ def test_given_a_dropped_connection_when_calling_then_urllib3_raises(
         hubspot_client.crm.deals.batch_api.read({"inputs": [{"id": "1"}]}, _request_timeout=(2, 2))
 
 
-def test_given_enforced_limits_when_the_window_is_used_up_then_429() -> None:
-    limits = RateLimits(max_per_interval=3, enforce=True, clock=lambda: 100.0)
+@pytest.mark.parametrize(
+    ("limits", "calls", "policy"),
+    [
+        pytest.param(RateLimits(max_per_interval=3), 3, "TEN_SECONDLY_ROLLING", id="ten-secondly"),
+        pytest.param(RateLimits(), 5, "SECONDLY", id="search-five-per-second"),
+        pytest.param(RateLimits(daily=1000, used_today=998), 2, "DAILY", id="daily"),
+    ],
+)
+def test_given_enforced_limits_when_used_up_then_429_names_the_policy(
+    limits: RateLimits, calls: int, policy: str
+) -> None:
+    limits.enforce, limits.clock = True, lambda: 100.0  # a frozen clock: the window never moves on
     with start_hubspot_sandbox(hubspot_book(), limits=limits) as sandbox:
-        client = hubspot_client_for(sandbox)
-        search = client.crm.deals.search_api  # a POST: urllib3 would retry a GET after Retry-After itself
-        for _ in range(3):
+        search = hubspot_client_for(sandbox).crm.deals.search_api  # a POST: urllib3 retries a 429 GET itself
+        for _ in range(calls):
             search.do_search(public_object_search_request={"limit": 1})
         with pytest.raises(ApiException) as caught:
             search.do_search(public_object_search_request={"limit": 1})
         assert caught.value.status == 429
+        assert json.loads(caught.value.body)["policyName"] == policy
 
 
 def test_given_a_generated_book_when_started_then_deals_contacts_and_engagements_are_linked() -> None:
