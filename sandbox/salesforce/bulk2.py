@@ -84,7 +84,7 @@ def _delimiter(job: dict[str, Any]) -> str:
 
 def _error_text(errors: list[RecordError]) -> str:
     first = errors[0]
-    return f"{first.status_code}:{first.message}:{','.join(first.fields)} --"
+    return f"{first.status_code}:{first.message}:{','.join(first.fields)}--"
 
 
 def _write_row(
@@ -99,7 +99,7 @@ def _write_row(
         record = store.get(record_id)
         if record is None or record["IsDeleted"]:
             return record_id, [RecordError("ENTITY_IS_DELETED", "entity is deleted")], False
-        record.update(IsDeleted=True, SystemModstamp=store.now())
+        store.soft_delete(record)
         return record_id, [], False
     if operation == "insert" or (operation == "upsert" and not record_id):
         new_id, errors = writes.create(store, job["object"], values, user_id)

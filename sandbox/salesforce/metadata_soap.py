@@ -98,6 +98,11 @@ def _validate(store: SalesforceStore, kind: str, component: dict[str, Any]) -> t
                 "INVALID_CROSS_REFERENCE_KEY",
                 f"In field: fullName - no CustomObject named {object_name} found",
             )
+        if object_name in metadata_types.ACTIVITY_OBJECTS:
+            return (
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"Custom fields for {object_name} are defined on Activity: use Activity.{field}",
+            )
         if not field.endswith("__c"):
             return "FIELD_INTEGRITY_EXCEPTION", f"Custom field names must end with __c: {field}"
         if component.get("type") not in metadata_types.FIELD_TYPES:

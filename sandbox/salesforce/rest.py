@@ -159,8 +159,7 @@ def _register_crud(app: App, store: SalesforceStore) -> None:
         record = store.get(request.params["id"])
         if record is None or record["IsDeleted"]:
             return not_found()
-        with store.lock:
-            record.update(IsDeleted=True, SystemModstamp=store.now())
+        store.soft_delete(record)
         return Response(204)
 
     app.route("DELETE", DATA + r"/sobjects/(?P<type>\w+)/(?P<id>\w{15,18})", "delete")(authed(store, delete))

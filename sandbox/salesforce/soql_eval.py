@@ -362,14 +362,13 @@ class Evaluator:
             return None
         if kind != expected:
             quoted = (
-                "and should not be enclosed in quotes"
-                if kind == "string"
-                else "and should be enclosed in quotes"
+                "should be enclosed in quotes" if expected == "string" else "should not be enclosed in quotes"
             )
             type_name = {"datetime": "dateTime", "bool": "boolean"}.get(expected, expected)
             raise self._bad_operator(
                 path,
-                f"value of filter criterion for field '{field.name}' must be of type {type_name} {quoted}",
+                f"value of filter criterion for field '{field.name}' must be of type {type_name} "
+                f"and {quoted}",
             )
         if field.is_text:
             return str(value).lower()

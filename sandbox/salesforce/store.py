@@ -146,6 +146,21 @@ class SalesforceStore:
             self.schema_changed()
         return record
 
+    def soft_delete(self, record: Record) -> None:
+        """DELETE: the row stays, IsDeleted, visible to queryAll only (the recycle bin)."""
+        with self.lock:
+            record.update(IsDeleted=True, SystemModstamp=self.now())
+            if self.type_of(record["Id"]) == "PermissionSetAssignment":
+                self.schema_changed()
+
+    def archive(self, record_ids: list[str]) -> None:
+        """Test hook: mark Tasks/Events archived (old activities), hidden from query, seen by queryAll."""
+        with self.lock:
+            for record_id in record_ids:
+                record = self.get(record_id)
+                if record is not None and "IsArchived" in record:
+                    record["IsArchived"] = True
+
     def set_fields(self, object_type: str, record: Record, values: Record) -> None:
         for (child_type, field), index in self._index.items():
             if child_type == object_type and field in values and values[field] != record.get(field):

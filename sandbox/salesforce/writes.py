@@ -115,7 +115,9 @@ def create(
     values, errors = validate(obj, data, creating=True)
     if errors:
         return None, errors
-    reference_error = _check_references(store, obj, values)
+    reference_error = _check_references(store, obj, values) or _duplicate_assignment(
+        store, object_type, values
+    )
     if reference_error or dry_run:
         return None, [reference_error] if reference_error else []
     with store.lock:
@@ -176,6 +178,22 @@ def _check_references(store: SalesforceStore, obj: ObjectDef, values: Record) ->
             if target is None or store.type_of(value) not in field.reference_to:
                 code = "MALFORMED_ID" if len(value) not in (15, 18) else "INVALID_CROSS_REFERENCE_KEY"
                 return RecordError(code, f"{_label(field)}: id value of incorrect type: {value}", (name,))
+    return None
+
+
+def _duplicate_assignment(store: SalesforceStore, object_type: str, values: Record) -> RecordError | None:
+    if object_type != "PermissionSetAssignment":
+        return None
+    for row in store.table(object_type).values():
+        same = (row["AssigneeId"], row["PermissionSetId"]) == (
+            values.get("AssigneeId"),
+            values.get("PermissionSetId"),
+        )
+        if same and not row["IsDeleted"]:
+            return RecordError(
+                "DUPLICATE_VALUE",
+                f"duplicate value found: <unknown> duplicates value on record with id: {row['Id']}",
+            )
     return None
 
 

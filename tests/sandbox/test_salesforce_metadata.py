@@ -41,7 +41,7 @@ def _provision_fields(md: Any) -> None:
                 fullName=SCORE, label="Commitment Score", type=md.FieldType("Number"), precision=3, scale=0
             ),
             md.CustomField(
-                fullName="Task.Commitment_Key__c",
+                fullName="Activity.Commitment_Key__c",
                 label="Commitment Key",
                 type=md.FieldType("Text"),
                 length=80,
@@ -84,7 +84,7 @@ def test_given_permission_set_assigned_when_described_then_field_readable_and_wr
     md: Any, sf: Salesforce
 ) -> None:
     _provision_fields(md)
-    _grant(md, sf, [(SECURED, True), (SCORE, True), ("Task.Commitment_Key__c", True)])
+    _grant(md, sf, [(SECURED, True), (SCORE, True), ("Activity.Commitment_Key__c", True)])
     fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
     secured = fields["Commitments_Secured__c"]
     assert (secured["type"], secured["custom"], secured["restrictedPicklist"]) == (
@@ -172,3 +172,18 @@ def test_given_existing_field_when_created_again_then_duplicate_error_but_upsert
 def test_given_bad_custom_field_when_upserted_then_mdapi_raises_with_status_code(md: Any) -> None:
     with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
         md.CustomField.upsert([md.CustomField(fullName="Widget.X__c", label="X", type=md.FieldType("Text"))])
+
+
+def test_given_task_custom_field_when_upserted_then_rejected_in_favour_of_activity(md: Any) -> None:
+    with pytest.raises(Exception, match=r"FIELD_INTEGRITY_EXCEPTION.*Activity\.Key__c"):
+        md.CustomField.upsert(
+            [md.CustomField(fullName="Task.Key__c", label="Key", type=md.FieldType("Text"))]
+        )
+
+
+def test_given_assignment_exists_when_assigned_again_then_duplicate_value(md: Any, sf: Salesforce) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SCORE, True)])
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        _grant(md, sf, [(SCORE, True)])
+    assert caught.value.content[0]["errorCode"] == "DUPLICATE_VALUE"

@@ -222,3 +222,26 @@ def test_given_calls_when_made_then_sforce_limit_info_parsed_into_api_usage(sf: 
     assert sf.api_usage["api-usage"].used == first.used + 1
     assert sf.api_usage["api-usage"].total == 15000
     assert sf.limits()["DailyApiRequests"]["Remaining"] == 15000 - first.used - 2
+
+
+def test_given_archived_activity_when_query_and_query_all_then_only_query_all_sees_it(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    task = sf.query("SELECT Id, WhatId FROM Task WHERE Subject = 'Send deck' LIMIT 1")["records"][0]
+    salesforce_sandbox.store.archive([task["Id"]])
+    subquery = f"SELECT (SELECT Id FROM Tasks) FROM Opportunity WHERE Id = '{task['WhatId']}'"
+    assert task["Id"] not in {t["Id"] for t in sf.query(subquery)["records"][0]["Tasks"]["records"]}
+    every = sf.query_all(subquery, include_deleted=True)["records"][0]["Tasks"]["records"]
+    assert task["Id"] in {t["Id"] for t in every}
+    assert sf.query("SELECT COUNT() FROM Task")["totalSize"] == 9
+    assert sf.query("SELECT COUNT() FROM Task", include_deleted=True)["totalSize"] == 10
+
+
+def test_given_semi_join_when_queried_then_parents_of_matching_children(sf: Salesforce) -> None:
+    query = (
+        "SELECT Name FROM Opportunity WHERE Id IN (SELECT OpportunityId FROM OpportunityContactRole "
+        "WHERE Role = 'Champion') AND Amount >= 4000 ORDER BY Name"
+    )
+    assert _names(sf.query(query)) == ["Deal 4", "Deal 5"]
+    activity = "SELECT COUNT() FROM Task WHERE What.Type = 'Opportunity' AND TaskSubtype = 'Call'"
+    assert sf.query(activity)["totalSize"] == 5
