@@ -183,8 +183,9 @@ class HubSpotStore:
                     record["properties"].pop(name, None)
                 else:
                     record["properties"][name] = value
-            self._derive(object_type, record, changed, stamp)
-            self._touch(object_type, record, stamp)
+            if changed:  # writing the values a record already has records no history and no change
+                self._derive(object_type, record, changed, stamp)
+                self._touch(object_type, record, stamp)
             return record
 
     def archive(self, object_type: str, object_id: str) -> None:

@@ -247,3 +247,12 @@ def test_given_a_deal_created_without_pipeline_when_read_then_it_sits_in_the_def
     book_deal = _deal_ids(hubspot_client)[0]
     counted = hubspot_client.crm.deals.basic_api.get_by_id(book_deal, properties=["num_associated_contacts"])
     assert counted.properties["num_associated_contacts"] == "3"
+
+
+def test_given_unchanged_values_when_written_then_modification_stamp_stays(hubspot_client: HubSpot) -> None:
+    deal_id = _deal_ids(hubspot_client)[0]
+    before = hubspot_client.crm.deals.basic_api.get_by_id(deal_id, properties=["dealname"]).properties
+    after = hubspot_client.crm.deals.basic_api.update(
+        deal_id, {"properties": {"dealname": before["dealname"]}}
+    )
+    assert after.properties["hs_lastmodifieddate"] == before["hs_lastmodifieddate"]
