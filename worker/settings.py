@@ -79,7 +79,7 @@ class SandboxConnection(BaseModel):
 class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    connections: dict[str, Any] = Field(default_factory=dict)
     default_connection: str | None = None
     database_url: str | None = None
     state_dir: Path | None = None

@@ -1,0 +1,176 @@
+"""Settings: the connections file, `${VAR}` references, secrets from files and the environment, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from worker.errors import UserError
+from worker.settings import SandboxConnection, SettingsError, load_settings
+
+HUBSPOT = {"crm": "hubspot", "access_token": "${HS_TOKEN}"}
+SALESFORCE = {"crm": "salesforce", "auth": {"mode": "password", "username": "a@b.c", "password": "${SF_PW}"}}
+
+
+def write(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+def env_for(config: Path, **extra: str) -> dict[str, str]:
+    return {"COMMITMENTS_CONFIG": str(config), **extra}
+
+
+def secret(value: SecretStr | None) -> str:
+    assert value is not None
+    return value.get_secret_value()
+
+
+def test_given_no_config_file_when_loading_then_the_sandbox_is_the_default_connection(tmp_path: Path) -> None:
+    settings = load_settings({"COMMITMENTS_STATE_DIR": str(tmp_path)})
+
+    assert settings.connections == {}
+    assert settings.connection() == SandboxConnection(name="sandbox", crm_name="salesforce")
+    assert settings.connection("sandbox-hubspot") == SandboxConnection(
+        name="sandbox-hubspot", crm_name="hubspot"
+    )
+    assert settings.database_url == f"sqlite:///{tmp_path / 'commitments.sqlite3'}"
+
+
+def test_given_env_references_when_loading_then_secrets_come_from_the_environment(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": HUBSPOT}})
+
+    settings = load_settings(env_for(config, HS_TOKEN="pat-na1-secret"))
+
+    assert secret(settings.connection().crm.access_token) == "pat-na1-secret"  # type: ignore[union-attr]
+    assert "pat-na1-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("env", "from-env"),
+        ("secrets_file", "from-file"),
+        ("secrets_dir", "from-dir"),
+    ],
+)
+def test_given_a_secret_source_when_loading_then_it_fills_the_connection(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    config = write(
+        tmp_path / "c.yaml", {"connections": {"acme-sf": {"crm": "salesforce", "auth": SALESFORCE["auth"]}}}
+    )
+    environ = env_for(config, SF_PW="pw")
+    if source == "env":
+        environ["COMMITMENTS_ACME_SF__AUTH__SECURITY_TOKEN"] = "from-env"
+    elif source == "secrets_file":
+        write(
+            tmp_path / "secrets.yaml", {"connections": {"acme-sf": {"auth": {"security_token": "from-file"}}}}
+        )
+    else:
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "commitments_acme_sf__auth__security_token").write_text("from-dir\n")
+        environ["COMMITMENTS_SECRETS_DIR"] = str(tmp_path / "secrets")
+
+    settings = load_settings(environ)
+
+    assert secret(settings.connection("acme-sf").crm.auth.security_token) == expected  # type: ignore[union-attr]
+
+
+def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(tmp_path: Path) -> None:
+    environ = {
+        "COMMITMENTS_STATE_DIR": str(tmp_path),
+        "COMMITMENTS_PROD__CRM": "hubspot",
+        "COMMITMENTS_PROD__ACCESS_TOKEN": "t",
+        "COMMITMENTS_METRICS__PORT": "9100",  # another component's setting, not a connection
+    }
+
+    settings = load_settings(environ)
+
+    assert list(settings.connections) == ["prod"]
+
+
+@pytest.mark.parametrize(
+    ("connection", "environ", "message"),
+    [
+        (
+            {"crm": "zoho"},
+            {},
+            "c.yaml: connections.acme.crm: expected one of salesforce, hubspot, got 'zoho'",
+        ),
+        (HUBSPOT, {}, "c.yaml: connections.acme.access_token: environment variable HS_TOKEN is not set"),
+        (
+            SALESFORCE | {"api_version": "x"},
+            {"SF_PW": "p"},
+            "c.yaml: connections.acme.api_version: Value error",
+        ),
+        (
+            {"crm": "salesforce", "auth": {"mode": "password", "username": "u"}},
+            {},
+            "c.yaml: connections.acme.auth.password: required, missing",
+        ),
+        (
+            {"crm": "hubspot", "access_token": "t", "batchsize": 3},
+            {},
+            "connections.acme.batchsize: unknown key",
+        ),
+        ("not a mapping", {}, "connections.acme: expected a mapping"),
+    ],
+)
+def test_given_bad_settings_when_loading_then_one_clear_line_per_problem(
+    tmp_path: Path, connection: Any, environ: dict[str, str], message: str
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": connection}})
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config, **environ))
+
+    assert any(problem.endswith(message) or message in problem for problem in raised.value.problems)
+    assert "Traceback" not in str(raised.value)
+
+
+def test_given_secret_in_a_bad_connection_when_loading_then_the_error_does_not_show_it(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": {**HUBSPOT, "batch_size": 1000}}})
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config, HS_TOKEN="pat-na1-very-secret"))
+
+    assert "pat-na1-very-secret" not in str(raised.value)
+
+
+def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("connections:\n  acme: [unclosed\n", encoding="utf-8")
+
+    with pytest.raises(SettingsError, match=r"c.yaml: YAML syntax error at line \d+"):
+        load_settings(env_for(config))
+
+
+def test_given_several_connections_and_no_default_when_choosing_then_the_user_is_asked(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"a": HUBSPOT, "b": HUBSPOT}})
+    settings = load_settings(env_for(config, HS_TOKEN="t"))
+
+    with pytest.raises(UserError, match="pick one with --connection: a, b"):
+        settings.connection()
+    with pytest.raises(UserError, match="no connection named 'c'"):
+        settings.connection("c")
+
+
+@pytest.mark.parametrize(
+    "example", ["connections.example-salesforce.yaml", "connections.example-hubspot.yaml"]
+)
+def test_given_an_example_file_when_loading_then_it_is_valid(example: str) -> None:
+    config = Path(__file__).parents[2] / "config" / example
+    environ = env_for(config, SF_CONSUMER_KEY="key", HUBSPOT_ACCESS_TOKEN="token")
+
+    settings = load_settings(environ)
+
+    assert len(settings.connections) == 1

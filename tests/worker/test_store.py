@@ -1,0 +1,124 @@
+"""The state store on SQLite and PostgreSQL: schema from migrations, UTC times, repository functions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import worker.scheduling.schedules  # noqa: F401 - the scheduler's tables live on the same metadata
+from core.assess import assess
+from core.models import Commitment
+from core.playbook import Playbook
+from tests.worker.conftest import NOW, make_deal
+from worker.errors import UserError
+from worker.store import Store
+from worker.store import deals as deal_store
+from worker.store import runs as run_store
+from worker.store import state as state_store
+from worker.store.db import migrate
+from worker.store.models import Base
+
+
+def test_given_migrated_database_when_compared_to_the_models_then_they_agree(store: Store) -> None:
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    assert differences == []
+
+
+def test_given_migrated_database_when_migrating_again_then_nothing_happens(store: Store) -> None:
+    migrate(store.engine)
+
+
+def test_given_a_time_in_another_zone_when_stored_then_read_back_as_the_same_instant_in_utc(
+    store: Store,
+) -> None:
+    plus_two = datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2)))
+    with store.session() as session:
+        row = run_store.ensure_connection(session, "acme", "hubspot", NOW)
+        state_store.set_watermark(session, row.id, plus_two, NOW)
+
+    with store.session() as session:
+        value = state_store.get_watermark(session, row.id)
+
+    assert value == plus_two
+    assert value is not None
+    assert value.utcoffset() == timedelta(0)
+
+
+def test_given_a_naive_datetime_when_stored_then_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"), store.session() as session:
+        run_store.ensure_connection(session, "acme", "hubspot", datetime(2026, 1, 1))
+
+
+def test_given_a_connection_name_when_reused_for_another_crm_then_refused(store: Store) -> None:
+    with store.session() as session:
+        run_store.ensure_connection(session, "acme", "hubspot", NOW)
+
+    with pytest.raises(UserError, match="is a hubspot connection"), store.session() as session:
+        run_store.ensure_connection(session, "acme", "salesforce", NOW)
+
+
+def test_given_a_held_lease_when_another_owner_asks_then_refused_until_it_expires(store: Store) -> None:
+    ttl = timedelta(seconds=90)
+    with store.session() as session:
+        assert state_store.acquire_lease(session, "sync:acme", "one", NOW, ttl)
+        assert not state_store.acquire_lease(session, "sync:acme", "two", NOW + timedelta(seconds=30), ttl)
+        assert state_store.acquire_lease(session, "sync:acme", "two", NOW + timedelta(seconds=91), ttl)
+        assert not state_store.renew_lease(session, "sync:acme", "one", NOW + timedelta(seconds=92), ttl)
+
+
+@pytest.mark.parametrize(
+    ("commitment", "stage", "owner", "expected"),
+    [
+        (Commitment.TIME, None, None, ["A"]),
+        (Commitment.EXPLORE, None, None, ["A", "B"]),
+        (Commitment.EXPLORE, "Needs Analysis", None, ["B"]),
+        (Commitment.EXPLORE, None, "nobody", []),
+    ],
+)
+def test_given_assessed_deals_when_asking_who_misses_a_commitment_then_filtered_by_stage_and_owner(
+    store: Store,
+    playbook: Playbook,
+    commitment: Commitment,
+    stage: str | None,
+    owner: str | None,
+    expected: list[str],
+) -> None:
+    deals = [
+        make_deal("A", stage="Qualification", meetings=0),
+        make_deal("B", stage="Needs Analysis", meetings=1),
+        make_deal("C", stage="Closed Lost", meetings=0, is_closed=True),
+    ]
+    with store.session() as session:
+        row = run_store.ensure_connection(session, "acme", "memory", NOW)
+        deal_store.save_assessments(session, row.id, [(d, assess(d, playbook, NOW)) for d in deals])
+
+    with store.session() as session:
+        found = deal_store.deals_missing(session, row.id, commitment, stage=stage, owner_id=owner)
+
+    assert sorted(r.deal_id for r in found) == expected
+
+
+def test_given_stored_assessment_when_read_back_then_it_equals_the_original(
+    store: Store, playbook: Playbook
+) -> None:
+    deal = make_deal("A", meetings=2)
+    assessment = assess(deal, playbook, NOW)
+    with store.session() as session:
+        row = run_store.ensure_connection(session, "acme", "memory", NOW)
+        deal_store.save_assessments(session, row.id, [(deal, assessment)])
+
+    with store.session() as session:
+        stored = deal_store.latest_assessment(session, row.id, "A")
+
+    assert stored is not None
+    assert deal_store.stored_assessment(stored) == assessment
+
+
+def test_given_a_bad_database_url_when_opening_then_one_clear_message() -> None:
+    with pytest.raises(UserError, match="not a database URL"):
+        Store.open("not a url at all")
