@@ -93,6 +93,10 @@ def _ref(
     )
 
 
+def _ro_ref(name: str, to: str, rel: str) -> FieldDef:
+    return _ro(name, "reference", length=18, reference_to=(to,), relationship_name=rel)
+
+
 def _text(name: str, length: int = 255, type_: str = "string", **kw: object) -> FieldDef:
     return FieldDef(name, type_, length=length, **kw)  # type: ignore[arg-type]
 
@@ -189,6 +193,21 @@ ACTIVITY_CHILDREN = [
     ChildRelationship("Tasks", "Task", "WhatId"),
     ChildRelationship("Events", "Event", "WhatId"),
 ]
+
+
+def _activity_text() -> list[FieldDef]:
+    return [_text("Subject", 255, "combobox"), _text("Description", 32000, "textarea")]
+
+
+def _activity_links() -> list[FieldDef]:
+    """The fields Task and Event share: who and what it is about, whose it is, whether it is archived."""
+    return [
+        _ref("WhoId", ("Contact",), "Who"),
+        _ref("WhatId", ("Opportunity", "Account"), "What"),
+        _ro_ref("AccountId", "Account", "Account"),
+        OWNER,
+        _ro("IsArchived", "boolean", nillable=False),
+    ]
 
 
 def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
@@ -305,8 +324,7 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             "Task",
             "00T",
             [
-                _text("Subject", 255, "combobox"),
-                _text("Description", 32000, "textarea"),
+                *_activity_text(),
                 _pick("Status", TASK_STATUSES, restricted=True),
                 _pick("Priority", ("High", "Normal", "Low")),
                 _ro("IsClosed", "boolean", nillable=False),
@@ -317,25 +335,14 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 _text("CallDisposition", 255),
                 _pick("CallType", ("Internal", "Inbound", "Outbound")),
                 FieldDef("CallDurationInSeconds", "int"),
-                _ref("WhoId", ("Contact",), "Who"),
-                _ref("WhatId", ("Opportunity", "Account"), "What"),
-                _ro(
-                    "AccountId",
-                    "reference",
-                    length=18,
-                    reference_to=("Account",),
-                    relationship_name="Account",
-                ),
-                OWNER,
-                _ro("IsArchived", "boolean", nillable=False),
+                *_activity_links(),
             ],
         ),
         _object(
             "Event",
             "00U",
             [
-                _text("Subject", 255, "combobox"),
-                _text("Description", 32000, "textarea"),
+                *_activity_text(),
                 FieldDef("StartDateTime", "datetime"),
                 FieldDef("EndDateTime", "datetime"),
                 FieldDef("ActivityDateTime", "datetime"),
@@ -344,30 +351,14 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 FieldDef("IsAllDayEvent", "boolean", nillable=False),
                 _text("Location", 255),
                 _pick("EventSubtype", ("Event",)),
-                _ref("WhoId", ("Contact",), "Who"),
-                _ref("WhatId", ("Opportunity", "Account"), "What"),
-                _ro(
-                    "AccountId",
-                    "reference",
-                    length=18,
-                    reference_to=("Account",),
-                    relationship_name="Account",
-                ),
-                OWNER,
-                _ro("IsArchived", "boolean", nillable=False),
+                *_activity_links(),
             ],
         ),
         _object(
             "OpportunityHistory",
             "008",
             [
-                _ro(
-                    "OpportunityId",
-                    "reference",
-                    length=18,
-                    reference_to=("Opportunity",),
-                    relationship_name="Opportunity",
-                ),
+                _ro_ref("OpportunityId", "Opportunity", "Opportunity"),
                 _ro("StageName", "picklist", length=255),
                 _ro("Probability", "percent"),
                 _ro("Amount", "currency"),

@@ -39,6 +39,25 @@ def _jwt_client(
     )
 
 
+def _client_credentials(sandbox: SalesforceSandbox, secret: str) -> Salesforce:
+    creds = sandbox.credentials
+    return Salesforce(
+        consumer_key=creds["consumer_key"],
+        consumer_secret=secret,
+        domain=creds["client_credentials_domain"],
+        session=sandbox_session(sandbox.url),
+    )
+
+
+def _direct_session(sandbox: SalesforceSandbox) -> Salesforce:
+    creds = sandbox.credentials
+    return Salesforce(
+        session_id=creds["session_id"],
+        instance_url=creds["instance_url"],
+        session=sandbox_session(sandbox.url),
+    )
+
+
 def test_given_right_password_and_token_when_soap_login_then_queries_work(sf: Salesforce) -> None:
     assert sf.auth_type == "password"
     assert sf.sf_instance == "commitments-sandbox.my.salesforce.com"
@@ -102,13 +121,7 @@ def test_given_unknown_user_when_jwt_login_then_not_approved_error_as_salesforce
 def test_given_consumer_key_and_secret_when_client_credentials_then_session_issued(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    creds = salesforce_sandbox.credentials
-    sf = Salesforce(
-        consumer_key=creds["consumer_key"],
-        consumer_secret=creds["consumer_secret"],
-        domain=creds["client_credentials_domain"],
-        session=sandbox_session(salesforce_sandbox.url),
-    )
+    sf = _client_credentials(salesforce_sandbox, salesforce_sandbox.credentials["consumer_secret"])
     assert sf.auth_type == "client-credentials"
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 1
 
@@ -116,14 +129,8 @@ def test_given_consumer_key_and_secret_when_client_credentials_then_session_issu
 def test_given_wrong_secret_when_client_credentials_then_invalid_client(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    creds = salesforce_sandbox.credentials
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
-        Salesforce(
-            consumer_key=creds["consumer_key"],
-            consumer_secret="nope",
-            domain=creds["client_credentials_domain"],
-            session=sandbox_session(salesforce_sandbox.url),
-        )
+        _client_credentials(salesforce_sandbox, "nope")
     assert caught.value.code == "invalid_client"
 
 
@@ -138,12 +145,7 @@ def test_given_no_bearer_token_when_rest_call_then_401_invalid_session(
 def test_given_session_id_from_credentials_when_direct_login_then_it_works(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    creds = salesforce_sandbox.credentials
-    sf = Salesforce(
-        session_id=creds["session_id"],
-        instance_url=creds["instance_url"],
-        session=sandbox_session(salesforce_sandbox.url),
-    )
+    sf = _direct_session(salesforce_sandbox)
     assert sf.limits()["DailyApiRequests"]["Max"] == 15000
 
 
@@ -161,12 +163,7 @@ def test_given_expired_session_fault_when_querying_then_client_logs_in_again(
 def test_given_revoked_session_when_direct_session_client_calls_then_expired_session_raised(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    creds = salesforce_sandbox.credentials
-    sf = Salesforce(
-        session_id=creds["session_id"],
-        instance_url=creds["instance_url"],
-        session=sandbox_session(salesforce_sandbox.url),
-    )
+    sf = _direct_session(salesforce_sandbox)
     salesforce_sandbox.store.expire_all_sessions()
     with pytest.raises(SalesforceExpiredSession):
         sf.query("SELECT Id FROM Opportunity")
