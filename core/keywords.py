@@ -11,8 +11,8 @@ boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character i
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
 
 # Bytes that are not ASCII word characters become spaces; non-ASCII bytes do too, which can only split a
 # token more finely, so "all phrase tokens present" stays a necessary condition for a regex match.
@@ -55,61 +55,109 @@ def build_groups(keywords: Mapping[str, Sequence[str]]) -> dict[str, KeywordGrou
     return {name: KeywordGroup.build(name, phrases) for name, phrases in keywords.items()}
 
 
-@dataclass
 class TextIndex:
-    """The lower-cased texts of one deal, searchable by keyword group; results are cached per group."""
+    """The lower-cased texts of one deal, searchable by keyword group.
 
-    texts: Sequence[str]
-    _joined: str = field(init=False)
-    _offsets: list[int] = field(init=False)
-    _tokens: frozenset[bytes] | None = field(init=False, default=None)
-    _cache: dict[str, dict[int, int]] = field(init=False, default_factory=dict)
+    `first` answers the common question "which is the earliest text (among these) that matches?" and
+    stops scanning as soon as no later match can beat the best found; `search` lists every matching text.
+    """
 
-    def __post_init__(self) -> None:
-        offsets, position = [], 0
-        for text in self.texts:
-            offsets.append(position)
-            position += len(text) + 1
-        self._offsets = offsets
+    __slots__ = ("_candidates", "_ends", "_joined", "_offsets", "_tokens")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        """`texts` as written; lower-casing them joined is much cheaper than one by one."""
         # "\n" is not a word character, so no phrase match spans two texts.
-        self._joined = "\n".join(self.texts)
+        joined = "\n".join(texts)
+        lowered = joined.lower()
+        if len(lowered) == len(joined):
+            lengths = [len(t) for t in texts]
+        else:  # lower() lengthened some character ("İ"): lower text by text so offsets stay per text
+            lowered_texts = [t.lower() for t in texts]
+            lowered = "\n".join(lowered_texts)
+            lengths = [len(t) for t in lowered_texts]
+        offsets, ends, position = [], [], 0
+        for length in lengths:
+            offsets.append(position)
+            position += length
+            ends.append(position)
+            position += 1
+        self._offsets, self._ends, self._joined = offsets, ends, lowered
+        self._tokens: frozenset[bytes] | None = None
+        self._candidates: dict[str, tuple[str, ...]] = {}
+
+    def text(self, index: int) -> str:
+        """Text `index`, lower-cased."""
+        return self._joined[self._offsets[index] : self._ends[index]]
+
+    def candidates(self, group: KeywordGroup) -> tuple[str, ...]:
+        """The group's phrases whose every word token occurs somewhere in the texts (cached)."""
+        found = self._candidates.get(group.name)
+        if found is None:
+            if self._tokens is None:
+                self._tokens = frozenset(word_tokens(self._joined))
+            tokens = self._tokens
+            found = (
+                tuple(
+                    phrase
+                    for first in tokens.intersection(group.by_first_token)
+                    for phrase, rest in group.by_first_token[first]
+                    if all(t in tokens for t in rest)
+                )
+                + group.tokenless
+            )
+            self._candidates[group.name] = found
+        return found
+
+    def _whole_word(self, pos: int, phrase: str) -> bool:
+        joined, end = self._joined, pos + len(phrase)
+        before = pos > 0 and _is_word(joined[pos - 1])
+        after = end < len(joined) and _is_word(joined[end])
+        return before != _is_word(phrase[0]) and after != _is_word(phrase[-1])
+
+    def first(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int] | None:
+        """(text index, offset in that text) of the earliest match in an allowed text, or None."""
+        joined, offsets, ends = self._joined, self._offsets, self._ends
+        best: tuple[int, int] | None = None
+        limit = len(joined)
+        for phrase in self.candidates(group):
+            start = 0
+            while (pos := joined.find(phrase, start, limit)) != -1:
+                index = bisect_right(offsets, pos) - 1
+                if allowed is not None and index not in allowed:
+                    if index + 1 >= len(offsets):
+                        break
+                    start = offsets[index + 1]
+                    continue
+                if not self._whole_word(pos, phrase):
+                    start = pos + 1
+                    continue
+                if best is None or pos < best[0]:
+                    best = (pos, index)
+                    limit = ends[index]  # a later phrase only matters if it matches up to this text
+                break
+        return None if best is None else (best[1], best[0] - offsets[best[1]])
+
+    def within(self, group: KeywordGroup, index: int) -> int | None:
+        """The offset of the group's first match inside text `index`, or None."""
+        joined, begin, end = self._joined, self._offsets[index], self._ends[index]
+        best: int | None = None
+        for phrase in self.candidates(group):
+            start = begin
+            while (pos := joined.find(phrase, start, end)) != -1:
+                if self._whole_word(pos, phrase):
+                    best = pos if best is None or pos < best else best
+                    break
+                start = pos + 1
+        return None if best is None else best - begin
 
     def search(self, group: KeywordGroup) -> dict[int, int]:
-        """{text index: offset of its first match within that text} for every text the group matches."""
-        cached = self._cache.get(group.name)
-        if cached is None:
-            cached = self._cache[group.name] = self._search(group)
-        return cached
-
-    def _search(self, group: KeywordGroup) -> dict[int, int]:
-        if self._tokens is None:
-            self._tokens = frozenset(word_tokens(self._joined))
-        tokens = self._tokens
+        """{text index: offset of its first match} for every text the group matches, in text order."""
         hits: dict[int, int] = {}
-        for first in tokens.intersection(group.by_first_token):
-            for phrase, rest in group.by_first_token[first]:
-                if all(t in tokens for t in rest):
-                    self._locate(phrase, hits)
-        for phrase in group.tokenless:
-            self._locate(phrase, hits)
-        return dict(sorted(hits.items())) if len(hits) > 1 else hits
-
-    def _locate(self, phrase: str, hits: dict[int, int]) -> None:
-        joined, offsets, start = self._joined, self._offsets, 0
-        size, length = len(joined), len(phrase)
-        word_first, word_last = _is_word(phrase[0]), _is_word(phrase[-1])
-        while (pos := joined.find(phrase, start)) != -1:
-            end = pos + length
-            if (pos > 0 and _is_word(joined[pos - 1])) == word_first or (
-                end < size and _is_word(joined[end])
-            ) == word_last:
-                start = pos + 1
-                continue
-            index = bisect_right(offsets, pos) - 1
-            offset = pos - offsets[index]
-            if index not in hits or offset < hits[index]:
-                hits[index] = offset
-            # Only the first match per text matters; skip to the next text.
-            if index + 1 >= len(offsets):
-                return
-            start = offsets[index + 1]
+        phrases = self.candidates(group)
+        for index in range(len(self._offsets)):
+            text = self.text(index)
+            if any(phrase in text for phrase in phrases):
+                offset = self.within(group, index)
+                if offset is not None:
+                    hits[index] = offset
+        return hits

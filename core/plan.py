@@ -28,20 +28,24 @@ from core.playbook import Playbook
 from core.trusted import trusted
 
 EVIDENCE_MAX_BYTES = 32_768  # Salesforce long text area; also within HubSpot's 65,536-character limit
-_COMPARED = (OwnedField.SECURED, OwnedField.MISSING, OwnedField.NEXT, OwnedField.SCORE, OwnedField.STAGE_GAP)
+_COMPARED = tuple(
+    (name, name.value)
+    for name in OwnedField
+    if name not in (OwnedField.EVIDENCE, OwnedField.ASSESSED_AT)  # compared separately
+)
 _LISTS = frozenset({OwnedField.SECURED, OwnedField.MISSING})
 
 
 def task_key(deal_id: str, commitment: Commitment) -> str:
     """The plugin's stable task key: how a re-run finds a task it created before (even after a crash)."""
-    return f"cmt:{deal_id}:{commitment.value}"
+    return f"cmt:{deal_id}:{commitment}"
 
 
 def _evidence_line(result: CommitmentResult, playbook: Playbook) -> str:
-    line = f"{playbook.label(result.commitment)}: {result.status.value} - {result.reason}"
+    line = f"{playbook.label(result.commitment)}: {result.status} - {result.reason}"
     if result.evidence:
         best = result.evidence[0]
-        line += f" [{best.kind.value} {best.source}{' ' + best.record_id if best.record_id else ''}]"
+        line += f" [{best.kind} {best.source}{' ' + best.record_id if best.record_id else ''}]"
     return line
 
 
@@ -71,8 +75,8 @@ def desired_fields(assessment: Assessment, playbook: Playbook, now: datetime) ->
 def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[OwnedField]:
     """Fields whose desired value differs from the CRM's; an empty list equals a blank multi-select."""
     changed: set[OwnedField] = set()
-    for name in _COMPARED:
-        want, have = getattr(desired, name.value), getattr(current, name.value)
+    for name, attribute in _COMPARED:
+        want, have = getattr(desired, attribute), getattr(current, attribute)
         if name in _LISTS:
             want, have = tuple(want or ()), tuple(have or ())
         if want != have:

@@ -8,9 +8,11 @@ playbook only; `now` never enters, so the same deal always yields the same evide
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from core.keywords import TextIndex
 from core.models import Activity, ActivityKind, ActivityStatus, Commitment, Contact, Deal
@@ -20,6 +22,8 @@ _BUYER_EVENT_KINDS = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
 _NEVER_HAPPENED = frozenset({ActivityStatus.CANCELED, ActivityStatus.NO_SHOW})
 # Notes and emails are written records whatever their status; other kinds only count once completed.
 _ALWAYS_WRITTEN = frozenset({ActivityKind.NOTE, ActivityKind.EMAIL})
+_COMPLETED, _SCHEDULED = ActivityStatus.COMPLETED, ActivityStatus.SCHEDULED
+KIND_NAMES = {kind: kind.value for kind in ActivityKind}  # plain str; Enum.value is a slow descriptor
 
 
 @lru_cache(maxsize=1024)
@@ -33,8 +37,7 @@ def _sort_key(activity: Activity) -> tuple[bool, datetime | None, str]:
     return (at is None, at, activity.id)
 
 
-@dataclass(frozen=True, slots=True)
-class TextRecord:
+class TextRecord(NamedTuple):
     """A text the keyword search can hit: an activity (subject and body) or the deal description."""
 
     source: str
@@ -60,6 +63,7 @@ class DealContext:
     scheduled: list[Activity]
     records: list[TextRecord]
     record_index: dict[str, int]
+    evidence_positions: frozenset[int]
     index: TextIndex
     _engaged: list[Contact] | None = field(default=None)
 
@@ -71,30 +75,30 @@ class DealContext:
         held_rep_only: list[Activity] = []
         scheduled: list[Activity] = []
         records: list[TextRecord] = []
+        record_index: dict[str, int] = {}
+        evidence_positions: list[int] = []
         for activity in sorted(deal.activities, key=_sort_key):
-            status = activity.status
+            status, kind = activity.status, activity.kind
             if status in _NEVER_HAPPENED:
                 continue
-            is_event = activity.kind in _BUYER_EVENT_KINDS
-            if is_event and status is ActivityStatus.COMPLETED:
-                held.append(activity)
-                buyer = any(a in contact_by_id for a in activity.attendee_ids)
-                (held_buyer if buyer else held_rep_only).append(activity)
-            elif is_event and status is ActivityStatus.SCHEDULED:
-                scheduled.append(activity)
-            is_evidence = status is ActivityStatus.COMPLETED or activity.kind in _ALWAYS_WRITTEN
+            completed = status is _COMPLETED
+            if kind in _BUYER_EVENT_KINDS:
+                if completed:
+                    held.append(activity)
+                    buyer = not contact_by_id.keys().isdisjoint(activity.attendee_ids)
+                    (held_buyer if buyer else held_rep_only).append(activity)
+                elif status is _SCHEDULED:
+                    scheduled.append(activity)
+            position = len(records)
+            record_index[activity.id] = position
+            is_evidence = completed or kind in _ALWAYS_WRITTEN
+            if is_evidence:
+                evidence_positions.append(position)
             text = f"{activity.subject}\n{activity.body}" if activity.body else activity.subject
-            records.append(
-                TextRecord(
-                    activity.kind.value,
-                    activity.id,
-                    activity.start or activity.end,
-                    text,
-                    activity,
-                    is_evidence,
-                )
-            )
+            at = activity.start or activity.end
+            records.append(TextRecord(KIND_NAMES[kind], activity.id, at, text, activity, is_evidence))
         if deal.description:
+            evidence_positions.append(len(records))
             records.append(TextRecord("description", deal.id, None, deal.description, None, True))
         entered = [s.entered_at for s in deal.stage_history if s.stage == deal.stage]
         return cls(
@@ -108,40 +112,44 @@ class DealContext:
             held_rep_only=held_rep_only,
             scheduled=scheduled,
             records=records,
-            record_index={
-                r.record_id: i for i, r in enumerate(records) if r.activity is not None and r.record_id
-            },
-            index=TextIndex([r.text.lower() for r in records]),
+            record_index=record_index,
+            evidence_positions=frozenset(evidence_positions),
+            index=TextIndex([r.text for r in records]),
         )
 
     # ------------------------------------------------------------------------------------ keyword hits
 
-    def hits(self, group: str) -> dict[int, int]:
-        """{record index: match offset} for the playbook keyword group `group`."""
-        return self.index.search(self.playbook.keyword_groups[group])
+    def first_text_hit(self, group: str) -> tuple[TextRecord, int] | None:
+        """The first evidence text (completed activity, note, email, description) matching `group`."""
+        found = self.index.first(self.playbook.keyword_groups[group], self.evidence_positions)
+        return None if found is None else (self.records[found[0]], found[1])
+
+    def first_record_hit(self, group: str, positions: Collection[int]) -> tuple[TextRecord, int] | None:
+        """The first of the records at `positions` matching `group`."""
+        found = self.index.first(self.playbook.keyword_groups[group], positions)
+        return None if found is None else (self.records[found[0]], found[1])
 
     def text_hits(self, group: str) -> list[tuple[TextRecord, int]]:
-        """Every evidence text (completed activity, note, email, description) matching `group`, in order."""
+        """Every evidence text matching `group`, in order."""
         records = self.records
-        return [(records[i], offset) for i, offset in self.hits(group).items() if records[i].is_evidence]
-
-    def first_text_hit(self, group: str) -> tuple[TextRecord, int] | None:
-        for position, offset in self.hits(group).items():
-            record = self.records[position]
-            if record.is_evidence:
-                return record, offset
-        return None
+        hits = self.index.search(self.playbook.keyword_groups[group])
+        return [(records[i], offset) for i, offset in hits.items() if records[i].is_evidence]
 
     def first_activity_hit(self, group: str, activities: list[Activity]) -> tuple[Activity, int] | None:
-        """The first of `activities` (in the given order) whose subject or body matches `group`."""
-        hits = self.hits(group)
-        if not hits:
+        """The first of `activities` (given in chronological order) whose subject or body matches `group`."""
+        if not activities:
             return None
-        for activity in activities:
-            offset = hits.get(self.record_index.get(activity.id, -1))
-            if offset is not None:
-                return activity, offset
-        return None
+        positions = {self.record_index[a.id] for a in activities if a.id in self.record_index}
+        found = self.index.first(self.playbook.keyword_groups[group], positions)
+        if found is None:
+            return None
+        activity = self.records[found[0]].activity
+        return None if activity is None else (activity, found[1])
+
+    def matches(self, group: str, activity: Activity) -> bool:
+        position = self.record_index.get(activity.id)
+        group_ = self.playbook.keyword_groups[group]
+        return position is not None and self.index.within(group_, position) is not None
 
     def activity_text(self, activity: Activity) -> str:
         return self.records[self.record_index[activity.id]].text

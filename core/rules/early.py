@@ -39,7 +39,7 @@ def time_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, first, TIME)],
-            f"held {first.kind.value} {quoted(first)} on {day(first.start or first.end)} with a buyer",
+            f"held {first.kind} {quoted(first)} on {day(first.start or first.end)} with a buyer",
         )
     stage = stage_evidence(ctx, TIME)
     if ctx.scheduled:
@@ -47,14 +47,14 @@ def time_rule(ctx: DealContext) -> Finding:
         return finding(
             PARTIAL,
             [activity_evidence(SCHEDULED, meeting, TIME), stage],
-            f"{meeting.kind.value} {quoted(meeting)} is scheduled for {day(meeting.start)}, none held yet",
+            f"{meeting.kind} {quoted(meeting)} is scheduled for {day(meeting.start)}, none held yet",
         )
     if ctx.held_rep_only:
         logged = ctx.held_rep_only[0]
         return finding(
             PARTIAL,
             [activity_evidence(ASSERTED, logged, TIME), stage],
-            f"{logged.kind.value} {quoted(logged)} was logged as held, but no contact on the deal attended",
+            f"{logged.kind} {quoted(logged)} was logged as held, but no contact on the deal attended",
         )
     if stage is not None:
         return finding(
@@ -71,7 +71,7 @@ def explore_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, EXPLORE)],
-            f"held discovery {meeting.kind.value} {quoted(meeting)} on {day(meeting.start)} with a buyer",
+            f"held discovery {meeting.kind} {quoted(meeting)} on {day(meeting.start)} with a buyer",
         )
     needed = ctx.playbook.thresholds.explore_min_meetings
     if len(ctx.held_buyer) >= needed:
@@ -119,8 +119,7 @@ def change_rule(ctx: DealContext) -> Finding:
 def collaborate_rule(ctx: DealContext) -> Finding:
     """A held workshop, 2+ working meetings with buyer contacts, or line items secure."""
     # A meeting that won Explore ("discovery workshop") is not also the collaboration.
-    discovery = ctx.hits("discovery")
-    candidates = [m for m in ctx.held_buyer if ctx.record_index.get(m.id, -1) not in discovery]
+    candidates = [m for m in ctx.held_buyer if not ctx.matches("discovery", m)]
     workshop = ctx.first_activity_hit("workshop", candidates)
     if workshop is not None:
         meeting = workshop[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.models import Activity, Commitment, CommitmentStatus, Evidence, EvidenceKind
-from core.rules.context import DealContext, TextRecord
+from core.rules.context import KIND_NAMES, DealContext, TextRecord
 from core.trusted import trusted
 
 SNIPPET_MAX = 80
@@ -64,8 +64,8 @@ def evidence(
 
 
 def activity_evidence(kind: EvidenceKind, activity: Activity, rule: Commitment) -> Evidence:
-    text = activity.subject or activity.body or f"{activity.kind.value} {activity.id}"
-    return evidence(kind, activity.kind.value, rule, text, activity.id, activity.start or activity.end)
+    text = activity.subject or activity.body or f"{activity.kind} {activity.id}"
+    return evidence(kind, KIND_NAMES[activity.kind], rule, text, activity.id, activity.start or activity.end)
 
 
 def hit_snippet(record: TextRecord, offset: int) -> str:

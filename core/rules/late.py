@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.models import Activity, Commitment, Contact, QuoteStatus
+from core.models import Commitment, Evidence, QuoteStatus
 from core.rules.context import DealContext
 from core.rules.findings import (
     ASSERTED,
@@ -46,27 +46,11 @@ def invest_rule(ctx: DealContext) -> Finding:
     if deal.amount:
         shown = f"amount {deal.amount:,.0f}{' ' + deal.currency if deal.currency else ''}"
         amount = evidence(ASSERTED, "amount", INVEST, shown, deal.id)
-    economic = ctx.contacts_with_role(ctx.playbook.roles.economic)
-    budget = ctx.first_text_hit("budget")
-    pilot = ctx.first_activity_hit("pilot", ctx.held_buyer)
     forecast = None
     if deal.forecast_category and _letters(deal.forecast_category) in ctx.playbook.forecast.invested:
         forecast = evidence(ASSERTED, "forecast", INVEST, f"forecast {deal.forecast_category}", deal.id)
-    signs = [
-        evidence(
-            OBSERVED,
-            "contact_role",
-            INVEST,
-            f"{economic[0].name or economic[0].id}: economic buyer",
-            economic[0].id,
-        )
-        if economic
-        else None,
-        text_evidence(TEXT, *budget, INVEST) if budget else None,
-        activity_evidence(OBSERVED, pilot[0], INVEST) if pilot else None,
-    ]
-    what = _invest_sign(ctx, economic, budget is not None, pilot[0] if pilot else None)
-    found = [amount, *signs, forecast, stage_evidence(ctx, INVEST)]
+    sign, what = _invest_sign(ctx)
+    found = [amount, sign, forecast, stage_evidence(ctx, INVEST)]
     if amount is not None and what:
         return finding(SECURED, found, f"amount set and {what}")
     if amount is not None:
@@ -80,14 +64,22 @@ def invest_rule(ctx: DealContext) -> Finding:
     return finding(PARTIAL if any(e is not None for e in found) else NOTHING, found, reason)
 
 
-def _invest_sign(ctx: DealContext, economic: list[Contact], budget: bool, pilot: Activity | None) -> str:
+def _invest_sign(ctx: DealContext) -> tuple[Evidence | None, str]:
+    """The first sign of real investment (economic buyer, budget noted, held pilot) and its wording."""
+    economic = ctx.contacts_with_role(ctx.playbook.roles.economic)
     if economic:
-        return f"{economic[0].name or economic[0].id} is on the deal as economic buyer"
-    if budget:
-        return "budget is noted on the deal"
+        who = economic[0].name or economic[0].id
+        return evidence(OBSERVED, "contact_role", INVEST, f"{who}: economic buyer", economic[0].id), (
+            f"{who} is on the deal as economic buyer"
+        )
+    budget = ctx.first_text_hit("budget")
+    if budget is not None:
+        return text_evidence(TEXT, *budget, INVEST), "budget is noted on the deal"
+    pilot = ctx.first_activity_hit("pilot", ctx.held_buyer)
     if pilot is not None:
-        return f"pilot {quoted(pilot)} held on {day(pilot.start)}"
-    return ""
+        held = pilot[0]
+        return activity_evidence(OBSERVED, held, INVEST), f"pilot {quoted(held)} held on {day(held.start)}"
+    return None, ""
 
 
 def review_rule(ctx: DealContext) -> Finding:
@@ -102,7 +94,7 @@ def review_rule(ctx: DealContext) -> Finding:
                     OBSERVED,
                     "quote",
                     REVIEW,
-                    f"{quote.name or 'quote'} ({quote.status.value})",
+                    f"{quote.name or 'quote'} ({quote.status})",
                     quote.id,
                     quote.created_at,
                 )
@@ -161,6 +153,10 @@ def _proposal_at(ctx: DealContext) -> datetime | None:
     return min(times) if times else None
 
 
+def _on_or_after(at: datetime | None, since: datetime | None) -> bool:
+    return at is not None and since is not None and at >= since
+
+
 def resolve_rule(ctx: DealContext) -> Finding:
     """Concerns noted as resolved, or a completed security/legal review after the proposal, secure."""
     resolved = ctx.first_text_hit("concern_resolved")
@@ -171,13 +167,13 @@ def resolve_rule(ctx: DealContext) -> Finding:
             f"concerns are noted as resolved in a {resolved[0].source} on {day(resolved[0].at)}",
         )
     proposal_at = _proposal_at(ctx)
-    reviews = [hit for hit in ctx.text_hits("security_legal_review") if hit[0].activity is not None]
-    after_proposal = [
-        hit
-        for hit in reviews
-        if proposal_at is not None and hit[0].at is not None and hit[0].at >= proposal_at
-    ]
-    review = after_proposal[0] if after_proposal else reviews[0] if reviews else None
+    # Completed activities, notes and emails (not the description): a review that actually took place.
+    logged = [i for i in ctx.evidence_positions if ctx.records[i].activity is not None]
+    later = [i for i in logged if _on_or_after(ctx.records[i].at, proposal_at)]
+    review = ctx.first_record_hit("security_legal_review", later) if later else None
+    after_proposal = review is not None
+    if review is None:
+        review = ctx.first_record_hit("security_legal_review", logged)
     stage = stage_evidence(ctx, RESOLVE)
     if review is not None and after_proposal:
         return finding(
