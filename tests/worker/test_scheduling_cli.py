@@ -1,0 +1,114 @@
+"""`commitments schedule ...` end to end on a temporary state store and the built-in sandbox connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from worker.cli import app
+from worker.errors import UserError
+from worker.scheduling.lock import RunLock, lock_name
+from worker.store import Store
+from worker.store.models import RunRow
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "connections.yaml"
+    config.write_text("connections: {}\n")
+    monkeypatch.setenv("COMMITMENTS_CONFIG", str(config))
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables at the terminal width
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "state" / "commitments.sqlite3"
+
+
+def invoke(*args: str) -> tuple[int, str, BaseException | None]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output, result.exception
+
+
+def test_given_cron_when_added_then_words_and_next_three_fires_in_zone_and_utc(state: Path) -> None:
+    code, output, _ = invoke(
+        "schedule",
+        "add",
+        "--connection",
+        "sandbox",
+        "--cron",
+        "30 2 * * 1-5",
+        "--tz",
+        "Europe/Berlin",
+        "--mode",
+        "full",
+    )
+    assert code == 0, output
+    assert "added schedule 1: sandbox full, every weekday at 02:30 Europe/Berlin" in output
+    assert output.count("02:30 CET") == 3  # three next runs, local time...
+    assert output.count("01:30") == 3  # ...and UTC
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--cron", "30 2 * * 9"), "day-of-week field '9': 9 is out of range 0-7"),
+        (("--cron", "30 2 * *"), "has 4 field(s); expected 5"),
+        (("--cron", "0 2 * * *", "--tz", "Berlin"), "unknown time zone 'Berlin'"),
+        (("--every", "10s"), "shorter than the minimum of 1 minute"),
+        (("--every", "15m", "--cron", "0 2 * * *"), "not both"),
+        ((), "give either --cron"),
+    ],
+)
+def test_given_bad_schedule_when_added_then_clear_error(
+    state: Path, args: tuple[str, ...], message: str
+) -> None:
+    _code, _output, error = invoke("schedule", "add", "--connection", "sandbox", *args)
+    assert isinstance(error, UserError)
+    assert message in str(error)
+
+
+def test_given_schedules_when_listed_paused_resumed_removed_then_table_follows(state: Path) -> None:
+    code, output, _ = invoke("schedule", "list")
+    assert code == 0, output
+    assert "every 15 minutes" in output  # the defaults of a new connection
+    assert "every day at 02:00 UTC" in output
+    assert "never" in output
+    assert invoke("schedule", "pause", "1")[0] == 0
+    assert "yes" in invoke("schedule", "list")[1]
+    assert invoke("schedule", "resume", "1")[0] == 0
+    assert "yes" not in invoke("schedule", "list")[1]
+    assert invoke("schedule", "remove", "2")[0] == 0
+    assert "02:00" not in invoke("schedule", "list")[1]
+    _code, _output, error = invoke("schedule", "remove", "2")
+    assert isinstance(error, UserError)
+    assert "no schedule with id 2" in str(error)
+
+
+def test_given_connection_locked_when_run_now_then_skipped_and_recorded(
+    state: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert invoke("schedule", "list")[0] == 0  # creates the store
+    store = Store.open(f"sqlite:///{state}")
+    lock = RunLock(store.engine, lock_name("sandbox"))
+    try:
+        assert lock.acquire(heartbeat=False)
+        _code, output, error = invoke("schedule", "run-now", "--connection", "sandbox")
+        assert isinstance(error, UserError)
+        assert error.exit_code == 3
+        assert "skipped_locked" in output
+        lock.release()
+        code, output, _ = invoke("schedule", "run-now", "--connection", "sandbox", "--mode", "full")
+        assert code == 0, output + caplog.text
+        assert "sandbox full run: success" in output
+        with Session(store.engine) as session:
+            runs = [(r.trigger, r.outcome) for r in session.scalars(select(RunRow).order_by(RunRow.id))]
+        assert runs == [("manual", "skipped_locked"), ("manual", "success")]
+    finally:
+        lock.release()
+        store.close()
