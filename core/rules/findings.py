@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.models import Activity, Commitment, CommitmentStatus, Evidence, EvidenceKind
+from core.models import Activity, Commitment, CommitmentStatus, Evidence, EvidenceKind, Quote
 from core.rules.context import KIND_NAMES, DealContext, TextRecord
 from core.trusted import trusted
 
@@ -66,6 +66,12 @@ def evidence(
 def activity_evidence(kind: EvidenceKind, activity: Activity, rule: Commitment) -> Evidence:
     text = activity.subject or activity.body or f"{activity.kind} {activity.id}"
     return evidence(kind, KIND_NAMES[activity.kind], rule, text, activity.id, activity.start or activity.end)
+
+
+def quote_evidence(kind: EvidenceKind, quote: Quote, rule: Commitment) -> Evidence:
+    return evidence(
+        kind, "quote", rule, f"{quote.name or 'quote'} ({quote.status})", quote.id, quote.created_at
+    )
 
 
 def hit_snippet(record: TextRecord, offset: int) -> str:

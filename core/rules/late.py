@@ -25,6 +25,7 @@ from core.rules.findings import (
     evidence,
     finding,
     generic_grade,
+    quote_evidence,
     quoted,
     stage_evidence,
     text_evidence,
@@ -89,16 +90,7 @@ def review_rule(ctx: DealContext) -> Finding:
         quote = shown[0]
         return finding(
             SECURED,
-            [
-                evidence(
-                    OBSERVED,
-                    "quote",
-                    REVIEW,
-                    f"{quote.name or 'quote'} ({quote.status})",
-                    quote.id,
-                    quote.created_at,
-                )
-            ],
+            [quote_evidence(OBSERVED, quote, REVIEW)],
             f"quote {quote.name or quote.id} was presented to the buyer"
             + (" and accepted" if quote.status is QuoteStatus.ACCEPTED else ""),
         )
@@ -113,16 +105,7 @@ def review_rule(ctx: DealContext) -> Finding:
     drafts = [q for q in ctx.deal.quotes if q.status is QuoteStatus.DRAFT]
     text = ctx.first_text_hit("proposal_review")
     found = [
-        evidence(
-            ASSERTED,
-            "quote",
-            REVIEW,
-            f"{drafts[0].name or 'quote'} (draft)",
-            drafts[0].id,
-            drafts[0].created_at,
-        )
-        if drafts
-        else None,
+        quote_evidence(ASSERTED, drafts[0], REVIEW) if drafts else None,
         text_evidence(TEXT, *text, REVIEW) if text else None,
         stage_evidence(ctx, REVIEW),
     ]
@@ -214,16 +197,7 @@ def decide_rule(ctx: DealContext) -> Finding:
         evidence(ASSERTED, "forecast", DECIDE, f"forecast {deal.forecast_category}", deal.id)
         if commit
         else None,
-        evidence(
-            OBSERVED,
-            "quote",
-            DECIDE,
-            f"{accepted[0].name or 'quote'} accepted",
-            accepted[0].id,
-            accepted[0].created_at,
-        )
-        if accepted
-        else None,
+        quote_evidence(OBSERVED, accepted[0], DECIDE) if accepted else None,
         stage_evidence(ctx, DECIDE),
     ]
     if accepted:
