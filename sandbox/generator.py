@@ -27,6 +27,7 @@ DEFAULT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SELLER_DOMAIN = "quotaworks.com"
 # How often each stage index appears: open stages weighted more, won and lost both well represented.
 STAGE_WEIGHTS = (13, 12, 11, 10, 9, 8, 8, 7, 12, 10)
+_DECISION_ROLES = frozenset({"Decision Maker", "Economic Buyer", "Executive Sponsor"})
 THIN_RATE = 0.04  # no contacts, no activities
 AHEAD_RATE = 0.15  # (open stages 3..7) stage well ahead of the buyer evidence
 
@@ -196,14 +197,27 @@ class _DealMaker:
         rng = self.rng
         pool = self.by_company[company_id]
         # 8% single-threaded, whatever the stage; otherwise more contacts the further the buyer has come.
-        count = 1 if rng.random() < 0.08 else rng.randint(max(1, evidence // 2), min(8, 2 + evidence))
+        if rng.random() < 0.08:
+            count = 1
+        else:
+            count = rng.randint(max(1, evidence // 2) if evidence < 4 else 3, min(8, 2 + evidence))
         chosen = rng.sample(pool, min(count, len(pool)))
+        if evidence >= 4 and count > 1 and rng.random() < 0.85:
+            self._bring_in_decider(pool, chosen)
         roles = []
         for index, contact in enumerate(chosen):
             natural = self.natural_role[contact.title]
-            role = natural if rng.random() < 0.65 else rng.choice(names.ROLES)
+            role = natural if rng.random() < 0.75 else rng.choice(names.ROLES)
             roles.append(Role(contact.id, role, is_primary=index == 0))
         return roles
+
+    def _bring_in_decider(self, pool: list[BookContact], chosen: list[BookContact]) -> None:
+        """Past "Id. Decision Makers" most buying groups include someone who signs or holds the budget."""
+        if any(self.natural_role[c.title] in _DECISION_ROLES for c in chosen):
+            return
+        deciders = [c for c in pool if self.natural_role[c.title] in _DECISION_ROLES]
+        if deciders:
+            chosen[-1] = self.rng.choice(deciders)
 
     def _activities(self, deal: BookDeal, shape: _Shape, owner: BookOwner, company: str) -> None:
         rng = self.rng

@@ -23,6 +23,7 @@ MAX_ACTIVITIES = 40
 T = TypeVar("T")
 _MEETING_MINUTES = (30, 30, 45, 60, 60, 90)
 _QUARTER_HOURS = (0, 15, 30, 45)
+_EARLY_FILLER = tuple(t for t in FILLER if t.kind != "meeting")
 
 
 @dataclass
@@ -82,7 +83,7 @@ def build_activities(
     del out[MAX_ACTIVITIES:]  # only a long won deal with every milestone logged gets here
     first, last = windows[0][1], min(windows[-1][2], ctx.now)
     while len(out) < target:
-        out.append(_filler(ctx, first, last, is_open))
+        out.append(_filler(ctx, first, last, is_open, early=evidence_stage < 2))
     out.sort(key=lambda a: a.start)
     return out
 
@@ -100,9 +101,10 @@ def _after_close(ctx: DealContext, closed_at: datetime) -> list[BookActivity]:
     return out
 
 
-def _filler(ctx: DealContext, first: datetime, last: datetime, is_open: bool) -> BookActivity:
+def _filler(ctx: DealContext, first: datetime, last: datetime, is_open: bool, early: bool) -> BookActivity:
     rng = ctx.rng
-    template = _pick(rng, FILLER)
+    # Before discovery a rep chases by email and phone; recurring meetings come once the buyer engages.
+    template = _pick(rng, _EARLY_FILLER if early else FILLER)
     when = _between(rng, first, last)
     if template.kind == "task":
         if is_open and rng.random() < 0.45:

@@ -16,6 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -162,8 +163,11 @@ def _start(options: ServeOptions, saved: set[str], extras: ServeState, echo: Ech
         if not book:
             from sandbox.generator import generate_book
 
-            echo(f"Generating a book of {options.deals} deals (seed {options.seed})...")
-            book.append(generate_book(deals=options.deals, seed=options.seed))
+            # Dated to today, so "scheduled" meetings are still ahead when a sync runs on the real clock;
+            # the same seed gives the same book on the same day.
+            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            echo(f"Generating {options.deals} deals (seed {options.seed}, as of {today:%Y-%m-%d})...")
+            book.append(generate_book(deals=options.deals, seed=options.seed, now=today))
         return book[0]
 
     sandboxes: dict[str, Any] = {}
