@@ -100,13 +100,20 @@ def start_salesforce_sandbox(
     faults: FaultPlan | None = None,
     port: int = 0,
     store: SalesforceStore | None = None,
+    fault_style: FaultStyle | None = None,
     **store_options: Any,
 ) -> SalesforceSandbox:
-    """Serve an org on 127.0.0.1: `book` if given, else a generated book of `deals` deals (0: empty org)."""
+    """Serve an org on 127.0.0.1: `book` if given, else a generated book of `deals` deals (0: empty org).
+
+    `store_options` go to `SalesforceStore`: `clock`, `child_page_size` (nested child paging threshold),
+    `api_daily_max` (the DailyApiRequests limit), `session_timeout` (seconds of inactivity). A given `store`
+    (e.g. loaded from a state file) is served as is. `fault_style` picks 403 or 429 rate limits and 503 or
+    500 server errors.
+    """
     if store is None:
         if book is None and deals:
             from sandbox.generator import generate_book  # the generator is only needed when generating
 
             book = generate_book(deals=deals, seed=seed)
         store = new_org(book, **store_options)
-    return SalesforceSandbox(store, faults, port).start()
+    return SalesforceSandbox(store, faults, port, fault_style).start()

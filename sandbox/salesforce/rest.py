@@ -9,6 +9,7 @@ GET by id returns every field the user can see, with `attributes`.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 from sandbox.http import App, Request, Response
 from sandbox.salesforce import describe, writes
@@ -19,6 +20,8 @@ from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import RecordError, SalesforceStore
 
 DATA = r"/services/data/v(?P<ver>\d+\.\d)"
+MAX_URI_BYTES = 16384  # a GET request line longer than this is refused with 414 by the REST API
+MAX_SOQL_CHARS = 100000
 
 
 def parse_json(request: Request) -> Any:
@@ -58,6 +61,10 @@ def register_rest(app: App, store: SalesforceStore) -> None:
         text = request.arg("q")
         if not text:
             return sf_error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if len(request.path) + len(quote_plus(text)) + 3 > MAX_URI_BYTES:
+            return sf_error(414, "URI_TOO_LONG", "The request URI is too long; split long IN lists")
+        if len(text) > MAX_SOQL_CHARS:
+            return sf_error(400, "MALFORMED_QUERY", f"Query is too long: at most {MAX_SOQL_CHARS} characters")
         batch = batch_size(request.headers.get("sforce-query-options"))
         return Response.json(
             run_query(

@@ -24,7 +24,7 @@ from typing import Any
 
 from sandbox.salesforce import metadata_types
 from sandbox.salesforce.schema import PREFIX_TO_TYPE, ObjectDef, standard_objects
-from sandbox.salesforce.values import make_id, random_id, sf_datetime
+from sandbox.salesforce.values import make_id, parse_datetime, random_id, sf_datetime
 
 Record = dict[str, Any]
 ORG_KEY = "org"
@@ -58,10 +58,13 @@ class SalesforceStore:
         clock: Callable[[], datetime] | None = None,
         child_page_size: int = 200,
         api_daily_max: int = 15000,
+        session_timeout: float | None = None,
     ) -> None:
         self.tables: dict[str, dict[str, Record]] = {}
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.child_page_size = child_page_size
+        # Seconds of inactivity after which a session stops working, as the org's "Timeout value" does.
+        self.session_timeout = session_timeout
         # Test hook: writes to these record ids fail per record with `fail_status_code`.
         self.fail_record_ids: set[str] = set()
         self.fail_status_code = "UNABLE_TO_LOCK_ROW"
@@ -201,12 +204,23 @@ class SalesforceStore:
     # ---- sessions --------------------------------------------------------------------------------
     def issue_session(self, user_id: str) -> str:
         token = f"{self.org['id'][:15]}!{random_id('AQ0')}{secrets.token_urlsafe(48)}"
-        self.tables["_Session"][token] = {"user_id": user_id, "issued_at": self.now()}
+        now = self.now()
+        self.tables["_Session"][token] = {"user_id": user_id, "issued_at": now, "last_used": now}
         return token
 
     def session_user(self, token: str | None) -> str | None:
+        """The session's user, or None when the token is unknown, revoked or timed out."""
         entry = self.tables["_Session"].get(token or "")
-        return entry["user_id"] if entry else None
+        if entry is None:
+            return None
+        now = self.clock()
+        if self.session_timeout is not None:
+            idle = (now - parse_datetime(entry.get("last_used") or entry["issued_at"])).total_seconds()
+            if idle > self.session_timeout:
+                self.expire_session(token)
+                return None
+        entry["last_used"] = sf_datetime(now)
+        return str(entry["user_id"])
 
     def expire_session(self, token: str | None) -> None:
         self.tables["_Session"].pop(token or "", None)

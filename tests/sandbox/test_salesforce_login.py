@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -9,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
-from sandbox.salesforce import SalesforceSandbox
-from sandbox.salesforce.testing import sandbox_session
+from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
+from sandbox.salesforce.testing import password_login, sandbox_session
 
 
 def _rsa_pair() -> tuple[str, str]:
@@ -167,3 +169,19 @@ def test_given_revoked_session_when_direct_session_client_calls_then_expired_ses
     salesforce_sandbox.store.expire_all_sessions()
     with pytest.raises(SalesforceExpiredSession):
         sf.query("SELECT Id FROM Opportunity")
+
+
+def test_given_session_timeout_when_idle_too_long_then_session_invalid_and_client_logs_in_again() -> None:
+    now = [datetime(2025, 3, 1, tzinfo=UTC)]
+    with start_salesforce_sandbox(deals=0, clock=lambda: now[0], session_timeout=7200) as sandbox:
+        sf = password_login(sandbox.credentials)
+        first = sf.session_id
+        now[0] += timedelta(hours=1)
+        sf.query("SELECT COUNT() FROM User")
+        now[0] += timedelta(hours=1, minutes=59)  # still within 2 h of the last use
+        sf.query("SELECT COUNT() FROM User")
+        assert sf.session_id == first
+        now[0] += timedelta(hours=3)
+        sf.query("SELECT COUNT() FROM User")
+        assert sf.session_id != first
+        assert sandbox.store.session_user(first) is None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from simple_salesforce import format_soql
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
 from sandbox.generator import generate_book
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
@@ -245,3 +245,11 @@ def test_given_semi_join_when_queried_then_parents_of_matching_children(sf: Sale
     assert _names(sf.query(query)) == ["Deal 4", "Deal 5"]
     activity = "SELECT COUNT() FROM Task WHERE What.Type = 'Opportunity' AND TaskSubtype = 'Call'"
     assert sf.query(activity)["totalSize"] == 5
+
+
+def test_given_huge_in_list_when_queried_by_get_then_414_uri_too_long(sf: Salesforce) -> None:
+    ids = [f"006{n:015d}" for n in range(1000)]
+    with pytest.raises(SalesforceGeneralError) as caught:
+        sf.query(format_soql("SELECT Id FROM Opportunity WHERE Id IN {}", ids))
+    assert caught.value.status == 414
+    assert len(sf.query(format_soql("SELECT Id FROM Opportunity WHERE Id IN {}", ids[:300]))["records"]) == 0

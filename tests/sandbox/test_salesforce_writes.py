@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceOperationError
 
 from sandbox.salesforce import SalesforceSandbox
 
@@ -151,8 +151,6 @@ def test_given_bulk2_update_with_a_locked_record_when_job_runs_then_counts_and_f
 
 
 def test_given_bulk2_unknown_column_when_job_runs_then_job_fails(sf: Salesforce) -> None:
-    from simple_salesforce.exceptions import SalesforceOperationError
-
     ids = _opportunity_ids(sf)
     with pytest.raises(SalesforceOperationError, match="Field name not found"):
         sf.bulk2.Opportunity.update(records=[{"Id": ids[0], "Nope__c": "x"}], wait=0)
