@@ -27,7 +27,7 @@ _PATTERNS = (
     # key=value / "key": "value" forms of token-ish keys
     (
         re.compile(
-            r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|"
+            r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|hapikey|"
             r"private_key|security_token|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}<]{4,}"
         ),
         rf"\1{MASK}",
