@@ -7,7 +7,7 @@ meeting none of whose attendees is a contact on the deal is only the rep's asser
 
 from __future__ import annotations
 
-from core.models import Activity, Commitment
+from core.models import Activity, ActivityKind, Commitment
 from core.rules.context import DealContext, normalise_role
 from core.rules.findings import (
     ASSERTED,
@@ -29,6 +29,7 @@ from core.rules.findings import (
 )
 
 TIME, EXPLORE, CHANGE = Commitment.TIME, Commitment.EXPLORE, Commitment.CHANGE
+MEETING = ActivityKind.MEETING
 COLLABORATE, CONSENSUS = Commitment.COLLABORATE, Commitment.CONSENSUS
 
 
@@ -119,7 +120,7 @@ def change_rule(ctx: DealContext) -> Finding:
 def collaborate_rule(ctx: DealContext) -> Finding:
     """A held workshop, 2+ working meetings with buyer contacts, or line items secure."""
     # A meeting that won Explore ("discovery workshop") is not also the collaboration.
-    candidates = [m for m in ctx.held_buyer if not ctx.matches("discovery", m)]
+    candidates = [m for m in ctx.held_buyer if m.kind is MEETING and not ctx.matches("discovery", m)]
     workshop = ctx.first_activity_hit("workshop", candidates)
     if workshop is not None:
         meeting = workshop[0]

@@ -211,6 +211,18 @@ COLLABORATE = cases(
         PARTIAL,
         "only 1 working meeting",
     ),
+    Case(
+        "calls-are-not-working-meetings",
+        deal(
+            contacts=BUYER,
+            activities=[
+                meeting("m1", day="03-01"),
+                activity("k1", "call", day="03-05"),
+                activity("k2", "call"),
+            ],
+        ),
+        UPCOMING,
+    ),
     Case("line-items-secure", deal(line_items=[LineItem(id="li1", name="Licences")]), SECURED, "1 line item"),
     Case(
         "scheduled-workshop-is-partial",
