@@ -74,7 +74,7 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
-class WallClockCronTrigger(CronTrigger):
+class WallClockCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 ships no types
     """CronTrigger made safe for DST fall-back days.
 
     - A fixed local time that happens twice fires once, at its first occurrence (APScheduler fires twice).
@@ -96,7 +96,7 @@ class WallClockCronTrigger(CronTrigger):
         floor = now.astimezone(UTC)
         if previous_fire_time is not None:
             floor = min(floor, previous_fire_time.astimezone(UTC) + timedelta(microseconds=1))
-        fire = super().get_next_fire_time(previous_fire_time, now)
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
         probe = floor
         for _ in range(self._MAX_PROBES):
             if fire is None:
