@@ -18,6 +18,7 @@ from sandbox.salesforce.responses import authed, not_found, sf_error
 from sandbox.salesforce.schema import ObjectDef
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import RecordError, SalesforceStore
+from sandbox.salesforce.values import normalise_datetime
 
 DATA = r"/services/data/v(?P<ver>\d+\.\d)"
 MAX_URI_BYTES = 16384  # a GET request line longer than this is refused with 414 by the REST API
@@ -126,7 +127,33 @@ def register_rest(app: App, store: SalesforceStore) -> None:
     _register_crud(app, store)
 
 
+def changes(store: SalesforceStore, request: Request, user_id: str) -> Response:
+    """`sobjects/{type}/updated|deleted?start=&end=`: ids changed or deleted in [start, end)."""
+    obj = object_or_none(store, user_id, request.params["type"])
+    start, end = request.arg("start"), request.arg("end")
+    if obj is None:
+        return not_found()
+    try:
+        low, high = normalise_datetime(start or ""), normalise_datetime(end or "")
+    except ValueError:
+        return sf_error(400, "INVALID_REPLICATION_DATE", "start and end must be ISO 8601 datetimes")
+    rows = [r for r in store.table(obj.name).values() if low <= r["SystemModstamp"] < high]
+    covered = high[:16] + ":00.000+0000"  # Salesforce reports whole minutes
+    if request.params["which"] == "updated":
+        return Response.json(
+            {"ids": [r["Id"] for r in rows if not r["IsDeleted"]], "latestDateCovered": covered}
+        )
+    deleted = [{"id": r["Id"], "deletedDate": r["SystemModstamp"]} for r in rows if r["IsDeleted"]]
+    return Response.json(
+        {"deletedRecords": deleted, "earliestDateAvailable": low, "latestDateCovered": covered}
+    )
+
+
 def _register_crud(app: App, store: SalesforceStore) -> None:
+    app.route("GET", DATA + r"/sobjects/(?P<type>\w+)/(?P<which>updated|deleted)", "changes")(
+        authed(store, lambda request, user_id: changes(store, request, user_id))
+    )
+
     def create(request: Request, user_id: str) -> Response:
         obj = object_or_none(store, user_id, request.params["type"])
         if obj is None:

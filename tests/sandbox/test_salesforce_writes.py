@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -154,3 +155,16 @@ def test_given_bulk2_unknown_column_when_job_runs_then_job_fails(sf: Salesforce)
     ids = _opportunity_ids(sf)
     with pytest.raises(SalesforceOperationError, match="Field name not found"):
         sf.bulk2.Opportunity.update(records=[{"Id": ids[0], "Nope__c": "x"}], wait=0)
+
+
+def test_given_updates_and_a_delete_when_asking_updated_and_deleted_then_ids_in_window(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    ids = _opportunity_ids(sf)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    sf.Opportunity.update(ids[0], {"NextStep": "changed"})
+    sf.Opportunity.delete(ids[1])
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    assert sf.Opportunity.updated(start, end)["ids"] == [ids[0]]
+    deleted = sf.Opportunity.deleted(start, end)["deletedRecords"]
+    assert [d["id"] for d in deleted] == [ids[1]]
