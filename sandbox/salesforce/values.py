@@ -93,8 +93,7 @@ def coerce(field: FieldDef, value: Any, label: str) -> Any:
                 return str(value).lower() == "true"
             raise ValueError(value)
         if kind in ("double", "currency", "percent"):
-            number = float(value)
-            return int(number) if number.is_integer() and field.scale == 0 and kind == "double" else number
+            return float(value)  # the REST API answers doubles (2.0) even for Number(3, 0)
         if kind == "int":
             return int(value)
     except (TypeError, ValueError) as exc:

@@ -25,6 +25,13 @@ def _label(field: FieldDef) -> str:
     return field.label or field.name
 
 
+def _picklist_order(field: FieldDef, value: str) -> str:
+    """Salesforce keeps multi-select values once each, in picklist order, whatever order was written."""
+    parts = list(dict.fromkeys(p for p in value.split(";") if p))
+    order = {v: i for i, v in enumerate(field.picklist or ())}
+    return ";".join(sorted(parts, key=lambda p: order.get(p, len(order))))
+
+
 def _check_value(field: FieldDef, value: Any) -> tuple[Any, RecordError | None]:
     try:
         stored = coerce(field, value, _label(field))
@@ -45,6 +52,8 @@ def _check_value(field: FieldDef, value: Any) -> tuple[Any, RecordError | None]:
                 f"{_label(field)}: bad value for restricted picklist field: {bad[0]}",
                 (field.name,),
             )
+    if field.type == "multipicklist":
+        stored = _picklist_order(field, stored)
     if field.is_text and field.length and len(str(stored).encode()) > field.length:
         return None, RecordError(
             "STRING_TOO_LONG",

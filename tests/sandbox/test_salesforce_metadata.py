@@ -187,3 +187,16 @@ def test_given_assignment_exists_when_assigned_again_then_duplicate_value(md: An
     with pytest.raises(SalesforceMalformedRequest) as caught:
         _grant(md, sf, [(SCORE, True)])
     assert caught.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
+
+
+def test_given_multiselect_written_out_of_order_when_read_then_in_picklist_order(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SECURED, True), (SCORE, True)])
+    opp_id = sf.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    sf.Opportunity.update(opp_id, {"Commitments_Secured__c": "change;time;change", "Commitment_Score__c": 2})
+    record = sf.Opportunity.get(opp_id)
+    assert record["Commitments_Secured__c"] == "time;change"
+    assert record["Commitment_Score__c"] == 2.0
+    assert isinstance(record["Commitment_Score__c"], float)
