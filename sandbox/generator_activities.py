@@ -150,11 +150,13 @@ def _attendees(ctx: DealContext, template: Template) -> list[int]:
     low, high = template.attendees
     if not ctx.contact_ids or high == 0 or (template.kind == "meeting" and rng.random() < 0.08):
         return []  # logged without linking anyone, as reps often do
-    count = min(len(ctx.contact_ids), _int(rng, low, high)) if low else _int(rng, 0, high)
-    count = min(count, len(ctx.contact_ids))
-    if count == len(ctx.contact_ids):
-        return list(ctx.contact_ids)
-    return rng.sample(ctx.contact_ids, count)
+    ids = ctx.contact_ids
+    count = min(len(ids), _int(rng, low, high))
+    if count == len(ids):
+        return list(ids)
+    if count == 1:  # the common case, without random.sample's set-up cost
+        return [_pick(rng, ids)]
+    return rng.sample(ids, count)
 
 
 def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
