@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.worker.conftest import NOW
-from tests.worker.test_worker_process import Clock, second_store
+from tests.worker.test_sync import Clock
+from tests.worker.test_worker_process import second_store
 from worker.scheduling.lock import RunLock
 from worker.store import Store
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from connectors.memory import MemoryConnector
 from core.playbook import Playbook
 from tests.worker.conftest import NOW, make_deal
+from tests.worker.test_sync import Clock
 from worker.observability.metrics import Metrics
 from worker.scheduling.model import ScheduleSpec
 from worker.scheduling.process import Worker, job_id
@@ -25,17 +26,6 @@ from worker.store import Store
 from worker.store import runs as run_store
 from worker.store.models import RunRow
 from worker.sync import SyncConnection, SyncResult, run_sync
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
