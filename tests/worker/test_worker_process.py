@@ -6,7 +6,8 @@ PostgreSQL). Job functions are called directly; APScheduler is started paused, s
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -235,3 +236,60 @@ def test_given_two_runners_with_separate_engines_when_same_connection_then_one_r
     ]
     exposition = metrics.exposition().decode()
     assert 'commitments_lock_contention_total{connection="acme"} 1.0' in exposition
+
+
+# ------------------------------------------------------------------------------- the live scheduler loop
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_given_running_scheduler_when_started_then_catch_up_fires_on_its_own(
+    worker: Worker, store: Store
+) -> None:
+    worker.start()  # not paused: APScheduler runs the due catch-up job in its thread pool
+    _eventually(lambda: runs(store) == [("full", "catchup", "success")])
+
+
+def test_given_serving_worker_when_schedule_paused_then_loop_picks_it_up(
+    store: Store, crm: MemoryConnector, playbook: Playbook
+) -> None:
+    runner = Runner(store, memory_sync(store, crm, playbook, Clock(NOW)), metrics=Metrics())
+    live = Worker(
+        store, runner, connections=lambda: [("acme", "memory")], poll_seconds=0.05, metrics=Metrics()
+    )
+    stop = threading.Event()
+    live.start(paused=True)
+    loop = threading.Thread(target=live.serve, args=(stop,))
+    loop.start()
+    try:
+        schedule = live.schedules()[0]
+        with store.session() as session:
+            set_paused(session, schedule.id, True, NOW)
+        _eventually(lambda: live.scheduler.get_job(job_id(schedule.id)).next_run_time is None)
+        with store.session() as session:
+            set_paused(session, schedule.id, False, NOW)
+        _eventually(lambda: live.scheduler.get_job(job_id(schedule.id)).next_run_time is not None)
+        assert live.health.liveness() == {"scheduler_thread": True, "loop_ticked": True}
+    finally:
+        stop.set()
+        loop.join(5)
+        live.stop()
+    assert live.health.readiness()["not_draining"] is False
+
+
+def test_given_job_raising_when_scheduler_runs_it_then_error_event_logged_and_counted(
+    worker: Worker, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("boom access_token=abc123456789")
+
+    worker.start()
+    worker.scheduler.add_job(broken, "date", run_date=datetime.now(UTC), id="broken")
+    _eventually(lambda: "job broken failed" in caplog.text)
+    assert "RuntimeError: boom access_token=***" in caplog.text
+    assert 'commitments_scheduler_events_total{event="error"} 1.0' in worker.metrics.exposition().decode()

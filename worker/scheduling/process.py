@@ -22,7 +22,7 @@ from datetime import UTC
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -115,13 +115,13 @@ class Worker:
                 except Exception as exc:  # the DB may blip; readiness reports it, the loop keeps going
                     log.warning("could not reload schedules: %s", safe_error_text(exc))
 
-    def stop(self, timeout_note: str = "") -> None:
+    def stop(self) -> None:
         """Drain: refuse new runs, ask running ones to checkpoint and stop, wait for them, shut down."""
         if self.draining.is_set():
             return
         self.draining.set()
-        log.info("stopping: no new runs; waiting for running syncs to reach a checkpoint%s", timeout_note)
-        if self.scheduler.state != 0:  # STATE_STOPPED
+        log.info("stopping: no new runs; waiting for running syncs to reach a checkpoint")
+        if self.scheduler.state != STATE_STOPPED:
             self.scheduler.pause()
             # without jobs, APScheduler's last pass after shutdown() has nothing to submit (its shutdown race)
             self.scheduler.remove_all_jobs()
