@@ -25,7 +25,7 @@ from worker.scheduling.runner import Runner, RunRequest, StopCheck
 from worker.scheduling.schedules import add_schedule, list_schedules, remove_schedule, set_paused
 from worker.store import Store
 from worker.store import runs as run_store
-from worker.store.models import RunRow
+from worker.store.models import RunRow, ScheduleRow
 from worker.sync import SyncConnection, SyncResult, run_sync
 
 
@@ -293,3 +293,17 @@ def test_given_job_raising_when_scheduler_runs_it_then_error_event_logged_and_co
     _eventually(lambda: "job broken failed" in caplog.text)
     assert "RuntimeError: boom access_token=***" in caplog.text
     assert 'commitments_scheduler_events_total{event="error"} 1.0' in worker.metrics.exposition().decode()
+
+
+def test_given_schedule_row_edited_into_nonsense_when_loaded_then_skipped_with_error(
+    worker: Worker, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker.start(paused=True)
+    broken, kept = worker.schedules()
+    with store.session() as session:
+        row = session.get(ScheduleRow, kept.id)
+        assert row is not None
+        row.cron, row.timezone = "61 * * * *", "Mars/Olympus"
+    assert [s.id for s in worker.schedules()] == [broken.id]
+    assert f"schedule {kept.id} of acme is invalid" in caplog.text
+    assert worker.reconcile().removed == [job_id(kept.id)]

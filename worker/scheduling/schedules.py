@@ -7,6 +7,7 @@ scheduler sees it; `schedule_seeds` remembers that, so an admin who removes them
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,10 +16,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from worker.errors import UserError
 from worker.scheduling.catchup import SUCCESS_OUTCOMES
-from worker.scheduling.model import Mode, ScheduleSpec, default_specs
+from worker.scheduling.cron import CronError
+from worker.scheduling.model import Mode, ScheduleError, ScheduleSpec, default_specs
 from worker.settings import ConnectionSettings, Settings
 from worker.store import runs as run_store
 from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
+
+log = logging.getLogger(__name__)
 
 
 class ScheduleSeedRow(Base):
@@ -61,6 +65,8 @@ def spec_of(row: ScheduleRow) -> ScheduleSpec:
 
 
 def list_schedules(session: Session, connection: str | None = None) -> list[Schedule]:
+    """Every schedule (of one connection), skipping rows that no longer make sense (an edited cron, a time
+    zone gone from the system's tz database) with an error naming them, so one bad row stops nothing else."""
     query = (
         select(ScheduleRow, ConnectionRow.name, ConnectionRow.crm)
         .join(ConnectionRow, ScheduleRow.connection_id == ConnectionRow.id)
@@ -68,10 +74,17 @@ def list_schedules(session: Session, connection: str | None = None) -> list[Sche
     )
     if connection is not None:
         query = query.where(ConnectionRow.name == connection)
-    return [
-        Schedule(row.id, row.connection_id, name, crm, spec_of(row), row.paused, row.updated_at)
-        for row, name, crm in session.execute(query)
-    ]
+    schedules = []
+    for row, name, crm in session.execute(query):
+        try:
+            spec = spec_of(row)
+        except (ScheduleError, CronError) as exc:
+            log.error(
+                "schedule %s of %s is invalid and is ignored: %s; remove and re-add it", row.id, name, exc
+            )
+            continue
+        schedules.append(Schedule(row.id, row.connection_id, name, crm, spec, row.paused, row.updated_at))
+    return schedules
 
 
 def add_schedule(session: Session, connection_id: int, spec: ScheduleSpec, now: datetime) -> ScheduleRow:
