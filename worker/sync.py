@@ -258,8 +258,6 @@ def _stream(
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-    if should_stop():
-        return "interrupted"
     if not dry_run and unseen_retries:
         # A deal queued for retry that the CRM no longer returns was deleted or merged: stop asking.
         with connection.store.session() as session:
