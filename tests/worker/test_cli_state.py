@@ -1,0 +1,98 @@
+"""`commitments deals --missing`, `explain --connection` and `runs`: reading what the last sync stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors.memory import MemoryConnector
+from core.playbook import Playbook
+from tests.worker.conftest import NOW, make_deal
+from worker.cli import app
+from worker.errors import UserError
+from worker.store import Store
+from worker.sync import SyncConnection, run_sync
+
+
+@pytest.fixture
+def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
+    """A state store holding one sync of three deals under the default connection name ("sandbox")."""
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    deals = [
+        make_deal("A", stage="Qualification", meetings=0),
+        make_deal("B", stage="Needs Analysis", meetings=1),
+        make_deal("C", stage="Needs Analysis", meetings=2),
+    ]
+    store = Store.open(url)
+    run_sync(SyncConnection("sandbox", MemoryConnector(deals), playbook, store), NOW)
+    store.close()
+    return tmp_path
+
+
+@pytest.mark.parametrize("commitment", ["time", "Commitment for Time", "commitment FOR time"])
+def test_given_synced_deals_when_listing_missing_by_id_or_label_then_the_deal_is_listed(
+    synced: Path, commitment: str
+) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", commitment])
+
+    assert result.exit_code == 0, result.output
+    assert "missing Commitment for Time (1)" in result.output
+    assert "Deal A" in result.output
+
+
+def test_given_a_stage_filter_when_listing_missing_then_only_that_stage(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "explore", "--stage", "Needs Analysis"])
+
+    assert result.exit_code == 0, result.output
+    assert "Deal A" not in result.output
+
+
+def test_given_an_unknown_commitment_when_listing_then_the_valid_ones_are_named(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "budget"])
+
+    assert isinstance(result.exception, UserError)  # main() prints it as one line, exit code 2
+    assert "unknown commitment 'budget'" in str(result.exception)
+    assert "consensus (Commitment to Build Consensus)" in str(result.exception)
+
+
+def test_given_a_synced_deal_when_explained_from_the_connection_then_each_commitment_is_shown(
+    synced: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["explain", "C", "--connection", "sandbox"])
+
+    assert result.exit_code == 0, result.output
+    assert "Deal C (C, Needs Analysis)" in result.output
+    assert "Commitment to Execute" in result.output
+    assert "first secured" in result.output
+
+
+def test_given_an_unknown_deal_when_explained_then_a_clear_error(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["explain", "ZZZ", "--connection", "sandbox"])
+
+    assert result.exit_code == 2
+    assert "no stored assessment" in result.output
+
+
+def test_given_runs_when_listing_then_the_history_is_shown(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["runs"])
+
+    assert result.exit_code == 0, result.output
+    assert "success" in result.output
+    assert "sandbox" in result.output
+
+
+def test_given_no_sync_yet_when_listing_missing_then_told_to_sync_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+
+    result = CliRunner().invoke(app, ["deals", "--missing", "time", "-c", "sandbox-hubspot"])
+
+    assert isinstance(result.exception, UserError)
+    assert "run `commitments sync -c sandbox-hubspot` first" in str(result.exception)
