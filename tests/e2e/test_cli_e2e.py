@@ -8,6 +8,7 @@ task. Bad settings must end as one clear message without a traceback or a secret
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,3 +134,66 @@ def test_given_bad_settings_when_syncing_then_one_clear_message_and_no_traceback
     assert str(config) in output
     assert "Traceback" not in output
     assert "s3cr3t-token-value" not in output
+
+
+def test_given_sigterm_during_a_sync_when_it_stops_then_the_run_is_recorded_as_interrupted(
+    crm: Crm, tmp_path: Path
+) -> None:
+    config = tmp_path / "connections.yaml"
+    env = cli_env(tmp_path, config, user_config(crm, config))
+    crm.handle.app.faults.latency = 0.05
+    before = sum(crm.handle.app.calls.values())
+    process = subprocess.Popen(
+        [*CLI, "sync", "-c", "acme"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while sum(crm.handle.app.calls.values()) == before and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+
+    crm.handle.app.faults.latency = 0.0
+    assert process.returncode == 1, stdout.decode() + stderr.decode()
+    assert b"Traceback" not in stderr
+    assert b"interrupted" in stdout
+    runs = subprocess.run([*CLI, "runs"], env=env, capture_output=True, text=True, timeout=60)
+    assert "interrupted" in runs.stdout
+
+
+@pytest.mark.parametrize("connection", ["sandbox", "sandbox-hubspot"])
+def test_given_no_configuration_when_syncing_twice_then_the_sandbox_is_used_and_the_second_run_writes_nothing(
+    tmp_path: Path, connection: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMITMENTS_")} | {"COLUMNS": "160"}
+
+    first = subprocess.run(
+        [*CLI, "sync", "-c", connection], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    second = subprocess.run(
+        [*CLI, "sync", "-c", connection], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "(full): success" in first.stdout
+    assert "(incremental): success" in second.stdout
+    assert re.search(r"fields written\s*│\s*0\s", second.stdout)
+    assert re.search(r"tasks created\s*│\s*0\s", second.stdout)
+    assert (tmp_path / "state" / "commitments.sqlite3").exists()
+
+
+def test_given_nothing_when_running_the_demo_then_both_crms_end_with_a_sync_writing_nothing(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMITMENTS_")} | {"COLUMNS": "160"}
+
+    result = subprocess.run(
+        [*CLI, "demo", "--deals", "12"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("0 fields written, 0 tasks created") == 2
+    assert "Salesforce sandbox" in result.stdout
+    assert "HubSpot sandbox" in result.stdout
+    assert "Secure the Commitment" in result.stdout
