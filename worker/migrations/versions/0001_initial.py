@@ -19,7 +19,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
-def _connection_fk(primary_key: bool = False) -> sa.Column:
+def _connection_fk(primary_key: bool = False) -> sa.Column[int]:
     return sa.Column(
         "connection_id",
         sa.Integer,
