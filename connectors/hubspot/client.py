@@ -125,7 +125,7 @@ class HubSpotClient:
         self._apis: dict[str, Any] = {}
         self._token: str | None = config.access_token.get_secret_value() if config.access_token else None
         self._token_expires_at: float | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # building the SDK may refresh an OAuth token through _run
 
     # ------------------------------------------------------------------------------------------ building
 

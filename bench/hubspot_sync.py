@@ -1,0 +1,142 @@
+"""Benchmark: the HubSpot connector against the local sandbox (real HTTP through hubspot-api-client).
+
+On a generated portal (10,000 deals by default) it measures three runs and prints API calls by kind and
+wall time for each:
+1. full read: every deal with contacts, engagements, line items, quotes and stage history;
+2. full write: the owned properties core's plan changed on every deal, and the plugin's tasks;
+3. idle incremental run: nothing changed since the watermark (the sandbox clock moved one hour on).
+Then it checks the call targets: at most 1 deal read call per 100 deals, association reads at most 1 per
+1,000 deals per related type, at most 1 deal write per 100 changed deals, an idle run in at most 6 calls.
+Search throttling (4 requests/s) is real here, so the idle run's six searches take about a second.
+
+    python bench/hubspot_sync.py                 # 10,000 deals
+    python bench/hubspot_sync.py --deals 2000
+"""
+
+# ruff: noqa: E402  (the sys.path fix below must run before the project imports)
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path and bench/sandbox.py would shadow the `sandbox` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from pydantic import SecretStr
+
+from connectors.hubspot import HubSpotConfig, HubSpotConnector
+from connectors.hubspot.read import DEAL_RELATED
+from core.assess import assess
+from core.models import TaskActionKind, WritePlan
+from core.plan import plan
+from core.playbook import Playbook
+from sandbox.hubspot import start_hubspot_sandbox
+from worker.playbook_files import load_playbook
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Run:
+    seconds: float
+    calls: Counter[str]
+
+    def show(self, title: str, extra: str) -> None:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.calls.items()))
+        total = sum(self.calls.values())
+        print(f"{title:<17} {self.seconds:7.2f} s {total:6d} calls  ({kinds})  {extra}")
+
+
+def ceil_div(count: int, size: int) -> int:
+    return -(-count // size)
+
+
+def full_read(connector: HubSpotConnector, playbook: Playbook, now: datetime) -> tuple[Run, list[WritePlan]]:
+    """Read every deal; core's assess+plan time is kept out of the read time."""
+    plans: list[WritePlan] = []
+    core_seconds = 0.0
+    started = time.perf_counter()
+    for chunk in connector.read_deals(None, now):
+        core_started = time.perf_counter()
+        plans.extend(plan(assess(d, playbook, now), d, playbook, now) for d in chunk)
+        core_seconds += time.perf_counter() - core_started
+    run = Run(time.perf_counter() - started - core_seconds, connector.api_calls())
+    run.show("full read", f"{len(plans)} deals; core assess+plan {core_seconds:.2f} s")
+    return run, plans
+
+
+def full_write(connector: HubSpotConnector, playbook: Playbook, plans: list[WritePlan]) -> tuple[Run, int]:
+    todo = [p for p in plans if not p.is_empty]
+    started = time.perf_counter()
+    result = connector.apply(todo, playbook)
+    run = Run(time.perf_counter() - started, connector.api_calls())
+    run.show("full write", f"{result.deals_updated} deals updated, {len(result.tasks_created)} tasks created,"
+             f" {result.tasks_completed} completed, {len(result.failures)} failures")
+    return run, sum(1 for p in todo for a in p.tasks if a.kind is TaskActionKind.CREATE)
+
+
+def idle_run(connector: HubSpotConnector, since: datetime, until: datetime) -> Run:
+    started = time.perf_counter()
+    deals = sum(len(chunk) for chunk in connector.read_deals(since, until))
+    run = Run(time.perf_counter() - started, connector.api_calls())
+    run.show("idle incremental", f"{deals} deals")
+    return run
+
+
+def check(label: str, ok: bool, detail: str) -> bool:
+    print(f"  [{'ok' if ok else 'FAIL'}] {label}: {detail}")
+    return ok
+
+
+def targets(read: Run, write: Run, idle: Run, plans: list[WritePlan], creates: int) -> bool:
+    deals, changed = len(plans), sum(1 for p in plans if p.changed)
+    types = len(DEAL_RELATED) + 1  # deal->related types, and meetings->contacts for attendees
+    print("targets:")
+    lists = read.calls["list"]
+    ok = check("deal reads", lists <= ceil_div(deals, 100), f"{lists} list calls for {deals} deals")
+    ok &= check("association reads", read.calls["assoc_read"] <= types * ceil_div(deals, 1000) + types,
+                f"{read.calls['assoc_read']} over {types} types for {deals} deals")
+    updates, creates_sent = write.calls["batch_update"], write.calls["create"]
+    ok &= check("deal writes", updates <= ceil_div(changed, 100) + ceil_div(deals, 100),
+                f"{updates} batch updates (deals, then task completions) for {changed} changed deals")
+    ok &= check("task creates", creates_sent <= ceil_div(creates, 100), f"{creates_sent} calls for {creates}")
+    return check("idle run", sum(idle.calls.values()) <= 6, f"{sum(idle.calls.values())} calls") and ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="HubSpot connector benchmark on the sandbox")
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    playbook = load_playbook()
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    started = time.perf_counter()
+    with start_hubspot_sandbox(deals=args.deals, seed=args.seed, clock=clock) as portal:
+        print(f"sandbox: {args.deals} deals generated and served in {time.perf_counter() - started:.1f} s")
+        token = SecretStr(portal.credentials["access_token"])
+
+        def connector() -> HubSpotConnector:
+            return HubSpotConnector(HubSpotConfig(access_token=token, base_url=portal.url))
+
+        connector().setup(playbook, dry_run=False)
+        now = clock.now
+        read, plans = full_read(connector(), playbook, now)
+        write, creates = full_write(connector(), playbook, plans)
+        clock.now = now + timedelta(hours=1)  # nothing changes in the next window: an idle run
+        idle = idle_run(connector(), now + timedelta(minutes=30), clock.now)
+    return 0 if targets(read, write, idle, plans, creates) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
