@@ -4,7 +4,9 @@ Deals of realistic size (5-40 activities with subjects and bodies, 1-8 contacts,
 line items, some already holding the plugin's fields and tasks) are generated in chunks and streamed, never
 all held in memory. Only assess+plan is timed; generation is not. Peak memory is the process's peak RSS
 (resource.getrusage), which includes the interpreter and libraries; `--tracemalloc` also reports Python
-allocations (slower while tracing, so its throughput is not the headline).
+allocations (slower while tracing, so its throughput is not the headline). Both wall-clock and CPU time
+are reported: on a shared machine the CPU figure is the one-core number. `--gc-freeze` freezes each
+generated chunk before timing it, as a worker can with a chunk it has read.
 
     python bench/assess.py --deals 100000
 """
