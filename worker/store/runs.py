@@ -20,6 +20,7 @@ from worker.store.models import ConnectionRow, RunFailureRow, RunRow
 
 OUTCOMES = ("running", "success", "partial", "failed", "budget_stopped", "interrupted")
 FAILURE_MESSAGE_LIMIT = 2000
+ERROR_LIMIT = 4000
 
 
 @dataclass
@@ -103,7 +104,12 @@ def finish_run(
     session.execute(
         update(RunRow)
         .where(RunRow.id == run_id)
-        .values(outcome=outcome, finished_at=finished_at, duration_s=duration_s, error=error)
+        .values(
+            outcome=outcome,
+            finished_at=finished_at,
+            duration_s=duration_s,
+            error=error[:ERROR_LIMIT] if error else None,
+        )
     )
 
 
