@@ -29,17 +29,17 @@ def key_marker(key: str) -> str:
 
 
 def task_properties(action: TaskAction) -> dict[str, str]:
+    # hs_timestamp (the due date) is required on a task: 09:00 UTC on the planned day, else due now.
     due = action.due_date
-    when = datetime.combine(due, time(9), tzinfo=UTC) if due else None
+    when = datetime.combine(due, time(9), tzinfo=UTC) if due else datetime.now(UTC)
     props = {
         "hs_task_subject": action.subject,
         "hs_task_body": f"{action.body}\n\n{key_marker(action.key)}".strip(),
         "hs_task_status": "NOT_STARTED",
         "hs_task_priority": "MEDIUM",
         "hs_task_type": "TODO",
+        "hs_timestamp": format_value(when),
     }
-    if when is not None:
-        props["hs_timestamp"] = format_value(when)
     if action.owner_id:
         props["hubspot_owner_id"] = action.owner_id
     return props

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from hubspot_support import FakeClock, Sleeps, connector_for, deal_props, deal_task_keys, read_all, sync
 
+from connectors.base import BudgetExhaustedError
 from core.models import OwnedField, OwnedFields, WritePlan
 from core.playbook import Playbook
 from sandbox.http import DropConnection, Request, Response
@@ -109,8 +110,6 @@ def test_given_task_create_answer_lost_after_creating_when_applied_then_no_dupli
 def test_given_daily_limit_spent_when_reading_then_budget_exhausted_error(
     provisioned: HubSpotSandbox, clock: FakeClock
 ) -> None:
-    from connectors.base import BudgetExhaustedError
-
     def daily_429(kind: str, request: Request) -> Response:
         body = {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
                 "policyName": "DAILY"}

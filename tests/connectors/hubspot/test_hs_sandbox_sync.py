@@ -8,7 +8,7 @@ from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys
 
 from core.models import Commitment, OwnedField, OwnedFields, TaskActionKind, WritePlan
 from core.playbook import Playbook
-from sandbox.hubspot import HubSpotSandbox
+from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
 
 WRITES = ("objects.batch_update", "objects.batch_create", "objects.update", "objects.create")
 
@@ -100,3 +100,15 @@ def test_given_plans_when_applied_then_only_changed_owned_properties_are_written
     assert after["commitments_secured"] == "time;decide"
     assert after.get("commitment_score") == before.get("commitment_score")
     assert {k for k in after if after[k] != before.get(k)} <= {"commitments_secured", "hs_lastmodifieddate"}
+
+
+def test_given_association_pages_of_two_when_read_then_same_deals_as_one_page(clock: FakeClock) -> None:
+    read = {}
+    for page_size in (2, 500):
+        with start_hubspot_sandbox(deals=20, seed=7, clock=clock, association_page_size=page_size) as small:
+            connector = connector_for(small)
+            read[page_size] = read_all(connector, None, clock.now)
+            calls = connector.api_calls()["assoc_read"]
+    assert read[2] == read[500]
+    assert any(len(d.activities) > 2 for d in read[2])
+    assert calls == 9  # one per related type with pages of 500; more with pages of 2 (each input's `after`)
