@@ -17,7 +17,8 @@ Mapping (what the connector should expect to read):
 - emails -> Task TaskSubtype "Email", Status Completed; notes -> Task TaskSubtype "Task", Type "Other",
   Status Completed (orgs without Enhanced Notes log notes as completed tasks); tasks -> Task TaskSubtype
   "Task", Status Completed or Not Started.
-Only the first attendee is linked (WhoId); shared-activity relations are not modelled.
+Every attendee becomes a TaskWhoRelation / EventWhoRelation row (Shared Activities), the first one also
+being the activity's WhoId.
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def _import_activity(
     users: dict[int, str],
     contacts: dict[int, str],
 ) -> None:
-    who = next((contacts[c] for c in activity.contact_ids if c in contacts), None)
+    attendees = list(dict.fromkeys(contacts[c] for c in activity.contact_ids if c in contacts))
+    who = attendees[0] if attendees else None
     common = {
         "WhatId": opp_id,
         "WhoId": who,
@@ -232,7 +234,7 @@ def _import_activity(
     created = min(activity.start, deal.modified_at)
     if activity.kind == "meeting":
         end = activity.end or activity.start + timedelta(minutes=30)
-        _insert(
+        event_id = _insert(
             store,
             "Event",
             {
@@ -248,12 +250,13 @@ def _import_activity(
             },
             created,
         )
+        _link_attendees(store, "Event", event_id, attendees, created)
         return
     done = activity.status in ("completed", "no_show", "canceled")
     subtype, kind = {"call": ("Call", "Call"), "email": ("Email", "Email"), "note": ("Task", "Other")}.get(
         activity.kind, ("Task", None)
     )
-    _insert(
+    task_id = _insert(
         store,
         "Task",
         {
@@ -270,6 +273,19 @@ def _import_activity(
         },
         created,
     )
+    _link_attendees(store, "Task", task_id, attendees, created)
+
+
+def _link_attendees(
+    store: SalesforceStore, kind: str, activity_id: str, contact_ids: list[str], created: datetime
+) -> None:
+    for contact_id in contact_ids:
+        _insert(
+            store,
+            f"{kind}WhoRelation",
+            {f"{kind}Id": activity_id, "RelationId": contact_id, "Type": "Contact"},
+            created,
+        )
 
 
 def _roll_up(store: SalesforceStore, opp_id: str, deal: BookDeal) -> None:

@@ -260,8 +260,9 @@ class Evaluator:
             rows = self.rows(compiled, children(relation.child, relation.field, record["Id"]))
             if not rows:
                 return None, 0
-            projected = [compiled.project(r)[0] for r in rows]
-            return child_result(self.store, projected, page_size, self.version)
+            pairs = [compiled.project(r) for r in rows]
+            result, returned = child_result(self.store, [p[0] for p in pairs], page_size, self.version)
+            return result, sum(count for _, count in pairs[:returned])  # grandchildren count too
 
         return relation.name, fetch
 
