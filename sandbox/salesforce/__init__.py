@@ -3,9 +3,9 @@
 `start_salesforce_sandbox()` seeds an org (standard stages, an integration user, optionally a generated
 book of deals) and serves it on 127.0.0.1. simple-salesforce always calls `https://*.salesforce.com`, so
 connect through a session that rewrites those URLs to `.url` (see `sandbox.salesforce.testing`).
-Modules: `schema` (standard objects), `store` (JSON-able tables, indexes, sessions), `writes` (validated
-writes), `book_import` (Book -> records; read it for how activities are represented), `soql` /
-`soql_eval` / `query_pages` (queries), `rest`, `composite`, `bulk2`, `describe`, `login`,
+Modules: `schema` / `schema_parts` (standard objects), `store` (JSON-able tables, indexes, sessions),
+`writes` (validated writes), `book_import` (Book -> records; read it for how activities are represented),
+`soql` / `soql_eval` / `query_pages` (queries), `rest`, `composite`, `bulk2`, `describe`, `login`,
 `metadata_soap` / `metadata_types` (Metadata API, custom fields, field-level security) and `app`.
 """
 

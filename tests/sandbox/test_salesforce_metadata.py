@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from sandbox.salesforce import SalesforceSandbox
-from sandbox.salesforce.testing import route_metadata_api
+from sandbox.salesforce import SalesforceSandbox, SalesforceStore, start_salesforce_sandbox
+from sandbox.salesforce.testing import password_login, route_metadata_api
 
 SECURED = "Opportunity.Commitments_Secured__c"
 SCORE = "Opportunity.Commitment_Score__c"
@@ -200,3 +201,16 @@ def test_given_multiselect_written_out_of_order_when_read_then_in_picklist_order
     assert record["Commitments_Secured__c"] == "time;change"
     assert record["Commitment_Score__c"] == 2.0
     assert isinstance(record["Commitment_Score__c"], float)
+
+
+def test_given_provisioned_org_when_dumped_and_loaded_then_fields_sessions_and_fls_survive(
+    md: Any, sf: Salesforce, salesforce_sandbox: SalesforceSandbox
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SCORE, True)])
+    restored = SalesforceStore()
+    restored.load(json.loads(json.dumps(salesforce_sandbox.store.dump())))  # JSON-able all the way
+    with start_salesforce_sandbox(store=restored) as again:
+        client = password_login(again.credentials)
+        assert "Commitment_Score__c" in _field_names(client)
+        assert restored.session_user(sf.session_id) == restored.org["api_user_id"]

@@ -168,3 +168,11 @@ def test_given_updates_and_a_delete_when_asking_updated_and_deleted_then_ids_in_
     assert sf.Opportunity.updated(start, end)["ids"] == [ids[0]]
     deleted = sf.Opportunity.deleted(start, end)["deletedRecords"]
     assert [d["id"] for d in deleted] == [ids[1]]
+
+
+def test_given_child_update_when_applied_then_only_the_child_modstamp_moves(sf: Salesforce) -> None:
+    opp = sf.query("SELECT Id, SystemModstamp FROM Opportunity WHERE Name = 'Deal 1'")["records"][0]
+    task = sf.query(f"SELECT Id, SystemModstamp FROM Task WHERE WhatId = '{opp['Id']}' LIMIT 1")["records"][0]
+    sf.Task.update(task["Id"], {"Status": "Completed"})
+    assert sf.Task.get(task["Id"])["SystemModstamp"] > task["SystemModstamp"]
+    assert sf.Opportunity.get(opp["Id"])["SystemModstamp"] == opp["SystemModstamp"]
