@@ -13,6 +13,7 @@ only the engagement, as on a real portal: a connector must also poll engagements
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ class HubSpotStore:
         self._next_id = max([FIRST_ID - 1, *ids]) + 1
         self._default_ids = None
         self.version += 1
+        gc.freeze()  # a loaded portal is long-lived: keep full collections from rescanning it
 
     def now(self) -> str:
         return iso_ms(self.clock())

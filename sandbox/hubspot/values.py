@@ -9,6 +9,7 @@ turns a stored value into something comparable (epoch-ms for dates, floats for n
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sandbox.hubspot.errors import PropertyProblem
@@ -90,6 +91,7 @@ def normalize(definition: dict[str, Any], raw: Any) -> str | PropertyProblem | N
     return text
 
 
+@lru_cache(maxsize=200_000)  # searches compare the same stored strings page after page
 def sort_key(kind: str, value: str | None) -> float | str | None:
     """Comparable form of a stored value: epoch-ms for dates, float for numbers, lower-case text."""
     if value is None:
