@@ -107,6 +107,9 @@ def _validate(store: SalesforceStore, kind: str, component: dict[str, Any]) -> t
             return "FIELD_INTEGRITY_EXCEPTION", f"Custom field names must end with __c: {field}"
         if component.get("type") not in metadata_types.FIELD_TYPES:
             return "FIELD_INTEGRITY_EXCEPTION", f"Invalid field type: {component.get('type')}"
+        problem = metadata_types.custom_field_problem(component)
+        if problem:
+            return "FIELD_INTEGRITY_EXCEPTION", problem
     return None
 
 

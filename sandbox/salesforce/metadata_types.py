@@ -38,6 +38,35 @@ FIELD_TYPES: dict[str, tuple[str, int]] = {
 ACTIVITY_OBJECTS = ("Task", "Event")
 
 
+# What the Metadata API insists on per field type ("Must specify 'length' for a CustomField of type Text").
+REQUIRED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "Text": ("length",),
+    "LongTextArea": ("length", "visibleLines"),
+    "Number": ("precision",),
+    "Percent": ("precision",),
+    "Currency": ("precision",),
+    "Checkbox": ("defaultValue",),
+    "Picklist": ("valueSet",),
+    "MultiselectPicklist": ("valueSet", "visibleLines"),
+}
+LENGTH_RANGES = {"Text": (1, 255), "LongTextArea": (256, 131072)}
+
+
+def custom_field_problem(component: dict[str, Any]) -> str | None:
+    """Why the Metadata API would refuse this CustomField, or None."""
+    kind = str(component.get("type"))
+    if not component.get("label"):
+        return "Must specify 'label' for a CustomField"
+    for attribute in REQUIRED_ATTRIBUTES.get(kind, ()):
+        if component.get(attribute) in (None, ""):
+            return f"Must specify '{attribute}' for a CustomField of type {kind}"
+    if kind in LENGTH_RANGES:
+        low, high = LENGTH_RANGES[kind]
+        if not low <= int(component["length"]) <= high:
+            return f"Length must be between {low} and {high} for a CustomField of type {kind}"
+    return None
+
+
 def is_true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 

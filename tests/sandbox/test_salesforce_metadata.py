@@ -166,7 +166,9 @@ def test_given_existing_field_when_created_again_then_duplicate_error_but_upsert
 ) -> None:
     _provision_fields(md)
     with pytest.raises(Exception, match="DUPLICATE_DEVELOPER_NAME"):
-        md.CustomField.create([md.CustomField(fullName=SCORE, label="Score", type=md.FieldType("Number"))])
+        md.CustomField.create(
+            [md.CustomField(fullName=SCORE, label="Score", type=md.FieldType("Number"), precision=3)]
+        )
     _provision_fields(md)  # upsert twice: no error
 
 
@@ -214,3 +216,22 @@ def test_given_provisioned_org_when_dumped_and_loaded_then_fields_sessions_and_f
         client = password_login(again.credentials)
         assert "Commitment_Score__c" in _field_names(client)
         assert restored.session_user(sf.session_id) == restored.org["api_user_id"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"type": "Checkbox"}, "Must specify 'defaultValue' for a CustomField of type Checkbox"),
+        ({"type": "Text"}, "Must specify 'length' for a CustomField of type Text"),
+        ({"type": "Text", "length": 300}, "Length must be between 1 and 255"),
+        ({"type": "LongTextArea", "length": 32768}, "Must specify 'visibleLines'"),
+        ({"type": "Number"}, "Must specify 'precision'"),
+    ],
+)
+def test_given_incomplete_custom_field_when_upserted_then_field_integrity_error(
+    md: Any, attributes: dict[str, Any], message: str
+) -> None:
+    kind = attributes.pop("type")
+    field = md.CustomField(fullName="Opportunity.Bad__c", label="Bad", type=md.FieldType(kind), **attributes)
+    with pytest.raises(Exception, match=f"FIELD_INTEGRITY_EXCEPTION, {message}"):
+        md.CustomField.upsert([field])
