@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -130,3 +131,21 @@ def test_given_rate_limit_headers_when_reading_then_budget_reported(
     budget = connector.budget()
     assert budget is not None
     assert budget.limit > budget.used > 0
+
+
+def test_given_a_slow_answer_when_reading_then_read_timeout_retried(
+    provisioned: HubSpotSandbox, clock: FakeClock
+) -> None:
+    decorate = provisioned.app.decorate
+    slowed: Counter[str] = Counter()
+
+    def first_list_slow(request: Request, response: Response) -> None:
+        decorate(request, response)
+        if request.path.endswith("/objects/deals") and not slowed["list"]:
+            slowed["list"] += 1
+            time.sleep(0.5)  # longer than the client's read timeout
+
+    provisioned.app.decorate = first_list_slow
+    connector = connector_for(provisioned, read_timeout=0.2)
+    assert len(read_all(connector, None, clock.now)) == 60
+    assert connector.api_calls()["list"] == 2
