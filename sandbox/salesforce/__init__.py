@@ -23,12 +23,20 @@ from sandbox.salesforce.store import SalesforceStore
 __all__ = ["FaultStyle", "SalesforceSandbox", "SalesforceStore", "new_org", "start_salesforce_sandbox"]
 
 
-def new_org(book: Book | None = None, **store_options: Any) -> SalesforceStore:
-    """A seeded store: stages, the integration user and, if given, the book's records."""
+def new_org(
+    book: Book | None = None, *, archive_after_days: int | None = None, **store_options: Any
+) -> SalesforceStore:
+    """A seeded store: stages, the integration user and, if given, the book's records.
+
+    `archive_after_days=365` archives old activities as a real org does (query() no longer returns them,
+    queryAll does); by default nothing is archived.
+    """
     store = SalesforceStore(**store_options)
     seed_org(store)
     if book is not None:
         import_book(store, book)
+    if archive_after_days is not None:
+        store.archive_old_activities(archive_after_days)
     return store
 
 

@@ -19,7 +19,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.salesforce import metadata_types
@@ -163,6 +163,18 @@ class SalesforceStore:
                 record = self.get(record_id)
                 if record is not None and "IsArchived" in record:
                     record["IsArchived"] = True
+
+    def archive_old_activities(self, days: int = 365) -> int:
+        """Archive as the platform does: Events, and closed Tasks, dated more than `days` ago."""
+        cutoff = (self.clock() - timedelta(days=days)).date().isoformat()
+        old = [
+            r["Id"]
+            for kind in ("Task", "Event")
+            for r in self.table(kind).values()
+            if (r.get("ActivityDate") or "9999") < cutoff and (kind == "Event" or r.get("IsClosed"))
+        ]
+        self.archive(old)
+        return len(old)
 
     def set_fields(self, object_type: str, record: Record, values: Record) -> None:
         for (child_type, field), index in self._index.items():

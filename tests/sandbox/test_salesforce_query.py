@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +11,7 @@ from simple_salesforce import format_soql
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
+from sandbox.book import Book
 from sandbox.generator import generate_book
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
 from sandbox.salesforce.testing import password_login
@@ -264,3 +265,18 @@ def test_given_shared_activities_when_nested_subquery_then_attendees_under_each_
     assert event["Who"]["attributes"]["type"] == "Name"  # WhoId is polymorphic (Contact or Lead)
     [attendee] = event["EventWhoRelations"]["records"]
     assert attendee["Relation"]["Name"] == event["Who"]["Name"] == "First1 Last1"
+
+
+def test_given_org_archiving_after_a_year_when_querying_activities_then_old_ones_need_query_all(
+    make_hubspot_book: Callable[..., Book],
+) -> None:
+    book = make_hubspot_book()  # activities on 2025-01-01 .. 2025-01-12
+    clock = lambda: datetime(2026, 2, 1, tzinfo=UTC)  # noqa: E731
+    with start_salesforce_sandbox(book, clock=clock, archive_after_days=365) as sandbox:
+        sf = password_login(sandbox.credentials)
+        assert sf.query("SELECT COUNT() FROM Event")["totalSize"] == 0
+        assert sf.query("SELECT COUNT() FROM Task")["totalSize"] == 5  # the open tasks stay
+        assert (
+            sf.query("SELECT COUNT() FROM Task WHERE IsArchived = true", include_deleted=True)["totalSize"]
+            == 5
+        )
