@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import ApiBudget, FatalError
+from connectors.base import ApiBudget, ConfigurationError, FatalError
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.errors import (
     NETWORK_ERRORS,
+    BadRequestError,
     UnauthorizedError,
     http_failure,
     parse_body,
@@ -177,19 +178,23 @@ class HubSpotClient:
         oauth = self.config.oauth
         assert oauth is not None
         tokens_api = HubSpot(host=self.config.base_url, retry=False).oauth.tokens_api
-        data = self._run(
-            "oauth",
-            lambda: tokens_api.create(
-                grant_type="refresh_token",
-                client_id=oauth.client_id,
-                client_secret=oauth.client_secret.get_secret_value(),
-                refresh_token=oauth.refresh_token.get_secret_value(),
-                _request_timeout=self.config.timeout,
-                _preload_content=False,
-            ),
-            what="refresh the OAuth access token",
-            ambiguous_ok=True,
-        )
+        try:
+            data = self._run(
+                "oauth",
+                lambda: tokens_api.create(
+                    grant_type="refresh_token",
+                    client_id=oauth.client_id,
+                    client_secret=oauth.client_secret.get_secret_value(),
+                    refresh_token=oauth.refresh_token.get_secret_value(),
+                    _request_timeout=self.config.timeout,
+                    _preload_content=False,
+                ),
+                what="refresh the OAuth access token",
+                ambiguous_ok=True,
+            )
+        except (BadRequestError, UnauthorizedError) as exc:
+            hint = "check the OAuth client id, secret and refresh token, or reinstall the app for a new one"
+            raise ConfigurationError(f"{exc}; {hint}") from None
         self._token = str(data.get("access_token") or "")
         # Refresh a minute early so a long run never sends an expired token.
         self._token_expires_at = self._clock() + max(0.0, float(data.get("expires_in") or 1800) - 60)

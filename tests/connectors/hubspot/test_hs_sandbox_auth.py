@@ -53,3 +53,16 @@ def test_given_portal_when_pipeline_stages_asked_then_stage_ids_in_order(portal:
     stages = connector.pipeline_stages()
     assert stages["default"][:2] == ["appointmentscheduled", "qualifiedtobuy"]
     assert stages["default"][-2:] == ["closedwon", "closedlost"]
+
+
+def test_given_unknown_refresh_token_when_reading_then_configuration_error_without_secrets(
+    portal: HubSpotSandbox, clock: FakeClock
+) -> None:
+    oauth = HubSpotOAuth(client_id=portal.credentials["client_id"],
+                         client_secret=SecretStr(portal.credentials["client_secret"]),
+                         refresh_token=SecretStr("revoked-refresh-token"))
+    connector = HubSpotConnector(HubSpotConfig(oauth=oauth, base_url=portal.url), sleep=Sleeps())
+    with pytest.raises(ConfigurationError, match="refresh token") as caught:
+        read_all(connector, None, clock.now)
+    assert "revoked-refresh-token" not in str(caught.value)
+    assert portal.credentials["client_secret"] not in str(caught.value)
