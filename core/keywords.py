@@ -3,8 +3,8 @@
 
 A deal has tens of texts and the playbook about a hundred phrases; running ten regexes over every text
 costs hundreds of microseconds a deal. Instead each deal's texts are joined and lower-cased once, split
-into a set of word tokens (bytes-level, so it runs in C), and a keyword group is only searched when all
-tokens of one of its phrases are present. Hits are then located with `str.find` and checked for word
+into word tokens (bytes-level, so it runs in C) and intersected with the playbook's vocabulary, and a
+phrase is only searched for when all its tokens are present. Hits are then located with `str.find` and checked for word
 boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is alphanumeric or `_`).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Bytes that are not ASCII word characters become spaces; non-ASCII bytes do too, which can only split a
 # token more finely, so "all phrase tokens present" stays a necessary condition for a regex match.
@@ -37,6 +37,9 @@ class KeywordGroup:
     name: str
     by_first_token: dict[bytes, tuple[tuple[str, tuple[bytes, ...]], ...]]
     tokenless: tuple[str, ...]  # phrases with no word character at all (always searched)
+    # Every token of every group of the playbook (one shared object): a text's tokens are only ever
+    # intersected with it, which is much cheaper than building a set of all the text's tokens.
+    vocabulary: frozenset[bytes] = frozenset()
 
     @classmethod
     def build(cls, name: str, phrases: Sequence[str]) -> KeywordGroup:
@@ -48,11 +51,16 @@ class KeywordGroup:
                 by_first.setdefault(tokens[0], []).append((phrase, tokens[1:]))
             else:
                 tokenless.append(phrase)
-        return cls(name, {k: tuple(v) for k, v in by_first.items()}, tuple(tokenless))
+        vocabulary = frozenset(
+            token for first, entries in by_first.items() for _, rest in entries for token in (first, *rest)
+        )
+        return cls(name, {k: tuple(v) for k, v in by_first.items()}, tuple(tokenless), vocabulary)
 
 
 def build_groups(keywords: Mapping[str, Sequence[str]]) -> dict[str, KeywordGroup]:
-    return {name: KeywordGroup.build(name, phrases) for name, phrases in keywords.items()}
+    groups = [KeywordGroup.build(name, phrases) for name, phrases in keywords.items()]
+    vocabulary = frozenset().union(*(g.vocabulary for g in groups))
+    return {g.name: replace(g, vocabulary=vocabulary) for g in groups}
 
 
 class TextIndex:
@@ -62,7 +70,7 @@ class TextIndex:
     stops scanning as soon as no later match can beat the best found; `search` lists every matching text.
     """
 
-    __slots__ = ("_candidates", "_ends", "_joined", "_offsets", "_tokens")
+    __slots__ = ("_candidates", "_ends", "_joined", "_offsets", "_tokens", "_vocabulary")
 
     def __init__(self, texts: Sequence[str]) -> None:
         """`texts` as written; lower-casing them joined is much cheaper than one by one."""
@@ -83,6 +91,7 @@ class TextIndex:
             position += 1
         self._offsets, self._ends, self._joined = offsets, ends, lowered
         self._tokens: frozenset[bytes] | None = None
+        self._vocabulary: frozenset[bytes] | None = None
         self._candidates: dict[str, tuple[str, ...]] = {}
 
     def text(self, index: int) -> str:
@@ -93,8 +102,9 @@ class TextIndex:
         """The group's phrases whose every word token occurs somewhere in the texts (cached)."""
         found = self._candidates.get(group.name)
         if found is None:
-            if self._tokens is None:
-                self._tokens = frozenset(word_tokens(self._joined))
+            if self._tokens is None or self._vocabulary is not group.vocabulary:
+                self._vocabulary = group.vocabulary
+                self._tokens = group.vocabulary.intersection(word_tokens(self._joined))
             tokens = self._tokens
             found = (
                 tuple(
