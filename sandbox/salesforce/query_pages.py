@@ -21,6 +21,9 @@ from sandbox.salesforce.values import random_id
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
+# Salesforce expires old locators (15 minutes idle, a per-user cap); a bound keeps a long-running sandbox
+# from holding every result it ever paged. Generous, so draining a page's child locators always works.
+MAX_CURSORS = 2000
 _BATCH_OPTION = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
 _LOCATOR = re.compile(r"^(?P<id>01g[0-9A-Za-z]{15})-(?P<offset>\d+)$")
 
@@ -78,8 +81,11 @@ def _page(
 
 
 def new_locator(store: SalesforceStore, cursor: Cursor) -> str:
+    """Keep a cursor; the oldest ones expire (INVALID_QUERY_LOCATOR) once MAX_CURSORS are open."""
     locator = random_id("01g")[:18]
     store.cursors[locator] = cursor
+    while len(store.cursors) > MAX_CURSORS:
+        del store.cursors[next(iter(store.cursors))]
     return locator
 
 

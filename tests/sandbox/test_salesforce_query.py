@@ -280,3 +280,9 @@ def test_given_org_archiving_after_a_year_when_querying_activities_then_old_ones
             sf.query("SELECT COUNT() FROM Task WHERE IsArchived = true", include_deleted=True)["totalSize"]
             == 5
         )
+
+
+def test_given_unknown_locator_when_query_more_then_invalid_query_locator(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query_more("01g000000000000AAA-2000")
+    assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
