@@ -1,0 +1,107 @@
+"""End to end: each auth mode logs in through the sandbox; a rejected login is one clear message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from e2e_support import start_org
+
+from connectors.base import ConfigurationError
+from connectors.salesforce import SalesforceConfig, SalesforceConnector
+from sandbox.salesforce import SalesforceSandbox
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[SalesforceSandbox]:
+    box, _ = start_org(deals=3)
+    yield box
+    box.stop()
+
+
+def _rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def _connect(box: SalesforceSandbox, auth: dict[str, Any]) -> SalesforceConnector:
+    config = SalesforceConfig.model_validate({"auth": auth, "api_base_url": box.url, "max_attempts": 2})
+    return SalesforceConnector(config)
+
+
+def test_given_a_jwt_signed_by_the_registered_key_when_connecting_then_the_org_is_read(
+    org: SalesforceSandbox,
+) -> None:
+    private, public = _rsa_pair()
+    org.register_jwt_public_key(public)
+    creds = org.credentials
+    try:
+        sf = _connect(
+            org,
+            {
+                "mode": "jwt",
+                "username": creds["username"],
+                "consumer_key": creds["consumer_key"],
+                "private_key": private,
+                "my_domain": "commitments-sandbox.my",
+            },
+        )
+
+        assert sf.pipeline_stages()["salesforce"][0] == "Prospecting"
+        assert sf.api_calls()["login"] == 1
+    finally:
+        org.store.org["jwt_public_key"] = None
+
+
+@pytest.mark.parametrize("mode", ["client_credentials", "session"])
+def test_given_other_auth_modes_when_connecting_then_the_org_is_read(
+    org: SalesforceSandbox, mode: str
+) -> None:
+    creds = org.credentials
+    auth = (
+        {
+            "mode": mode,
+            "consumer_key": creds["consumer_key"],
+            "consumer_secret": creds["consumer_secret"],
+            "domain": creds["client_credentials_domain"],
+        }
+        if mode == "client_credentials"
+        else {"mode": mode, "session_id": creds["session_id"], "instance_url": creds["instance_url"]}
+    )
+
+    assert _connect(org, auth).pipeline_stages()["salesforce"][-1] == "Closed Lost"
+
+
+def test_given_a_wrong_password_when_connecting_then_one_clear_error_without_the_secret(
+    org: SalesforceSandbox,
+) -> None:
+    creds = org.credentials
+    sf = _connect(
+        org,
+        {
+            "mode": "password",
+            "username": creds["username"],
+            "password": "wrong-Pa55",
+            "security_token": "wrong-T0ken",
+        },
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        sf.pipeline_stages()
+
+    message = str(caught.value)
+    assert creds["username"] in message
+    assert "security token" in message
+    assert "wrong-Pa55" not in message
+    assert "wrong-T0ken" not in message
