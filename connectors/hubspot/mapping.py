@@ -10,6 +10,7 @@ on payload files in tests/fixtures/hubspot/.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,6 +152,19 @@ def parse_commitments(value: object, lookup: Mapping[str, Commitment]) -> tuple[
     return tuple(c for c in COMMITMENT_ORDER if c in found)
 
 
+_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(value: object) -> str:
+    """HubSpot stores note, meeting, call and task bodies as HTML; rules match words, so keep only text."""
+    text = str(value or "")
+    if "<" not in text and "&" not in text:
+        return text
+    text = _TAG.sub("", _BREAK.sub("\n", text))
+    return "\n".join(line.strip() for line in html.unescape(text).splitlines() if line.strip())
+
+
 def _props(obj: Json) -> Mapping[str, Any]:
     props = obj.get("properties")
     return props if isinstance(props, Mapping) else {}
@@ -238,24 +252,24 @@ def activity_from_hubspot(
     if object_type == "meetings":
         kind, subject = ActivityKind.MEETING, str(props.get("hs_meeting_title") or "")
         body = "\n".join(
-            str(props[k]) for k in ("hs_meeting_body", "hs_internal_meeting_notes") if props.get(k)
+            plain_text(props[k]) for k in ("hs_meeting_body", "hs_internal_meeting_notes") if props.get(k)
         )
         start = parse_time(props.get("hs_meeting_start_time")) or when
         end = parse_time(props.get("hs_meeting_end_time"))
         status = _meeting_status(props, start, context.now)
     elif object_type == "calls":
         kind, subject = ActivityKind.CALL, str(props.get("hs_call_title") or "")
-        body = str(props.get("hs_call_body") or "")
+        body = plain_text(props.get("hs_call_body"))
         status = _call_status(props, context.connected_dispositions)
     elif object_type == "emails":
         kind, subject = ActivityKind.EMAIL, str(props.get("hs_email_subject") or "")
-        body = str(props.get("hs_email_text") or "")
+        body = plain_text(props.get("hs_email_text"))
         status = _EMAIL_STATUS.get(str(props.get("hs_email_status") or "").upper(), ActivityStatus.COMPLETED)
     elif object_type == "notes":
-        body = str(props.get("hs_note_body") or "")
+        body = plain_text(props.get("hs_note_body"))
     elif object_type == "tasks":
         kind, subject = ActivityKind.TASK, str(props.get("hs_task_subject") or "")
-        body = str(props.get("hs_task_body") or "")
+        body = plain_text(props.get("hs_task_body"))
         done = str(props.get("hs_task_status") or "").upper() == "COMPLETED"
         status = ActivityStatus.COMPLETED if done else ActivityStatus.OPEN
     return Activity(

@@ -170,3 +170,9 @@ def test_given_checkbox_value_when_parsed_then_canonical_commitments(
     raw: str | None, expected: tuple[Commitment, ...] | None
 ) -> None:
     assert parse_commitments(raw, {c.value: c for c in Commitment}) == expected
+
+
+def test_given_html_note_body_when_mapped_then_plain_text_lines(context: MappingContext) -> None:
+    deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
+    note = next(a for a in deal.activities if a.id == "851")
+    assert note.body == "Compelling event: audit in Q1\nCFO & COO aligned\nbudget approved"
