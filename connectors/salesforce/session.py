@@ -134,7 +134,9 @@ class SalesforceApi:
         return cast(Record, self.call("describe", lambda: getattr(self.sf, sobject).describe()))
 
     def close(self) -> None:
+        if self._configured_mdapi is not None:
+            self._configured_mdapi._client.transport.session.close()
         if self._sf is not None:
             self._sf.session.close()
-        self._sf = None
+        self._sf = self._configured_mdapi = None
 

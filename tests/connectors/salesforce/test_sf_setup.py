@@ -1,0 +1,78 @@
+"""Provisioning's pure parts: what the plugin wants, how it compares with what exists, error wording."""
+
+from __future__ import annotations
+
+import pytest
+from salesforce_support import PLAYBOOK, session_config
+
+from connectors.base import ConfigurationError
+from connectors.salesforce.session import SalesforceApi
+from connectors.salesforce.setup import (
+    Provisioner,
+    desired_fields,
+    desired_list_views,
+    desired_permission_set,
+    differs,
+)
+
+CONFIG = session_config()
+
+
+def test_given_the_playbook_when_fields_are_designed_then_picklist_values_are_ids_with_playbook_labels() -> (
+    None
+):
+    secured = desired_fields(CONFIG, PLAYBOOK)[0]
+
+    values = secured.attrs["valueSet"]["valueSetDefinition"]["value"]
+    assert secured.full_name == "Opportunity.Commitments_Secured__c"
+    assert (values[0]["fullName"], values[0]["label"]) == ("time", "Commitment for Time")
+    assert len(values) == 10
+
+
+def test_given_the_permission_set_when_designed_then_confirmed_is_read_only_and_the_rest_editable() -> None:
+    permissions = {
+        p["field"]: p["editable"] for p in desired_permission_set(CONFIG).attrs["fieldPermissions"]
+    }
+
+    assert permissions.pop("Opportunity.Commitments_Confirmed__c") is False
+    assert set(permissions.values()) == {True}
+    assert "Activity.Commitment_Key__c" in permissions
+
+
+def test_given_an_echo_of_the_same_field_when_compared_then_unchanged_and_a_new_label_updates() -> None:
+    score = desired_fields(CONFIG, PLAYBOOK)[4]
+    echoed = {
+        "fullName": score.full_name,
+        "label": "Commitment Score",
+        "type": "Number",
+        "precision": "2",
+        "scale": "0",
+        "description": None,
+    }
+
+    assert differs(score, echoed) == "unchanged"
+    assert differs(score, {**echoed, "label": "Score"}) == "update"
+    assert differs(score, {"fullName": None}) == "create"
+
+
+def test_given_an_empty_filter_value_read_back_as_nothing_when_compared_then_the_view_is_unchanged() -> None:
+    missing_view = desired_list_views(CONFIG, PLAYBOOK)[1]
+    echoed = {
+        **missing_view.attrs,
+        "fullName": missing_view.full_name,
+        "filters": [{"field": "Commitments_Missing__c", "operation": "notEqual", "value": None}],
+    }
+
+    assert differs(missing_view, echoed) == "unchanged"
+
+
+def test_given_the_metadata_api_refuses_a_component_when_provisioning_then_a_clear_error() -> None:
+    provisioner = Provisioner(SalesforceApi(CONFIG), CONFIG)
+
+    def refuse() -> None:
+        raise Exception(
+            "\nOpportunity.Commitments_Secured__c: (FIELD_INTEGRITY_EXCEPTION, too many values), "
+        )
+
+    with pytest.raises(ConfigurationError, match=r"FIELD_INTEGRITY_EXCEPTION.*Modify Metadata"):
+        provisioner._metadata("CustomField Opportunity.Commitments_Secured__c", refuse)
