@@ -72,6 +72,7 @@ def _generated_book(deals: int, seed: int) -> Book:
 def start_hubspot_sandbox(
     book: Book | None = None,
     *,
+    store: HubSpotStore | None = None,
     deals: int = 200,
     seed: int = 1,
     faults: FaultPlan | None = None,
@@ -81,8 +82,10 @@ def start_hubspot_sandbox(
     association_page_size: int = 500,
     limits: RateLimits | None = None,
 ) -> HubSpotSandbox:
-    """Build a portal from `book` (or a generated one of `deals` deals) and serve it; returns it running."""
-    store = HubSpotStore(clock=clock, association_page_size=association_page_size)
-    import_book(store, book if book is not None else _generated_book(deals, seed))
+    """Serve `store` as it is, or a portal built from `book` (or a generated one of `deals` deals);
+    returns it running."""
+    if store is None:
+        store = HubSpotStore(clock=clock, association_page_size=association_page_size)
+        import_book(store, book if book is not None else _generated_book(deals, seed))
     auth = Auth(access_token=access_token) if access_token else Auth()
     return HubSpotSandbox(HubSpotApp(store, faults, auth, limits), port=port).start()

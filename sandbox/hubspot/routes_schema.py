@@ -165,6 +165,7 @@ class SchemaRoutes:
         if not definition["modificationMetadata"]["archivable"]:
             raise validation(f"Property {definition['name']} cannot be archived.")
         definition.update(archived=True, archivedAt=self.store.now())
+        self.store.version += 1
         return Response(204)
 
     # --- groups -------------------------------------------------------------------------------------
@@ -199,6 +200,7 @@ class SchemaRoutes:
             "archived": False,
         }
         self.store.tables["property_groups"][f"{object_type}/{group['name']}"] = group
+        self.store.version += 1
         return Response.json(group, 201)
 
     def update_group(self, request: Request) -> Response:
@@ -207,6 +209,7 @@ class SchemaRoutes:
             raise not_found(f"Unable to find property group {request.params['name']}")
         body = request.json() or {}
         group.update({k: body[k] for k in ("label", "displayOrder") if k in body})
+        self.store.version += 1
         return Response.json(group)
 
     # --- pipelines and owners -------------------------------------------------------------------------

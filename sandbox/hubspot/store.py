@@ -49,7 +49,7 @@ class HubSpotStore:
         self.search_page_cap = search_page_cap
         self.fail_record_ids: set[str] = set()  # test hook: writes to these ids fail per record
         self.lock = threading.RLock()
-        self.version = 0  # bumped on every write; search caches key on it
+        self.version = 0  # bumped on every change to any table; search caches and state saving key on it
         created = iso_ms(self.clock())
         self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_TYPES}
         self.tables.update(
@@ -256,6 +256,7 @@ class HubSpotStore:
             self.tables["association_labels"].update(
                 labels_mod.pair(from_type, to_type, type_id, type_id + 1, label, labels_mod.USER_DEFINED)
             )
+            self.version += 1
             return type_id
 
     def associated(self, from_type: str, from_id: str, to_type: str) -> dict[str, list[int]]:

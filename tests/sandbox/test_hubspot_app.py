@@ -178,3 +178,5 @@ def test_given_a_saved_portal_when_loaded_into_a_new_store_then_records_and_new_
     )
     deal_id = next(iter(deals))
     assert store.associated("deals", deal_id, "contacts")
+    with start_hubspot_sandbox(store=store) as served:
+        assert hubspot_client_for(served).crm.deals.basic_api.get_by_id(deal_id).id == deal_id
