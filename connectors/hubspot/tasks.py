@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
-from connectors.base import ApplyResult, CreatedTask, FatalError, TransientError
+from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
@@ -80,7 +80,13 @@ class TaskWriter:
         result = ApplyResult()
         size = self.client.config.batch_size
         for start in range(0, len(actions), size):
-            result.merge(self._create_batch(list(actions[start : start + size])))
+            try:
+                result.merge(self._create_batch(list(actions[start : start + size])))
+            except TransientError as exc:  # still unavailable: this batch and the rest wait for next run
+                failures = [RecordFailure(a.deal_id, "create_task", str(exc), code="transient")
+                            for a in actions[start:]]
+                result.merge(ApplyResult(failures=failures))
+                break
         return result
 
     def _create_batch(self, actions: list[TaskAction]) -> ApplyResult:

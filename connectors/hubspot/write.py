@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from connectors.base import ApplyResult, RecordFailure
+from connectors.base import ApplyResult, RecordFailure, TransientError
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.config import PropertyNames
 from connectors.hubspot.errors import BadRequestError, NotFoundError
@@ -76,13 +76,28 @@ def batch_write(
     kind: str,
     ambiguous_ok: bool = True,
 ) -> BatchOutcome:
-    """Write `items` in batches; `identify` maps a result record back to an item's `ref`."""
+    """Write `items` in batches; `identify` maps a result record back to an item's `ref`.
+
+    If HubSpot stays unavailable after the retry policy gave up, an idempotent write reports this batch
+    and the rest as failures (retried next run) and keeps what was written; a create re-raises, so its
+    caller can re-check what exists before trying again.
+    """
     outcome = BatchOutcome([], [])
     size = client.config.batch_size
     for start in range(0, len(items), size):
-        _write(client, method, object_type, list(items[start : start + size]), operation, identify, kind,
-               ambiguous_ok, outcome)
+        try:
+            _write(client, method, object_type, list(items[start : start + size]), operation, identify, kind,
+                   ambiguous_ok, outcome)
+        except TransientError as exc:
+            if not ambiguous_ok:
+                raise
+            outcome.failures.extend(unavailable(items[start:], operation, exc))
+            break
     return outcome
+
+
+def unavailable(items: Sequence[Item], operation: str, exc: TransientError) -> list[RecordFailure]:
+    return [RecordFailure(item.deal_id, operation, str(exc), code="transient") for item in items]
 
 
 def _write(

@@ -149,3 +149,26 @@ def test_given_a_slow_answer_when_reading_then_read_timeout_retried(
     connector = connector_for(provisioned, read_timeout=0.2)
     assert len(read_all(connector, None, clock.now)) == 60
     assert connector.api_calls()["list"] == 2
+
+
+def test_given_hubspot_down_midway_when_updating_then_written_batches_kept_and_rest_reported(
+    provisioned: HubSpotSandbox, playbook: Playbook
+) -> None:
+    decorate = provisioned.app.decorate
+    seen: Counter[str] = Counter()
+
+    def down_after_two_batches(request: Request, response: Response) -> None:
+        decorate(request, response)
+        if request.path.endswith("/deals/batch/update"):
+            seen["update"] += 1
+            if seen["update"] > 2:
+                raise DropConnection
+
+    provisioned.app.decorate = down_after_two_batches
+    deal_ids = sorted(provisioned.store.tables["deals"])
+    connector = connector_for(provisioned, batch_size=10, max_attempts=2)
+    result = connector.apply(score_plans(deal_ids, 3), playbook)
+    assert result.deals_updated == 20
+    assert [f.deal_id for f in result.failures] == deal_ids[20:]
+    assert {f.code for f in result.failures} == {"transient"}
+    assert connector.api_calls()["batch_update"] == 2 + 2  # the third batch tried twice, the rest not at all
