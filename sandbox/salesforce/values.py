@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sandbox.salesforce.schema import FieldDef
@@ -17,16 +18,14 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
+@lru_cache(maxsize=65536)
+def _suffix_char(block: str) -> str:
+    return _SUFFIX[sum(1 << bit for bit, char in enumerate(block) if "A" <= char <= "Z")]
+
+
 def to_18(id15: str) -> str:
     """Salesforce's case-safe suffix: one character per five, encoding which of them are upper case."""
-    suffix = ""
-    for block in range(3):
-        flags = 0
-        for bit, char in enumerate(id15[block * 5 : block * 5 + 5]):
-            if "A" <= char <= "Z":
-                flags |= 1 << bit
-        suffix += _SUFFIX[flags]
-    return id15 + suffix
+    return id15 + _suffix_char(id15[0:5]) + _suffix_char(id15[5:10]) + _suffix_char(id15[10:15])
 
 
 def make_id(prefix: str, counter: int) -> str:
@@ -45,7 +44,7 @@ def random_id(prefix: str) -> str:
 
 def sf_datetime(value: datetime) -> str:
     value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "+0000"
 
 
 def parse_datetime(text: str) -> datetime:
