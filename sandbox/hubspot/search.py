@@ -2,7 +2,7 @@
 
 Values compare by property type: dates as epoch milliseconds (filters may send epoch-ms or ISO 8601),
 numbers as numbers, text case-insensitively. The documented limits answer 400 VALIDATION_ERROR:
-`limit` above 200, more than 5 filter groups, 6 filters in a group or 18 in all, more than one sort, a
+`limit` above 200, more than 5 filter groups, 10 filters in a group or 25 in all, more than one sort, a
 `query` over 3,000 characters, and paging to `after` >= 10,000 (HubSpot never returns results past
 the 10,000th; `total` still counts them all). `associations.<type>` EQ/IN filters find the records
 associated with given ids (the tasks of a deal). The sorted id list of a query is cached until the next
@@ -23,7 +23,8 @@ from sandbox.hubspot.store import HubSpotStore, Record
 from sandbox.hubspot.values import sort_key
 
 MAX_LIMIT = 200
-MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
+# HubSpot's limits since 2024-08-26 (before: 3 groups, 3 filters each, 9 in all)
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
 MAX_QUERY_CHARS = 3000
 _TOKEN = re.compile(r"[\w@.*-]+")
 QUERY_PROPERTIES = {

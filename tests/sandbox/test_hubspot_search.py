@@ -171,8 +171,8 @@ def test_given_no_properties_when_searching_then_hubspot_default_deal_properties
         pytest.param({"limit": 201}, id="limit-over-200"),
         pytest.param({"filterGroups": [{"filters": []}] * 6}, id="six-groups"),
         pytest.param(
-            {"filterGroups": [{"filters": [{"propertyName": "amount", "operator": "HAS_PROPERTY"}] * 7}]},
-            id="seven-filters-in-a-group",
+            {"filterGroups": [{"filters": [{"propertyName": "amount", "operator": "HAS_PROPERTY"}] * 11}]},
+            id="eleven-filters-in-a-group",
         ),
         pytest.param({"sorts": [{"propertyName": "amount"}, {"propertyName": "dealname"}]}, id="two-sorts"),
         pytest.param(
