@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from pydantic import SecretStr
 
 from connectors.base import ApplyResult
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
+from connectors.hubspot.mapping import TASK_KEY_PATTERN
 from core.assess import assess
 from core.models import Deal, WritePlan
 from core.plan import plan
@@ -80,8 +80,6 @@ def deal_props(sandbox: HubSpotSandbox, deal_id: str) -> dict[str, Any]:
 
 def deal_task_keys(sandbox: HubSpotSandbox, deal_id: str) -> list[str]:
     """The plugin task keys of every task associated with the deal, straight from the store."""
-    from connectors.hubspot.mapping import TASK_KEY_PATTERN
-
     keys = []
     for task_id in sandbox.store.associated("deals", deal_id, "tasks"):
         body = sandbox.store.tables["tasks"][task_id]["properties"].get("hs_task_body") or ""
@@ -90,6 +88,3 @@ def deal_task_keys(sandbox: HubSpotSandbox, deal_id: str) -> list[str]:
             keys.append(match.group(1))
     return keys
 
-
-def ids(deals: Iterator[Deal] | list[Deal]) -> list[str]:
-    return sorted(d.id for d in deals)
