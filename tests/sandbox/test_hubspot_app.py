@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-import requests
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.deals import ApiException
@@ -33,23 +32,23 @@ def test_given_a_wrong_token_when_calling_then_401_invalid_authentication(
 def test_given_a_refresh_token_when_exchanged_then_the_new_access_token_works(
     hubspot_sandbox: HubSpotSandbox,
 ) -> None:
+    from hubspot.oauth import ApiException as OAuthApiException
+
     credentials = hubspot_sandbox.credentials
-    url = credentials["host"] + "/oauth/v1/token"
+    tokens = HubSpot(host=credentials["host"]).oauth.tokens_api
     form = {key: credentials[key] for key in ("client_id", "client_secret", "refresh_token")}
-    response = requests.post(url, data={"grant_type": "refresh_token", **form}, timeout=5)
-    token = response.json()
-    assert (response.status_code, token["expires_in"], token["refresh_token"]) == (
-        200,
+    token = tokens.create(grant_type="refresh_token", **form)
+    assert (token.expires_in, token.refresh_token, token.token_type) == (
         1800,
         form["refresh_token"],
+        "bearer",
     )
     assert (
-        hubspot_client_for(hubspot_sandbox, token=token["access_token"])
-        .crm.deals.basic_api.get_page()
-        .results
+        hubspot_client_for(hubspot_sandbox, token=token.access_token).crm.deals.basic_api.get_page().results
     )
-    bad = requests.post(url, data={**form, "grant_type": "refresh_token", "refresh_token": "nope"}, timeout=5)
-    assert (bad.status_code, bad.json()["status"]) == (400, "BAD_REFRESH_TOKEN")
+    with pytest.raises(OAuthApiException) as caught:
+        tokens.create(grant_type="refresh_token", **{**form, "refresh_token": "nope"})
+    assert (caught.value.status, json.loads(caught.value.body)["status"]) == (400, "BAD_REFRESH_TOKEN")
 
 
 def test_given_any_call_when_answered_then_rate_limit_headers_are_sent(hubspot_client: HubSpot) -> None:
