@@ -3,11 +3,13 @@
 REST errors are `[{"message": ..., "errorCode": ...}]` lists (what simple-salesforce's exception map reads);
 SOAP errors are SOAP 1.1 faults with `sf:`-qualified fault codes. `authed` checks the Bearer session
 (401 INVALID_SESSION_ID "Session expired or invalid"), the daily API limit (403 REQUEST_LIMIT_EXCEEDED
-"TotalRequests Limit exceeded."), counts the call, and turns query errors into 400s.
+"TotalRequests Limit exceeded."), counts the call, and turns query errors into 400s and a sandbox bug into
+Salesforce's 500 UNKNOWN_EXCEPTION (logged with its traceback).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -17,6 +19,7 @@ from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.store import SalesforceStore
 
 AuthedHandler = Callable[[Request, str], Response]
+log = logging.getLogger(__name__)
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
@@ -57,6 +60,9 @@ def authed(store: SalesforceStore, handler: AuthedHandler) -> Callable[[Request]
             return handler(request, user_id)
         except SoqlError as exc:
             return sf_error(400, exc.code, exc.message)
+        except Exception:  # a sandbox bug: answer as Salesforce does, and leave the traceback in the log
+            log.exception("sandbox error on %s %s", request.method, request.path)
+            return sf_error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (see the sandbox log)")
 
     return wrapped
 
