@@ -16,7 +16,7 @@ from sandbox.book import HUBSPOT_STAGES, Book, BookActivity, BookDeal, hubspot_s
 from sandbox.hubspot.labels import USER_DEFINED
 from sandbox.hubspot.schema import CALL_CONNECTED
 from sandbox.hubspot.store import HubSpotStore
-from sandbox.hubspot.values import iso_ms
+from sandbox.hubspot.values import iso_ms, number
 
 NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"
 FORECAST = {
@@ -27,6 +27,7 @@ FORECAST = {
     "omitted": "OMIT",
 }
 BUYING_ROLE = {
+    "other": "OTHER",
     "decision maker": "DECISION_MAKER",
     "economic decision maker": "DECISION_MAKER",
     "economic buyer": "BUDGET_HOLDER",
@@ -139,7 +140,7 @@ class BookImporter:
             "dealname": deal.name,
             "dealstage": stage,
             "pipeline": "default",
-            "amount": None if deal.amount is None else f"{deal.amount:g}",
+            "amount": None if deal.amount is None else number(deal.amount),
             "closedate": _iso(deal.close_date),
             "hubspot_owner_id": self.owners.get(deal.owner_id),
             "hs_next_step": deal.next_step,
@@ -169,9 +170,9 @@ class BookImporter:
             total += item.quantity * item.unit_price
             props = {
                 "name": item.product,
-                "quantity": f"{item.quantity:g}",
-                "price": f"{item.unit_price:g}",
-                "amount": f"{item.quantity * item.unit_price:g}",
+                "quantity": number(item.quantity),
+                "price": number(item.unit_price),
+                "amount": number(item.quantity * item.unit_price),
             }
             line = self.store.insert("line_items", props, created_at=_iso(item.created_at))
             link("deals", deal_id, "line_items", line["id"], [], bump=False)
@@ -180,7 +181,7 @@ class BookImporter:
                 "hs_title": quote.name,
                 "hs_status": QUOTE_STATUS.get(quote.status, "DRAFT"),
                 "hs_expiration_date": _iso(quote.created_at + timedelta(days=30)),
-                "hs_quote_amount": f"{total:g}",
+                "hs_quote_amount": number(total),
                 "hs_esign_enabled": "true",
                 "hs_accepted_date": _iso(quote.created_at + timedelta(days=3))
                 if quote.status == "accepted"

@@ -8,6 +8,7 @@ turns a stored value into something comparable (epoch-ms for dates, floats for n
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,12 @@ def epoch_ms(moment: datetime) -> int:
 
 def from_epoch_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def number(value: float) -> str:
+    """A number as HubSpot writes it: no exponent, no trailing ".0" (1234567.0 -> "1234567")."""
+    rounded = round(value, 6)
+    return str(int(rounded)) if rounded.is_integer() else format(rounded, "f").rstrip("0")
 
 
 def parse_instant(raw: Any) -> datetime | None:
@@ -46,7 +53,9 @@ def _number(raw: Any) -> str | None:
         value = float(str(raw))
     except ValueError:
         return None
-    return str(int(value)) if value.is_integer() and "e" not in str(raw).lower() else str(raw).strip()
+    if not math.isfinite(value):
+        return None
+    return number(value) if value.is_integer() or "e" in str(raw).lower() else str(raw).strip()
 
 
 def _enumeration(definition: dict[str, Any], text: str) -> PropertyProblem | None:
