@@ -137,12 +137,15 @@ def with_custom_fields(
     granted = field_permissions(store, user_id) if user_id else None
     extra: dict[str, list[FieldDef]] = {}
     for component in fields:
-        object_name = component["fullName"].split(".", 1)[0]
-        if granted is not None and component["fullName"] not in granted:
-            continue
-        editable = True if granted is None else granted[component["fullName"]]
-        # Task and Event custom fields are defined once, on Activity, as in a real org.
+        object_name, _, field_name = component["fullName"].partition(".")
+        # Task and Event custom fields are defined once, on Activity, as in a real org; their field
+        # permissions may name Activity.X__c or Task.X__c / Event.X__c.
         for target in ACTIVITY_OBJECTS if object_name == "Activity" else (object_name,):
-            if target in objects:
-                extra.setdefault(target, []).append(field_def(component, editable))
+            if target not in objects:
+                continue
+            names = (component["fullName"], f"{target}.{field_name}")
+            if granted is not None and not any(n in granted for n in names):
+                continue
+            editable = granted is None or any(granted.get(n, False) for n in names)
+            extra.setdefault(target, []).append(field_def(component, editable))
     return {name: obj.with_fields(extra[name]) if name in extra else obj for name, obj in objects.items()}

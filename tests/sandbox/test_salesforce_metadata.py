@@ -235,3 +235,12 @@ def test_given_incomplete_custom_field_when_upserted_then_field_integrity_error(
     field = md.CustomField(fullName="Opportunity.Bad__c", label="Bad", type=md.FieldType(kind), **attributes)
     with pytest.raises(Exception, match=f"FIELD_INTEGRITY_EXCEPTION, {message}"):
         md.CustomField.upsert([field])
+
+
+def test_given_activity_field_granted_on_task_only_when_described_then_visible_on_task_not_event(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [("Task.Commitment_Key__c", True)])
+    assert "Commitment_Key__c" in _field_names(sf, "Task")
+    assert "Commitment_Key__c" not in _field_names(sf, "Event")
