@@ -152,7 +152,10 @@ class SalesforceConfig(BaseModel):
     bulk_wait_seconds: int = Field(default=5, ge=0, description="First poll delay of a Bulk API 2.0 job.")
     api_reserve_fraction: float = Field(default=0.2, ge=0, le=1)
     lookback_seconds: int = Field(default=600, ge=0)
-    query_batch_size: int = Field(default=200, ge=200, le=2000, description="Sforce-Query-Options batchSize.")
+    query_batch_size: int = Field(
+        default=2000, ge=200, le=2000,
+        description="Sforce-Query-Options batchSize; children count, Salesforce may return fewer.",
+    )
     chunk_size: int = Field(default=200, ge=1, le=2000, description="Deals per yielded chunk.")
     ids_per_query: int = Field(default=200, ge=1, le=800, description="Ids per `Id IN (...)` (URL length).")
     write_batch_size: int = Field(default=200, ge=1, le=200, description="Records per composite call.")

@@ -31,7 +31,7 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
     assert [t.commitment for t in first.plugin_tasks] == [Commitment.CHANGE]
     assert len(first.activities) == 5
     assert sf.api_calls() == {"describe": 3, "query": 2, "query_more": 1}
-    assert rsps.calls[3].request.headers["Sforce-Query-Options"] == "batchSize=200"
+    assert rsps.calls[3].request.headers["Sforce-Query-Options"] == "batchSize=2000"
 
 
 def test_given_a_top_level_next_page_when_reading_all_then_it_is_followed_and_chunks_are_bounded(
