@@ -30,7 +30,7 @@ def from_epoch_ms(ms: int) -> datetime:
 
 def number(value: float) -> str:
     """A number as HubSpot writes it: no exponent, no trailing ".0" (1234567.0 -> "1234567")."""
-    rounded = round(value, 6)
+    rounded = round(float(value), 6)
     return str(int(rounded)) if rounded.is_integer() else format(rounded, "f").rstrip("0")
 
 
