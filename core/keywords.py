@@ -4,8 +4,9 @@
 A deal has tens of texts and the playbook about a hundred phrases; running ten regexes over every text
 costs hundreds of microseconds a deal. Instead each deal's texts are joined and lower-cased once, split
 into word tokens (bytes-level, so it runs in C) and intersected with the playbook's vocabulary, and a
-phrase is only searched for when all its tokens are present. Hits are then located with `str.find` and checked for word
-boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is alphanumeric or `_`).
+phrase is only searched for when all its tokens are present. Hits are then located with `str.find` and
+checked for word boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is
+alphanumeric or `_`).
 """
 
 from __future__ import annotations
