@@ -91,3 +91,19 @@ def test_given_usage_below_the_reserve_when_reading_then_the_run_stops_at_a_chun
         assert all(len(c) == 5 for c in chunks)
     finally:
         box.stop()
+
+
+@pytest.mark.parametrize("endpoint", ["bulk2_create", "bulk2_job"])
+def test_given_the_session_expires_during_a_bulk_job_when_applying_then_it_logs_in_again_and_finishes(
+    org: tuple[SalesforceSandbox, Clock], endpoint: str
+) -> None:
+    box, clock = org
+    sf = connect(box, bulk_threshold=10, bulk_wait_seconds=0)
+    sf.pipeline_stages()
+    box.app.faults.queue("expired_session", endpoint)
+
+    run = sync(sf, clock.now)
+
+    assert run.result.deals_updated == 40
+    assert sf.api_calls()["login"] == 2
+    _assert_nothing_lost_nothing_doubled(box, clock)

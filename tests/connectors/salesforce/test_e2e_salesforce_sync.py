@@ -75,14 +75,15 @@ def test_given_an_activity_changes_when_reading_incrementally_then_exactly_that_
     assert [d.id for chunk in chunks for d in chunk] == [event["WhatId"]]
 
 
+@pytest.mark.parametrize("bulk_threshold", [2000, 10], ids=["composite", "bulk"])
 def test_given_a_locked_record_when_applying_then_it_is_reported_and_the_rest_are_written(
-    org: tuple[SalesforceSandbox, Clock],
+    org: tuple[SalesforceSandbox, Clock], bulk_threshold: int
 ) -> None:
     box, clock = org
     locked = sorted(r["Id"] for r in rows(box, "Opportunity"))[3]
     box.store.fail_record_ids.add(locked)
 
-    run = sync(connect(box), clock.now)
+    run = sync(connect(box, bulk_threshold=bulk_threshold, bulk_wait_seconds=0), clock.now)
     box.store.fail_record_ids.clear()
     retry = sync(connect(box), clock.advance(hours=1), since=clock.now, include_ids=(locked,))
 
