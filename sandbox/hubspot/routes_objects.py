@@ -30,7 +30,7 @@ from sandbox.hubspot.records import (
     record_json,
     resolve_type,
 )
-from sandbox.hubspot.schema import OBJECT_TYPES, canonical_type
+from sandbox.hubspot.schema import ENGAGEMENTS, OBJECT_TYPES, canonical_type
 from sandbox.hubspot.search import SearchCache, search_page
 from sandbox.hubspot.store import HubSpotStore, Record
 
@@ -116,6 +116,10 @@ def create_record(store: HubSpotStore, object_type: str, item: dict[str, Any]) -
         raise invalid_properties(problems)
     if object_type == "deals":
         values.setdefault("pipeline", "default")  # HubSpot files a deal without one in the default pipeline
+    if object_type in ENGAGEMENTS and values.get("hs_timestamp") is None:
+        name = OBJECT_TYPES[object_type][1].upper()
+        message = f"Error creating {name}. Some required properties were not set."
+        raise validation(message, context={"properties": ["hs_timestamp"]})
     links = _associations_of(store, object_type, item.get("associations") or [])
     record = store.insert(object_type, values)
     for to_type, to_id, type_ids in links:

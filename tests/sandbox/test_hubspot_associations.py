@@ -140,7 +140,7 @@ def test_given_a_wrong_type_id_when_creating_a_task_then_400(hubspot_client: Hub
 
     deal_id = _deal_ids(hubspot_client)[0]
     body = {
-        "properties": {"hs_task_subject": "x"},
+        "properties": {"hs_task_subject": "x", "hs_timestamp": "1735689600000"},
         "associations": [
             {
                 "to": {"id": deal_id},

@@ -256,3 +256,25 @@ def test_given_unchanged_values_when_written_then_modification_stamp_stays(hubsp
         deal_id, {"properties": {"dealname": before["dealname"]}}
     )
     assert after.properties["hs_lastmodifieddate"] == before["hs_lastmodifieddate"]
+
+
+def test_given_a_task_without_hs_timestamp_when_created_then_400_naming_the_missing_property(
+    hubspot_client: HubSpot,
+) -> None:
+    from hubspot.crm.objects.tasks import ApiException as TasksApiException
+
+    with pytest.raises(TasksApiException) as caught:
+        hubspot_client.crm.objects.tasks.basic_api.create({"properties": {"hs_task_subject": "x"}})
+    body = _error_body(caught.value)
+    assert (caught.value.status, body["category"]) == (400, "VALIDATION_ERROR")
+    assert body["context"] == {"properties": ["hs_timestamp"]}
+
+
+def test_given_associations_asked_when_reading_a_deal_then_associated_ids_come_with_it(
+    hubspot_client: HubSpot,
+) -> None:
+    deal_id = _deal_ids(hubspot_client)[0]
+    deal = hubspot_client.crm.deals.basic_api.get_by_id(deal_id, associations=["contacts", "line_items"])
+    assert len(deal.associations["contacts"].results) == 3
+    assert deal.associations["contacts"].results[0].type == "deal_to_contact"
+    assert len(deal.associations["line_items"].results) == 1
