@@ -4,10 +4,10 @@ Discovery (once per connector) describes Opportunity, Task and Event and reads O
 query asks only for what the org has and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
 A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
 opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
-opportunities whose tasks, events (queryAll: archived too), contact roles, line items or quotes changed
-in that window, and `include_ids`, then hydrates them ~200 ids per query. Either way deals are yielded
-in chunks of `chunk_size`; only ids are held for the whole run. The daily budget is checked before
-every page, so a run stops at a chunk boundary when the reserve is reached.
+opportunities whose tasks, events, contact roles, line items or quotes changed in that window (queryAll,
+so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids per query.
+Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
+budget is checked before every page, so a run stops at a chunk boundary when the reserve is reached.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ class Reader:
             if not self._has_object(sobject):
                 continue
             query = soql.changed_children(sobject, parent, start, end)
-            for row in self._api.records(query, include_deleted=sobject in soql.ACTIVITY_OBJECTS):
+            # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
+            for row in self._api.records(query, include_deleted=True):
                 parent_id = row.get(parent)
                 if parent_id and str(parent_id).startswith("006"):
                     found.setdefault(str(parent_id), None)

@@ -45,7 +45,7 @@ CHANGE_SOURCES: tuple[tuple[str, str], ...] = (
     ("OpportunityLineItem", "OpportunityId"), ("Quote", "OpportunityId"),
 )
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
-ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId; archived rows only via queryAll
+ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId: filter on What.Type
 
 
 @dataclass(frozen=True)

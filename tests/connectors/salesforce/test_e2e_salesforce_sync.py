@@ -59,20 +59,37 @@ def test_given_a_synced_org_when_synced_again_then_nothing_is_written_and_no_tas
     assert stored["Commitment_Score__c"] == first.plans[0].values.score
 
 
-def test_given_an_activity_changes_when_reading_incrementally_then_exactly_that_deal_returns(
-    org: tuple[SalesforceSandbox, Clock],
+def _change(box: SalesforceSandbox, kind: str) -> str:
+    """Change one child record through the API the way a rep's tools would; return its opportunity id."""
+    admin = password_login(box.credentials)
+    if kind == "event_canceled":
+        event = next(r for r in rows(box, "Event") if r["WhatId"])
+        admin.Event.update(event["Id"], {"Subject": "Canceled: " + event["Subject"]})
+        return str(event["WhatId"])
+    if kind == "contact_role_removed":
+        role = next(iter(rows(box, "OpportunityContactRole")))
+        admin.OpportunityContactRole.delete(role["Id"])
+        return str(role["OpportunityId"])
+    deal_id = sorted(r["Id"] for r in rows(box, "Opportunity"))[7]
+    admin.Task.create(
+        {"WhatId": deal_id, "Subject": "Call logged", "Status": "Completed", "TaskSubtype": "Call"}
+    )
+    return deal_id
+
+
+@pytest.mark.parametrize("kind", ["event_canceled", "contact_role_removed", "call_logged"])
+def test_given_a_child_record_changes_when_reading_incrementally_then_exactly_that_deal_returns(
+    org: tuple[SalesforceSandbox, Clock], kind: str
 ) -> None:
     box, clock = org
     sync(connect(box), clock.now)
     since = clock.advance(hours=1)
     clock.advance(minutes=30)
-    event = next(r for r in rows(box, "Event") if r["WhatId"])
-    admin = password_login(box.credentials)
-    admin.Event.update(event["Id"], {"Subject": "Canceled: " + event["Subject"]})
+    changed = _change(box, kind)
 
     chunks = list(connect(box).read_deals(since, clock.advance(minutes=1)))
 
-    assert [d.id for chunk in chunks for d in chunk] == [event["WhatId"]]
+    assert [d.id for chunk in chunks for d in chunk] == [changed]
 
 
 @pytest.mark.parametrize("bulk_threshold", [2000, 10], ids=["composite", "bulk"])
@@ -105,4 +122,3 @@ def test_given_more_updates_than_the_bulk_threshold_when_applying_then_bulk_api_
     assert run.result.deals_updated == 60
     assert box.app.calls["bulk2_create"] == 1
     assert sync(connect(box), clock.advance(minutes=5)).non_empty == []
-

@@ -70,16 +70,16 @@ def test_given_changes_on_deals_and_children_when_reading_incrementally_then_eac
     )
     rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("SELECT WhatId FROM Event", *window)])
     rsps.get(
-        f"{API}query/",
+        f"{API}queryAll/",
         json=query_page([{"OpportunityId": "006A"}]),
         match=[soql_with("SELECT OpportunityId FROM OpportunityContactRole", *window)],
     )
     rsps.get(
-        f"{API}query/",
+        f"{API}queryAll/",
         json=query_page([]),
         match=[soql_with("SELECT OpportunityId FROM OpportunityLineItem")],
     )
-    rsps.get(f"{API}query/", json=query_page([]), match=[soql_with("SELECT OpportunityId FROM Quote")])
+    rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("SELECT OpportunityId FROM Quote")])
     record = payload("opportunities_page.json")["records"][1]
     rsps.get(
         f"{API}query/",
