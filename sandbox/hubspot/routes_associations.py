@@ -42,7 +42,13 @@ class AssociationRoutes:
     def _targets(
         self, from_type: str, from_id: str, to_type: str, after: int, size: int
     ) -> tuple[list[Any], int | None]:
-        linked = list(self.store.associated(from_type, from_id, to_type).items())
+        if self.store.get(from_type, from_id) is None:
+            return [], None  # unknown or archived: HubSpot reports it as having no associations
+        linked = [  # an archived record drops out of its associations until it is restored
+            (to_id, type_ids)
+            for to_id, type_ids in self.store.associated(from_type, from_id, to_type).items()
+            if self.store.get(to_type, to_id) is not None
+        ]
         page = [
             {
                 "toObjectId": int(to_id),

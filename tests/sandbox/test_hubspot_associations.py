@@ -182,3 +182,14 @@ def test_given_default_and_labeled_creation_when_reading_then_the_new_associatio
     assert {t.label for t in contacts[-1].association_types} == {None, "Economic Buyer"}
     notes = _read(hubspot_client, "deals", "notes", [{"id": deal_id}]).results[0].to
     assert [t.to_object_id for t in notes] == [note.id]
+
+
+def test_given_an_archived_task_when_reading_a_deals_tasks_then_it_is_left_out(
+    hubspot_client: HubSpot,
+) -> None:
+    deal_id = _deal_ids(hubspot_client)[0]
+    task_id = _read(hubspot_client, "deals", "tasks", [{"id": deal_id}]).results[0].to[0].to_object_id
+    hubspot_client.crm.objects.tasks.basic_api.archive(task_id)
+    response = _read(hubspot_client, "deals", "tasks", [{"id": deal_id}])
+    assert response.results == []
+    assert response.errors[0].sub_category == "crm.associations.NO_ASSOCIATIONS_FOUND"
