@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from simple_salesforce.format import format_soql
 from zeep.helpers import serialize_object
 
-from connectors.base import ConfigurationError, ConnectorError, SetupChange, SetupReport
+from connectors.base import ConfigurationError, ConnectorError, FatalError, SetupChange, SetupReport
 from connectors.salesforce.config import JwtAuth, PasswordAuth, SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
 from core.models import COMMITMENT_ORDER
@@ -240,7 +240,13 @@ class Provisioner:
             if not rows:
                 raise ConfigurationError(f"no Salesforce user with username {username} (integration_user)")
             return str(rows[0]["Id"]), username
-        info = self._api.call("userinfo", lambda: self._api.sf.oauth2("userinfo"))
+        try:
+            info = self._api.call("userinfo", lambda: self._api.sf.oauth2("userinfo"))
+        except (ConfigurationError, FatalError):
+            info = None
         if not isinstance(info, dict) or not info.get("user_id"):
-            raise ConfigurationError("cannot tell which user logged in; set integration_user in the config")
+            raise ConfigurationError(
+                "cannot tell which Salesforce user this connection logs in as (the OAuth userinfo endpoint "
+                "did not say); set integration_user to the username that should get the permission set"
+            )
         return str(info["user_id"]), str(info.get("preferred_username") or info["user_id"])

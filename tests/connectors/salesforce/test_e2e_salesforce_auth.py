@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from e2e_support import start_org
+from e2e_support import PLAYBOOK, start_org
 
 from connectors.base import ConfigurationError
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
@@ -105,3 +105,24 @@ def test_given_a_wrong_password_when_connecting_then_one_clear_error_without_the
     assert "security token" in message
     assert "wrong-Pa55" not in message
     assert "wrong-T0ken" not in message
+
+
+def test_given_client_credentials_when_setup_runs_then_the_named_integration_user_gets_the_permission_set(
+    org: SalesforceSandbox,
+) -> None:
+    creds = org.credentials
+    auth = {
+        "mode": "client_credentials",
+        "consumer_key": creds["consumer_key"],
+        "consumer_secret": creds["consumer_secret"],
+        "domain": creds["client_credentials_domain"],
+    }
+    config = SalesforceConfig.model_validate(
+        {"auth": auth, "api_base_url": org.url, "integration_user": creds["username"]}
+    )
+
+    report = SalesforceConnector(config).setup(PLAYBOOK, dry_run=False)
+
+    assignment = next(c for c in report.changes if c.kind == "permission_assignment")
+    assert assignment.name.endswith(creds["username"])
+    assert SalesforceConnector(config).schema().has("Opportunity", "Commitment_Score__c")
