@@ -89,7 +89,7 @@ def field_json(field: FieldDef) -> dict[str, Any]:
         "relationshipName": field.relationship_name,
         "polymorphicForeignKey": len(field.reference_to) > 1,
         "idLookup": field.name == "Id",
-        "externalId": False,
+        "externalId": field.external_id,
         "unique": False,
         "autoNumber": False,
         "caseSensitive": False,

@@ -105,6 +105,7 @@ def field_def(component: dict[str, Any], editable: bool) -> FieldDef:
         custom=True,
         precision=int(component.get("precision") or 0),
         scale=int(component.get("scale") or 0),
+        external_id=is_true(component.get("externalId")),
     )
 
 

@@ -3,13 +3,14 @@
 Paths are `/services/data/vXX.X/...` for any version. Single-record writes answer like the REST API:
 create 201 `{"id", "success": true, "errors": []}`, update 204, delete 204 (the row becomes IsDeleted and
 is then only visible to queryAll), and a failed write 400 `[{"message", "errorCode", "fields"}]`.
-GET by id returns every field the user can see, with `attributes`.
+GET by id returns every field the user can see, with `attributes`. Upsert by external id
+(`PATCH sobjects/{type}/{field}/{value}`) answers 201 created or 200 updated with `"created"`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 from sandbox.http import App, Request, Response
 from sandbox.salesforce import describe, writes
@@ -149,6 +150,25 @@ def changes(store: SalesforceStore, request: Request, user_id: str) -> Response:
     )
 
 
+def upsert(store: SalesforceStore, request: Request, user_id: str) -> Response:
+    """PATCH sobjects/{type}/{field}/{value}: update the record with that external id, else create it."""
+    obj = object_or_none(store, user_id, request.params["type"])
+    if obj is None:
+        return not_found()
+    record_id, created, errors = writes.upsert(
+        store,
+        obj.name,
+        request.params["field"],
+        unquote(request.params["value"]),
+        parse_json(request) or {},
+        user_id,
+    )
+    if errors:
+        return write_failure(errors)
+    body: dict[str, Any] = {"id": record_id, "success": True, "errors": [], "created": created}
+    return Response.json(body, 201 if created else 200)
+
+
 def _register_crud(app: App, store: SalesforceStore) -> None:
     app.route("GET", DATA + r"/sobjects/(?P<type>\w+)/(?P<which>updated|deleted)", "changes")(
         authed(store, lambda request, user_id: changes(store, request, user_id))
@@ -196,4 +216,7 @@ def _register_crud(app: App, store: SalesforceStore) -> None:
         store.soft_delete(record)
         return Response(204)
 
+    app.route("PATCH", DATA + r"/sobjects/(?P<type>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", "upsert")(
+        authed(store, lambda request, user_id: upsert(store, request, user_id))
+    )
     app.route("DELETE", DATA + r"/sobjects/(?P<type>\w+)/(?P<id>\w{15,18})", "delete")(authed(store, delete))

@@ -37,6 +37,7 @@ class FieldDef:
     relationship_name: str | None = None
     precision: int = 0
     scale: int = 0
+    external_id: bool = False
 
     @property
     def is_text(self) -> bool:

@@ -261,3 +261,53 @@ def _after_write(store: SalesforceStore, object_type: str, record: Record, befor
             opportunity["HasOpenActivity"] = any(
                 not t["IsClosed"] for t in store.children("Task", "WhatId", opportunity["Id"])
             )
+
+
+def upsert(
+    store: SalesforceStore,
+    object_type: str,
+    key_field: str,
+    key_value: str,
+    data: Record,
+    user_id: str,
+    *,
+    dry_run: bool = False,
+) -> tuple[str | None, bool, list[RecordError]]:
+    """Update the record whose external id `key_field` equals `key_value` (exact match), else create it.
+
+    Returns (id, created, errors); two matching records fail with DUPLICATE_EXTERNAL_ID.
+    """
+    obj = store.objects(user_id).get(object_type)
+    field = obj.fields.get(key_field) if obj else None
+    if obj is None or field is None or not field.external_id:
+        return (
+            None,
+            False,
+            [
+                RecordError(
+                    "INVALID_FIELD",
+                    f"Field {key_field} is not an external id field of {object_type}",
+                    (key_field,),
+                )
+            ],
+        )
+    matches = [r for r in store.children(object_type, key_field, key_value) if not r["IsDeleted"]]
+    values = {k: v for k, v in data.items() if k != key_field}
+    if len(matches) > 1:
+        ids = ", ".join(r["Id"] for r in matches)
+        return (
+            None,
+            False,
+            [
+                RecordError(
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{key_field}: more than one record found for external id field: [{ids}]",
+                    (key_field,),
+                )
+            ],
+        )
+    if matches:
+        record_id = matches[0]["Id"]
+        return record_id, False, update(store, object_type, record_id, values, user_id, dry_run=dry_run)
+    new_id, errors = create(store, object_type, {**values, key_field: key_value}, user_id, dry_run=dry_run)
+    return new_id, True, errors

@@ -244,3 +244,37 @@ def test_given_activity_field_granted_on_task_only_when_described_then_visible_o
     _grant(md, sf, [("Task.Commitment_Key__c", True)])
     assert "Commitment_Key__c" in _field_names(sf, "Task")
     assert "Commitment_Key__c" not in _field_names(sf, "Event")
+
+
+def test_given_external_id_field_when_upserting_tasks_then_created_once_then_updated(
+    md: Any, sf: Salesforce
+) -> None:
+    md.CustomField.upsert(
+        [
+            md.CustomField(
+                fullName="Activity.Commitment_Key__c",
+                label="Key",
+                length=100,
+                type=md.FieldType("Text"),
+                externalId=True,
+            )
+        ]
+    )
+    _grant(md, sf, [("Activity.Commitment_Key__c", True)])
+    opp_id = sf.query("SELECT Id FROM Opportunity WHERE Name = 'Deal 1'")["records"][0]["Id"]
+    record = {
+        "attributes": {"type": "Task"},
+        "Commitment_Key__c": f"cmt:{opp_id}:time",
+        "WhatId": opp_id,
+        "Subject": "Book the first meeting",
+    }
+    body = {"allOrNone": False, "records": [record]}
+    [first] = sf.restful("composite/sobjects/Task/Commitment_Key__c", method="PATCH", json=body)
+    [second] = sf.restful("composite/sobjects/Task/Commitment_Key__c", method="PATCH", json=body)
+    assert (first["created"], second["created"], first["id"]) == (True, False, second["id"])
+    assert sf.Task.upsert(f"Commitment_Key__c/cmt:{opp_id}:time", {"Status": "Completed"}) == 200
+    assert sf.Task.get(first["id"])["IsClosed"] is True
+    described = {f["name"]: f for f in sf.Task.describe()["fields"]}
+    assert described["Commitment_Key__c"]["externalId"] is True
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.Task.upsert("Subject/whatever", {"Status": "Completed"})
