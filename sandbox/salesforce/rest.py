@@ -195,7 +195,14 @@ def _register_crud(app: App, store: SalesforceStore) -> None:
         record = store.get(request.params["id"])
         if obj is None or record is None or record["IsDeleted"] or store.type_of(record["Id"]) != obj.name:
             return not_found()
-        return Response.json(record_json(store, obj, record, request.params["ver"]))
+        full = record_json(store, obj, record, request.params["ver"])
+        wanted = [f.strip() for f in (request.arg("fields") or "").split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in obj.fields]
+        if unknown:
+            return sf_error(
+                400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {obj.name}"
+            )
+        return Response.json({k: v for k, v in full.items() if not wanted or k in ("attributes", *wanted)})
 
     app.route("GET", DATA + r"/sobjects/(?P<type>\w+)/(?P<id>\w{15,18})", "get")(authed(store, get))
 

@@ -176,3 +176,9 @@ def test_given_child_update_when_applied_then_only_the_child_modstamp_moves(sf: 
     sf.Task.update(task["Id"], {"Status": "Completed"})
     assert sf.Task.get(task["Id"])["SystemModstamp"] > task["SystemModstamp"]
     assert sf.Opportunity.get(opp["Id"])["SystemModstamp"] == opp["SystemModstamp"]
+
+
+def test_given_fields_param_when_getting_a_record_then_only_those_fields(sf: Salesforce) -> None:
+    opp_id = _opportunity_ids(sf)[0]
+    record = sf.Opportunity.get(opp_id, params={"fields": "Name,StageName"})
+    assert list(record) == ["attributes", "Name", "StageName"]
