@@ -11,13 +11,14 @@ concurrent-request limit share `REQUEST_LIMIT_EXCEEDED` and differ only in the m
 `ApiCaller.call(kind, fn, ...)` retries with tenacity (exponential backoff with jitter, honouring
 `Retry-After`, bounded attempts), counts every attempt by kind for `api_calls()`, re-logs in on an
 expired session where the auth mode allows (Bulk 2.0 and the Metadata API never do it themselves), and
-stops with `BudgetExhaustedError` when the daily budget is below the configured reserve.
+stops with `BudgetExhaustedError` when the daily budget is below the configured reserve. Error text is
+scrubbed of the connection's secrets before it leaves (a server may echo what it was sent).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -159,6 +160,19 @@ def classify(
     return None
 
 
+def scrubbed(error: ConnectorError, secrets: Sequence[str]) -> ConnectorError:
+    """`error` with any secret value in its text replaced (a server may echo what it was sent)."""
+    text = cleaned = str(error)
+    for secret in secrets:
+        if len(secret) >= 4:
+            cleaned = cleaned.replace(secret, "***")
+    if cleaned == text:
+        return error
+    if isinstance(error, TransientError):
+        return TransientError(cleaned, error.retry_after)
+    return type(error)(cleaned)
+
+
 class ApiCaller:
     """Runs every Salesforce API call: retries, re-login, call counts, budget."""
 
@@ -171,6 +185,7 @@ class ApiCaller:
         max_backoff: float,
         relogin: Callable[[], None] | None,
         sleep: Callable[[float], None] | None = None,
+        secrets: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self.tracker = tracker
         self.calls: Counter[str] = Counter()
@@ -179,6 +194,7 @@ class ApiCaller:
         self._jitter = wait_random_exponential(multiplier=backoff, max=max_backoff)
         self._relogin = relogin
         self._sleep = sleep
+        self._secrets = secrets
 
     def call(self, kind: str, fn: Callable[..., T], *args: Any, create: bool = False, **kwargs: Any) -> T:
         """Call `fn(*args, **kwargs)` under the retry policy; `create` marks a non-idempotent request."""
@@ -198,7 +214,7 @@ class ApiCaller:
             verdict = self._verdict(exc)
             if verdict is None:
                 raise
-            raise verdict.error from exc
+            raise scrubbed(verdict.error, self._secrets()) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _verdict(self, exc: BaseException) -> Verdict | None:

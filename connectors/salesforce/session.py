@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
+from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
@@ -42,9 +43,17 @@ class SalesforceApi:
             max_backoff=config.max_backoff_seconds,
             relogin=self._relogin if can_relogin(config) else None,
             sleep=sleep,
+            secrets=self._secrets,
         )
         self._sf: Salesforce | None = None
         self._configured_mdapi: SfdcMetadataApi | None = None
+
+    def _secrets(self) -> list[str]:
+        """Every secret this connection knows, for scrubbing error text."""
+        values = [v.get_secret_value() for v in vars(self.config.auth).values() if isinstance(v, SecretStr)]
+        if self._sf is not None:
+            values.append(self._sf.session_id)
+        return values
 
     @property
     def sf(self) -> Salesforce:

@@ -17,7 +17,7 @@ from salesforce_support import (
     text,
 )
 
-from connectors.base import BudgetExhaustedError, ConfigurationError
+from connectors.base import BudgetExhaustedError, ConfigurationError, FatalError
 from connectors.salesforce import SalesforceConnector
 
 DESCRIBE = f"{API}sobjects/Opportunity/describe"
@@ -124,3 +124,17 @@ def test_given_usage_above_the_reserve_when_reading_then_the_run_stops_before_th
     budget = sf.budget()
     assert budget is not None
     assert budget.remaining_fraction < 0.2
+
+
+def test_given_an_error_echoing_the_password_when_raised_then_the_secret_is_scrubbed(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.post("https://login.salesforce.com/services/Soap/u/61.0", body=text("login_soap_ok.xml"))
+    echo = [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token: 'hunter2-SECRET'"}]
+    rsps.get(DESCRIBE, status=400, json=echo)
+
+    with pytest.raises(FatalError) as caught:
+        connector(password_config()).pipeline_stages()
+
+    assert "hunter2-SECRET" not in str(caught.value)
+    assert "***" in str(caught.value)
