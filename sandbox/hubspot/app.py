@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import cycle
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from sandbox.faults import FaultPlan
 from sandbox.http import App, Handler, Request, Response
@@ -176,6 +176,8 @@ class HubSpotApp:
                 return rate_limited(self.app.faults.retry_after, exhausted)
             if not public and not self.auth.accepts(request.headers.get("authorization")):
                 return error_response(authentication_missing())
+            # path segments arrive percent-encoded (an email as idProperty: c3%40acme.test)
+            request.params = {key: unquote(value) for key, value in request.params.items()}
             try:
                 with self.store.lock:
                     return handler(request)

@@ -9,6 +9,7 @@ written and the answer is 207 with per-record `errors`. Batch create follows the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.http import Request, Response
@@ -182,9 +183,31 @@ class ObjectRoutes:
                 out[to_type] = {"results": [{"id": to_id, "type": kind} for to_id in linked]}
         return out
 
+    def _lookup(
+        self, object_type: str, id_property: str | None, archived: bool
+    ) -> Callable[[str], Record | None]:
+        """Find records by id, or by the value of a unique property (`idProperty`, e.g. a contact's email)."""
+        if not id_property or id_property == "hs_object_id":
+            return lambda object_id: self.store.get(object_type, object_id, archived=archived)
+        definition = self.store.definition(object_type, id_property)
+        unique = definition is not None and (
+            definition["hasUniqueValue"] or (object_type, id_property) == ("contacts", "email")
+        )
+        if not unique:
+            raise validation(
+                f"{id_property} is not a unique property of {object_type}; it cannot be an idProperty."
+            )
+        index = {
+            str(r["properties"].get(id_property)).lower(): r
+            for r in self.store.tables[object_type].values()
+            if bool(r.get("archived")) == archived and r["properties"].get(id_property) is not None
+        }
+        return lambda value: index.get(value.lower())
+
     def get_object(self, request: Request) -> Response:
         object_type = object_type_of(request)
-        record = self.store.get(object_type, request.params["id"], archived=flag(request, "archived"))
+        archived = flag(request, "archived")
+        record = self._lookup(object_type, request.arg("idProperty"), archived)(request.params["id"])
         if record is None:
             raise not_found()
         return Response.json(self._full_json(request, object_type, record))
@@ -218,9 +241,10 @@ class ObjectRoutes:
                 "The maximum number of inputs supported in a batch request for property histories is 50"
             )
         archived = flag(request, "archived")
+        lookup = self._lookup(object_type, body.get("idProperty"), archived)
         results, missing = [], []
         for item in inputs:
-            record = self.store.get(object_type, str(item.get("id")), archived=archived)
+            record = lookup(str(item.get("id")))
             if record is None:
                 missing.append(str(item.get("id")))
             else:

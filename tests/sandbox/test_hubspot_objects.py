@@ -278,3 +278,18 @@ def test_given_associations_asked_when_reading_a_deal_then_associated_ids_come_w
     assert len(deal.associations["contacts"].results) == 3
     assert deal.associations["contacts"].results[0].type == "deal_to_contact"
     assert len(deal.associations["line_items"].results) == 1
+
+
+def test_given_emails_when_batch_reading_contacts_by_id_property_then_contacts_come_back(
+    hubspot_client: HubSpot,
+) -> None:
+    response = hubspot_client.crm.contacts.batch_api.read(
+        {
+            "inputs": [{"id": "c1@acme.test"}, {"id": "C2@ACME.TEST"}],
+            "idProperty": "email",
+            "properties": ["firstname"],
+        }
+    )
+    assert sorted(r.properties["firstname"] for r in response.results) == ["First1", "First2"]
+    contact = hubspot_client.crm.contacts.basic_api.get_by_id("c3@acme.test", id_property="email")
+    assert contact.properties["email"] == "c3@acme.test"
