@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from e2e_support import PLAYBOOK, start_org
+from salesforce_e2e_support import PLAYBOOK, start_org
 
 from connectors.base import ConfigurationError
 from connectors.salesforce import SalesforceConfig, SalesforceConnector

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from e2e_support import BOOK_NOW, PLAYBOOK, Clock, connect, plugin_tasks, start_org, sync
+from salesforce_e2e_support import BOOK_NOW, PLAYBOOK, Clock, connect, plugin_tasks, start_org, sync
 
 from connectors.base import BudgetExhaustedError
 from core.models import Deal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_support import PLAYBOOK, connect, rows, start_org
+from salesforce_e2e_support import PLAYBOOK, connect, rows, start_org
 
 from sandbox.salesforce import SalesforceSandbox
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
+from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
 
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.salesforce.testing import password_login
