@@ -121,31 +121,23 @@ def pick(
 
 
 def system_fields() -> list[FieldDef]:
+    def by_user(name: str, relationship: str) -> FieldDef:
+        return ro(
+            name,
+            "reference",
+            length=18,
+            reference_to=("User",),
+            relationship_name=relationship,
+            nillable=False,
+        )
+
     return [
         FieldDef("Id", "id", length=18, updateable=False, createable=False, nillable=False),
         ro("IsDeleted", "boolean", nillable=False),
         ro("CreatedDate", "datetime", nillable=False),
-        FieldDef(
-            "CreatedById",
-            "reference",
-            length=18,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-            updateable=False,
-            createable=False,
-            nillable=False,
-        ),
+        by_user("CreatedById", "CreatedBy"),
         ro("LastModifiedDate", "datetime", nillable=False),
-        FieldDef(
-            "LastModifiedById",
-            "reference",
-            length=18,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-            updateable=False,
-            createable=False,
-            nillable=False,
-        ),
+        by_user("LastModifiedById", "LastModifiedBy"),
         ro("SystemModstamp", "datetime", nillable=False),
     ]
 
