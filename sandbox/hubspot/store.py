@@ -218,6 +218,9 @@ class HubSpotStore:
             )
             props.setdefault(f"hs_date_entered_{stage}", stamp)
             props[f"hs_v2_date_entered_{stage}"] = stamp
+            stages = record["history"].get("dealstage") or []
+            if len(stages) > 1 and stages[1][0]:  # the stage it left
+                props[f"hs_date_exited_{stages[1][0]}"] = props[f"hs_v2_date_exited_{stages[1][0]}"] = stamp
         if object_type == "tasks" and "hs_task_status" in changed:
             if changed["hs_task_status"] == "COMPLETED":
                 props["hs_task_completion_date"] = stamp

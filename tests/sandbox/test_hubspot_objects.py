@@ -90,9 +90,22 @@ def test_given_a_patch_when_applied_then_value_history_and_modification_stamp_ch
     updated = hubspot_client.crm.deals.basic_api.update(deal_id, {"properties": {"dealstage": "closedwon"}})
     assert updated.properties["hs_lastmodifieddate"] > before
     deal = hubspot_client.crm.deals.basic_api.get_by_id(
-        deal_id, properties=["hs_is_closed_won", "hs_is_closed"], properties_with_history=["dealstage"]
+        deal_id,
+        properties=[
+            "hs_is_closed_won",
+            "hs_is_closed",
+            "hs_v2_date_entered_closedwon",
+            "hs_v2_date_exited_qualifiedtobuy",
+        ],
+        properties_with_history=["dealstage"],
     )
     assert (deal.properties["hs_is_closed_won"], deal.properties["hs_is_closed"]) == ("true", "true")
+    stamp = updated.properties["hs_lastmodifieddate"]
+    assert (
+        deal.properties["hs_v2_date_entered_closedwon"]
+        == deal.properties["hs_v2_date_exited_qualifiedtobuy"]
+        == stamp
+    )
     assert [v.value for v in deal.properties_with_history["dealstage"]][:2] == ["closedwon", "qualifiedtobuy"]
 
 
