@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from core.assess import assess
 from core.models import Deal, WritePlan
 from core.plan import plan
 from core.playbook import Playbook
+from sandbox.http import Request, Response
 from sandbox.hubspot import HubSpotSandbox
 
 
@@ -88,3 +90,18 @@ def deal_task_keys(sandbox: HubSpotSandbox, deal_id: str) -> list[str]:
             keys.append(match.group(1))
     return keys
 
+
+
+def after_answering(sandbox: HubSpotSandbox, path_suffix: str, then: Callable[[int], None]) -> None:
+    """After the sandbox handled the n-th request to `path_suffix`, call `then(n)` before answering: it may
+    sleep (a slow answer) or raise DropConnection (the work is done, the answer is lost)."""
+    decorate = sandbox.app.decorate
+    seen = [0]
+
+    def hook(request: Request, response: Response) -> None:
+        decorate(request, response)
+        if request.path.endswith(path_suffix):
+            seen[0] += 1
+            then(seen[0])
+
+    sandbox.app.decorate = hook

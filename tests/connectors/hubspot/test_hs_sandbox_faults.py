@@ -6,7 +6,16 @@ import time
 from collections import Counter
 
 import pytest
-from hubspot_support import FakeClock, Sleeps, connector_for, deal_props, deal_task_keys, read_all, sync
+from hubspot_support import (
+    FakeClock,
+    Sleeps,
+    after_answering,
+    connector_for,
+    deal_props,
+    deal_task_keys,
+    read_all,
+    sync,
+)
 
 from connectors.base import BudgetExhaustedError
 from core.models import OwnedField, OwnedFields, WritePlan
@@ -88,16 +97,14 @@ def test_given_429s_5xx_and_drops_when_full_sync_then_nothing_lost_and_retry_aft
 def test_given_task_create_answer_lost_after_creating_when_applied_then_no_duplicate_task(
     provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock
 ) -> None:
-    decorate = provisioned.app.decorate
     dropped: Counter[str] = Counter()
 
-    def lose_first_create_answer(request: Request, response: Response) -> None:
-        decorate(request, response)
-        if request.path.endswith("/tasks/batch/create") and not dropped["create"]:
+    def lose_first_answer(n: int) -> None:
+        if n == 1:
             dropped["create"] += 1
             raise DropConnection  # HubSpot created the tasks, but the answer never arrives
 
-    provisioned.app.decorate = lose_first_create_answer
+    after_answering(provisioned, "/tasks/batch/create", lose_first_answer)
     outcome = sync(connector_for(provisioned), playbook, None, clock.now)
     creates = [a for p in outcome.plans for a in p.tasks]
     assert dropped["create"] == 1
@@ -136,16 +143,11 @@ def test_given_rate_limit_headers_when_reading_then_budget_reported(
 def test_given_a_slow_answer_when_reading_then_read_timeout_retried(
     provisioned: HubSpotSandbox, clock: FakeClock
 ) -> None:
-    decorate = provisioned.app.decorate
-    slowed: Counter[str] = Counter()
-
-    def first_list_slow(request: Request, response: Response) -> None:
-        decorate(request, response)
-        if request.path.endswith("/objects/deals") and not slowed["list"]:
-            slowed["list"] += 1
+    def first_answer_slow(n: int) -> None:
+        if n == 1:
             time.sleep(0.5)  # longer than the client's read timeout
 
-    provisioned.app.decorate = first_list_slow
+    after_answering(provisioned, "/objects/deals", first_answer_slow)
     connector = connector_for(provisioned, read_timeout=0.2)
     assert len(read_all(connector, None, clock.now)) == 60
     assert connector.api_calls()["list"] == 2
@@ -154,17 +156,11 @@ def test_given_a_slow_answer_when_reading_then_read_timeout_retried(
 def test_given_hubspot_down_midway_when_updating_then_written_batches_kept_and_rest_reported(
     provisioned: HubSpotSandbox, playbook: Playbook
 ) -> None:
-    decorate = provisioned.app.decorate
-    seen: Counter[str] = Counter()
+    def down_after_two_batches(n: int) -> None:
+        if n > 2:
+            raise DropConnection
 
-    def down_after_two_batches(request: Request, response: Response) -> None:
-        decorate(request, response)
-        if request.path.endswith("/deals/batch/update"):
-            seen["update"] += 1
-            if seen["update"] > 2:
-                raise DropConnection
-
-    provisioned.app.decorate = down_after_two_batches
+    after_answering(provisioned, "/deals/batch/update", down_after_two_batches)
     deal_ids = sorted(provisioned.store.tables["deals"])
     connector = connector_for(provisioned, batch_size=10, max_attempts=2)
     result = connector.apply(score_plans(deal_ids, 3), playbook)
