@@ -1,42 +1,24 @@
-"""Evaluate a parsed SOQL query against the store: field resolution, filters, ordering, projection.
+"""Evaluate a parsed SOQL query against the store: field resolution, ordering, projection, child results.
 
-Everything is compiled once per query into closures (field getters, a predicate, sort keys, a
-projector), so a 2,000-row page with five child subqueries is a few list comprehensions over indexed
-children, not a rescan per record. Field and relationship names are matched case-insensitively, as SOQL
-does, and come back in their canonical case. String comparisons are case-insensitive; datetimes compare
-as normalised UTC strings. Unknown objects raise INVALID_TYPE, unknown fields or relationships
-INVALID_FIELD, a literal of the wrong type for its field INVALID_QUERY_FILTER_OPERATOR.
+Everything is compiled once per query into closures (field getters, a predicate from `soql_filters`,
+sort keys, a projector), so a 2,000-row page with five child subqueries is a few list comprehensions over
+indexed children, not a rescan per record. Field and relationship names are matched case-insensitively,
+as SOQL does, and come back in their canonical case. Unknown objects raise INVALID_TYPE, unknown fields
+or relationships INVALID_FIELD.
 """
 
 from __future__ import annotations
 
-import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sandbox.salesforce.schema import FieldDef, ObjectDef
-from sandbox.salesforce.soql import (
-    BoolOp,
-    Compare,
-    FieldPath,
-    Includes,
-    InList,
-    Literal,
-    Query,
-    SoqlError,
-    location,
-)
+from sandbox.salesforce.soql import FieldPath, Query, SoqlError, location
+from sandbox.salesforce.soql_filters import Filters, Getter, Predicate, normaliser
 from sandbox.salesforce.store import Record, SalesforceStore
-from sandbox.salesforce.values import sf_datetime
 
-Getter = Callable[[Record], Any]
-Predicate = Callable[[Record], bool]
-NUMERIC = frozenset({"double", "currency", "percent", "int"})
 ACTIVITIES = frozenset({"Task", "Event"})
-_ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 # The polymorphic "Name" object a What/Who/Owner relationship points at.
 NAME_OBJECT = ObjectDef(
     "Name",
@@ -156,7 +138,9 @@ class Evaluator:
     # ---- compile ---------------------------------------------------------------------------------
     def compile(self, query: Query, obj: ObjectDef | None = None) -> Compiled:
         obj = obj or self.object_named(query.object, query.pos)
-        predicate: Predicate = (lambda _r: True) if query.where is None else self.condition(obj, query.where)
+        predicate: Predicate = (
+            (lambda _r: True) if query.where is None else Filters(self).condition(obj, query.where)
+        )
         visible = self._visibility(obj)
         return Compiled(
             obj,
@@ -184,7 +168,7 @@ class Evaluator:
         for path, descending, nulls_last in query.order:
             getter, field = self.resolve(obj, path)
             null_flag = (1 if nulls_last else -1) * (-1 if descending else 1)
-            keys.append((self._normaliser(getter, field), descending, null_flag))
+            keys.append((normaliser(getter, field), descending, null_flag))
 
         def sort(rows: list[Record]) -> list[Record]:
             for get, descending, null_flag in reversed(keys):
@@ -192,12 +176,6 @@ class Evaluator:
             return rows
 
         return sort
-
-    @staticmethod
-    def _normaliser(getter: Getter, field: FieldDef) -> Getter:
-        if field.is_text:
-            return lambda r: None if (v := getter(r)) is None else v.lower()
-        return getter
 
     def projector(self, obj: ObjectDef, query: Query) -> Callable[[Record], tuple[Record, int]]:
         node = self._node(obj, query.fields)
@@ -265,153 +243,3 @@ class Evaluator:
             return result, sum(count for _, count in pairs[:returned])  # grandchildren count too
 
         return relation.name, fetch
-
-    # ---- conditions ------------------------------------------------------------------------------
-    def condition(self, obj: ObjectDef, node: Any) -> Predicate:
-        if isinstance(node, BoolOp):
-            parts = [self.condition(obj, item) for item in node.items]
-            if node.op == "NOT":
-                return lambda r: not parts[0](r)
-            if node.op == "AND":
-                return lambda r: all(p(r) for p in parts)
-            return lambda r: any(p(r) for p in parts)
-        getter, field = self.resolve(obj, node.path)
-        if isinstance(node, Includes):
-            return self._includes(getter, field, node)
-        if isinstance(node, InList):
-            return self._in(getter, field, node)
-        return self._compare(getter, field, node)
-
-    def _includes(self, getter: Getter, field: FieldDef, node: Includes) -> Predicate:
-        if field.type != "multipicklist":
-            raise self._bad_operator(
-                node.path, "includes or excludes operator only valid on multipicklist field"
-            )
-        wanted = [frozenset(v.lower().split(";")) for v in node.values]
-
-        def matches(record: Record) -> bool:
-            value = getter(record)
-            have = frozenset(value.lower().split(";")) if value else frozenset()
-            return any(w <= have for w in wanted) != node.exclude
-
-        return matches
-
-    def _in(self, getter: Getter, field: FieldDef, node: InList) -> Predicate:
-        if isinstance(node.values, Query):
-            values = self._semi_join(node.values)
-        else:
-            values = {self._operand(field, lit, node.path) for lit in node.values}
-        norm = self._normaliser(getter, field)
-        return lambda r: (norm(r) in values) != node.negate
-
-    def _semi_join(self, sub: Query) -> set[Any]:
-        compiled = self.compile(sub)
-        if len(sub.fields) != 1 or sub.subqueries:
-            raise SoqlError(
-                "MALFORMED_QUERY",
-                location(self.text, sub.pos) + "semi join sub-selects must select exactly one field",
-            )
-        getter, field = self.resolve(compiled.obj, sub.fields[0])
-        rows = self.rows(compiled, self.store.table(compiled.obj.name).values())
-        norm = self._normaliser(getter, field)
-        return {norm(r) for r in rows}
-
-    def _compare(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
-        literal = node.value
-        if literal.kind == "null":
-            if node.op not in ("=", "!="):
-                raise self._bad_operator(node.path, "null can only be compared with = or !=")
-            return (lambda r: getter(r) is None) if node.op == "=" else (lambda r: getter(r) is not None)
-        if node.op == "LIKE":
-            return self._like(getter, field, node)
-        if literal.kind == "date_keyword":
-            return self._date_range(getter, field, node)
-        target = self._operand(field, literal, node.path)
-        norm = self._normaliser(getter, field)
-        if field.type == "multipicklist" and node.op in ("=", "!="):
-            wanted = frozenset(str(target).split(";"))
-            return lambda r: (frozenset((norm(r) or "").split(";")) == wanted) == (node.op == "=")
-        if node.op == "=":
-            return lambda r: norm(r) == target
-        if node.op == "!=":
-            return lambda r: norm(r) != target
-        compare = _ORDERED[node.op]
-        return lambda r: (v := norm(r)) is not None and compare(v, target)
-
-    def _like(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
-        if node.value.kind != "string" or not (field.is_text or field.type in ("id", "reference")):
-            raise self._bad_operator(node.path, "invalid operator on field")
-        pattern = ""
-        escaped = False
-        for char in str(node.value.value):
-            if escaped:
-                pattern += re.escape(char)
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            else:
-                pattern += {"%": ".*", "_": "."}.get(char, re.escape(char))
-        regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
-        return lambda r: (v := getter(r)) is not None and regex.fullmatch(str(v)) is not None
-
-    def _operand(self, field: FieldDef, literal: Literal, path: FieldPath) -> Any:
-        kind, value = literal.kind, literal.value
-        expected = {"date": "date", "datetime": "datetime", "boolean": "bool"}.get(field.type)
-        if expected is None:
-            expected = "number" if field.type in NUMERIC else "string"
-        if kind == "null":
-            return None
-        if kind != expected:
-            quoted = (
-                "should be enclosed in quotes" if expected == "string" else "should not be enclosed in quotes"
-            )
-            type_name = {"datetime": "dateTime", "bool": "boolean"}.get(expected, expected)
-            raise self._bad_operator(
-                path,
-                f"value of filter criterion for field '{field.name}' must be of type {type_name} "
-                f"and {quoted}",
-            )
-        if field.is_text:
-            return str(value).lower()
-        if field.type == "int":
-            return int(value)
-        return value
-
-    def _date_range(self, getter: Getter, field: FieldDef, node: Compare) -> Predicate:
-        if field.type not in ("date", "datetime"):
-            raise self._bad_operator(
-                node.path,
-                f"value of filter criterion for field '{field.name}' must be of "
-                "type string and should be enclosed in quotes",
-            )
-        word, days = node.value.value
-        today = self.store.clock().date()
-        start, end = {
-            "TODAY": (0, 1),
-            "YESTERDAY": (-1, 0),
-            "TOMORROW": (1, 2),
-            "LAST_N_DAYS": (-days, 1),
-            "NEXT_N_DAYS": (1, days + 1),
-        }[word]
-        low, high = (self._bound(field, today + timedelta(days=d)) for d in (start, end))
-        checks: dict[str, Callable[[Any], bool]] = {
-            "=": lambda v: low <= v < high,
-            "!=": lambda v: not low <= v < high,
-            "<": lambda v: v < low,
-            "<=": lambda v: v < high,
-            ">": lambda v: v >= high,
-            ">=": lambda v: v >= low,
-        }
-        check = checks[node.op]
-        return lambda r: (v := getter(r)) is not None and check(v)
-
-    @staticmethod
-    def _bound(field: FieldDef, day: date) -> str:
-        return (
-            day.isoformat()
-            if field.type == "date"
-            else sf_datetime(datetime.combine(day, time(), tzinfo=UTC))
-        )
-
-    def _bad_operator(self, path: FieldPath, detail: str) -> SoqlError:
-        return SoqlError("INVALID_QUERY_FILTER_OPERATOR", location(self.text, path.pos) + detail)
