@@ -67,6 +67,20 @@ def custom_field_problem(component: dict[str, Any]) -> str | None:
     return None
 
 
+def list_view_problem(store: SalesforceStore, component: dict[str, Any]) -> str | None:
+    """Why a ListView would not deploy: an unknown object, or a column/filter naming a field that does not
+    exist (standard columns use list-view tokens such as OPPORTUNITY.NAME and are accepted as they are)."""
+    object_name = str(component["fullName"]).partition(".")[0]
+    obj = store.objects().get(object_name)
+    if obj is None:
+        return f"In field: fullName - no CustomObject named {object_name} found"
+    names = [*(component.get("columns") or []), *(f.get("field") for f in component.get("filters") or [])]
+    for name in names:
+        if name and "." not in str(name) and name not in obj.fields:
+            return f"Invalid field {name} for {object_name} in list view {component['fullName']}"
+    return None
+
+
 def is_true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 

@@ -278,3 +278,14 @@ def test_given_external_id_field_when_upserting_tasks_then_created_once_then_upd
     assert described["Commitment_Key__c"]["externalId"] is True
     with pytest.raises(SalesforceMalformedRequest):
         sf.Task.upsert("Subject/whatever", {"Status": "Completed"})
+
+
+def test_given_list_view_on_a_missing_field_when_upserted_then_refused(md: Any) -> None:
+    view = md.ListView(
+        fullName="Opportunity.Broken",
+        label="Broken",
+        filterScope=md.FilterScope("Everything"),
+        columns=["OPPORTUNITY.NAME", "Not_There__c"],
+    )
+    with pytest.raises(Exception, match="FIELD_INTEGRITY_EXCEPTION, Invalid field Not_There__c"):
+        md.ListView.upsert([view])
