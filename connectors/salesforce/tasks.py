@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import ApplyResult, CreatedTask, RecordFailure, TransientError
+from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
@@ -97,6 +97,8 @@ class TaskWriter:
     @staticmethod
     def _tally(batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:
         outcome = ApplyResult()
+        if len(results) != len(batch):
+            raise FatalError(f"Salesforce answered {len(results)} results for {len(batch)} new tasks")
         for action, result in zip(batch, results, strict=True):
             if result.get("success"):
                 outcome.tasks_created.append(CreatedTask(action.deal_id, action.key, str(result["id"])))
