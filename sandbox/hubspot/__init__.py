@@ -9,6 +9,7 @@ Modules: `store` (records, associations, property definitions as JSON-able table
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,9 @@ class HubSpotSandbox:
 
     def stop(self) -> None:
         self._server.stop()
+        if self.store.frozen:  # let the GC have the portal back (see HubSpotStore.settle)
+            gc.unfreeze()
+            self.store.frozen = False
 
     def __enter__(self) -> HubSpotSandbox:
         return self

@@ -259,9 +259,7 @@ class BookImporter:
 
 def import_book(store: HubSpotStore, book: Book) -> None:
     # Hundreds of thousands of small dicts: the cyclic GC would rescan them over and over while they are
-    # built (none of them form cycles), so it is paused for the import, and afterwards the long-lived
-    # portal is frozen out of collections, or every later full collection (during a search, say) would
-    # walk it all again.
+    # built (none of them form cycles), so it is paused for the import.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -270,4 +268,4 @@ def import_book(store: HubSpotStore, book: Book) -> None:
     finally:
         if enabled:
             gc.enable()
-    gc.freeze()
+    store.settle()

@@ -34,6 +34,7 @@ from sandbox.hubspot.values import iso_ms, normalize
 Record = dict[str, Any]
 _STAGES = {stage_id: (closed, probability) for stage_id, _label, closed, probability in HUBSPOT_STAGES}
 FIRST_ID = 10_001
+FREEZE_AT_RECORDS = 20_000
 
 
 class HubSpotStore:
@@ -63,6 +64,7 @@ class HubSpotStore:
         )
         self._next_id = FIRST_ID
         self._default_ids: dict[tuple[str, str], int] | None = None
+        self.frozen = False  # see settle()
 
     def reindex(self) -> None:
         """Recompute derived state after `tables` were loaded from elsewhere."""
@@ -70,7 +72,15 @@ class HubSpotStore:
         self._next_id = max([FIRST_ID - 1, *ids]) + 1
         self._default_ids = None
         self.version += 1
-        gc.freeze()  # a loaded portal is long-lived: keep full collections from rescanning it
+        self.settle()
+
+    def settle(self) -> None:
+        """Freeze a large portal out of the cyclic GC: it is long-lived, and every full collection
+        (one comes along during a search, say) would otherwise walk its million objects again.
+        `HubSpotSandbox.stop()` thaws it so a stopped portal can be collected."""
+        if sum(len(self.tables[name]) for name in OBJECT_TYPES) >= FREEZE_AT_RECORDS:
+            gc.freeze()
+            self.frozen = True
 
     def now(self) -> str:
         return iso_ms(self.clock())
