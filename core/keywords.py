@@ -2,11 +2,12 @@
 `Playbook.keyword_patterns`.
 
 A deal has tens of texts and the playbook about a hundred phrases; running ten regexes over every text
-costs hundreds of microseconds a deal. Instead each deal's texts are joined and lower-cased once, split
-into word tokens (bytes-level, so it runs in C) and intersected with the playbook's vocabulary, and a
-phrase is only searched for when all its tokens are present. Hits are then located with `str.find` and
-checked for word boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is
-alphanumeric or `_`).
+costs hundreds of microseconds a deal (CPython's `re` tries every alternative at every position). Instead
+each deal's texts are joined and lower-cased once, split into word tokens (bytes-level, so it runs in C)
+and intersected with the playbook's vocabulary, and a phrase is only searched for when all its tokens are
+present. Hits are then located with `str.find` (much faster than `re` on literals) and checked for word
+boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is alphanumeric or `_`);
+a match never spans two texts, as it cannot when each text is searched on its own.
 """
 
 from __future__ import annotations
@@ -31,29 +32,35 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
+# A phrase prepared for the search: (phrase, its tokens after the first, whether its first and its last
+# character are word characters: that decides what `\b` demands of the text's neighbouring characters).
+_Phrase = tuple[str, tuple[bytes, ...], bool, bool]
+
+
 @dataclass(frozen=True)
 class KeywordGroup:
-    """One playbook keyword group, prepared for `TextIndex.search`: phrases indexed by their first token."""
+    """One playbook keyword group, prepared for `TextIndex`: phrases indexed by their first token."""
 
     name: str
-    by_first_token: dict[bytes, tuple[tuple[str, tuple[bytes, ...]], ...]]
-    tokenless: tuple[str, ...]  # phrases with no word character at all (always searched)
+    by_first_token: dict[bytes, tuple[_Phrase, ...]]
+    tokenless: tuple[_Phrase, ...]  # phrases with no word character at all (always searched)
     # Every token of every group of the playbook (one shared object): a text's tokens are only ever
     # intersected with it, which is much cheaper than building a set of all the text's tokens.
     vocabulary: frozenset[bytes] = frozenset()
 
     @classmethod
     def build(cls, name: str, phrases: Sequence[str]) -> KeywordGroup:
-        by_first: dict[bytes, list[tuple[str, tuple[bytes, ...]]]] = {}
-        tokenless: list[str] = []
+        by_first: dict[bytes, list[_Phrase]] = {}
+        tokenless: list[_Phrase] = []
         for phrase in dict.fromkeys(p.lower() for p in phrases):
             tokens = tuple(word_tokens(phrase))
+            prepared = (phrase, tokens[1:], _is_word(phrase[0]), _is_word(phrase[-1]))
             if tokens:
-                by_first.setdefault(tokens[0], []).append((phrase, tokens[1:]))
+                by_first.setdefault(tokens[0], []).append(prepared)
             else:
-                tokenless.append(phrase)
+                tokenless.append(prepared)
         vocabulary = frozenset(
-            token for first, entries in by_first.items() for _, rest in entries for token in (first, *rest)
+            token for first, entries in by_first.items() for entry in entries for token in (first, *entry[1])
         )
         return cls(name, {k: tuple(v) for k, v in by_first.items()}, tuple(tokenless), vocabulary)
 
@@ -71,7 +78,7 @@ class TextIndex:
     stops scanning as soon as no later match can beat the best found; `search` lists every matching text.
     """
 
-    __slots__ = ("_candidates", "_ends", "_joined", "_offsets", "_tokens", "_vocabulary")
+    __slots__ = ("_ascii", "_candidates_by_group", "_ends", "_joined", "_offsets", "_tokens", "_word_bytes")
 
     def __init__(self, texts: Sequence[str]) -> None:
         """`texts` as written; lower-casing them joined is much cheaper than one by one."""
@@ -91,71 +98,92 @@ class TextIndex:
             ends.append(position)
             position += 1
         self._offsets, self._ends, self._joined = offsets, ends, lowered
+        self._ascii = lowered.isascii()
+        self._word_bytes = b""
         self._tokens: frozenset[bytes] | None = None
-        self._vocabulary: frozenset[bytes] | None = None
-        self._candidates: dict[str, tuple[str, ...]] = {}
+        self._candidates_by_group: dict[str, list[_Phrase]] = {}
 
     def text(self, index: int) -> str:
         """Text `index`, lower-cased."""
         return self._joined[self._offsets[index] : self._ends[index]]
 
-    def candidates(self, group: KeywordGroup) -> tuple[str, ...]:
+    def _candidates(self, group: KeywordGroup) -> list[_Phrase]:
         """The group's phrases whose every word token occurs somewhere in the texts (cached)."""
-        found = self._candidates.get(group.name)
-        if found is None:
-            if self._tokens is None or self._vocabulary is not group.vocabulary:
-                self._vocabulary = group.vocabulary
-                self._tokens = group.vocabulary.intersection(word_tokens(self._joined))
-            tokens = self._tokens
-            found = (
-                tuple(
-                    phrase
-                    for first in tokens.intersection(group.by_first_token)
-                    for phrase, rest in group.by_first_token[first]
-                    if all(t in tokens for t in rest)
-                )
-                + group.tokenless
-            )
-            self._candidates[group.name] = found
+        found = self._candidates_by_group.get(group.name)
+        if found is not None:
+            return found
+        tokens = self._tokens
+        if tokens is None:
+            # The token bytes; for an ASCII text (one byte per character), padded with a space at both
+            # ends, they also tell word boundaries at a glance (see `_ascii_hits`).
+            if self._ascii:
+                self._word_bytes = b" " + self._joined.encode().translate(_TOKEN_TABLE) + b" "
+                words = self._word_bytes.split()
+            else:
+                words = word_tokens(self._joined)
+            tokens = self._tokens = group.vocabulary.intersection(words)
+        by_first = group.by_first_token
+        found = [
+            entry
+            for first in tokens.intersection(by_first)
+            for entry in by_first[first]
+            if not entry[1] or tokens.issuperset(entry[1])
+        ]
+        if group.tokenless:
+            found += group.tokenless
+        self._candidates_by_group[group.name] = found
         return found
 
-    def _whole_word(self, pos: int, phrase: str) -> bool:
-        joined, end = self._joined, pos + len(phrase)
+    def _whole_word(self, pos: int, entry: _Phrase) -> bool:
+        """Whether the phrase found at `pos` has the regex's `\b` on both sides: each neighbour must differ
+        in "wordness" from the phrase's own first (last) character; the string's ends count as non-word."""
+        end = pos + len(entry[0])
+        if self._ascii and entry[2] and entry[3]:
+            # ASCII: text character i is padded token byte i + 1, a space unless it is a word character.
+            words = self._word_bytes
+            return words[pos] == 32 and words[end + 1] == 32
+        joined = self._joined
         before = pos > 0 and _is_word(joined[pos - 1])
         after = end < len(joined) and _is_word(joined[end])
-        return before != _is_word(phrase[0]) and after != _is_word(phrase[-1])
+        return before != entry[2] and after != entry[3]
 
     def first(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int] | None:
-        """(text index, offset in that text) of the earliest match in an allowed text, or None."""
+        """(text index, offset in that text) of the earliest match in an allowed text, or None.
+
+        Phrase by phrase, and a later phrase is only searched up to the end of the best text found so far:
+        the earliest match is usually in the first texts, so most of the text is never scanned.
+        """
         joined, offsets, ends = self._joined, self._offsets, self._ends
         best: tuple[int, int] | None = None
         limit = len(joined)
-        for phrase in self.candidates(group):
+        last = len(offsets) - 1
+        for entry in self._candidates(group):
+            phrase = entry[0]
             start = 0
             while (pos := joined.find(phrase, start, limit)) != -1:
                 index = bisect_right(offsets, pos) - 1
                 if allowed is not None and index not in allowed:
-                    if index + 1 >= len(offsets):
+                    if index >= last:
                         break
                     start = offsets[index + 1]
-                    continue
-                if not self._whole_word(pos, phrase):
+                elif pos + len(phrase) <= ends[index] and self._whole_word(pos, entry):
+                    if best is None or pos < best[0]:
+                        best = (pos, index)
+                        limit = ends[index]  # a later phrase only matters if it matches up to this text
+                    break
+                else:
                     start = pos + 1
-                    continue
-                if best is None or pos < best[0]:
-                    best = (pos, index)
-                    limit = ends[index]  # a later phrase only matters if it matches up to this text
-                break
         return None if best is None else (best[1], best[0] - offsets[best[1]])
 
     def within(self, group: KeywordGroup, index: int) -> int | None:
         """The offset of the group's first match inside text `index`, or None."""
         joined, begin, end = self._joined, self._offsets[index], self._ends[index]
         best: int | None = None
-        for phrase in self.candidates(group):
+        for entry in self._candidates(group):
+            phrase = entry[0]
             start = begin
             while (pos := joined.find(phrase, start, end)) != -1:
-                if self._whole_word(pos, phrase):
+                if self._whole_word(pos, entry):
                     best = pos if best is None or pos < best else best
                     break
                 start = pos + 1
@@ -164,7 +192,7 @@ class TextIndex:
     def search(self, group: KeywordGroup) -> dict[int, int]:
         """{text index: offset of its first match} for every text the group matches, in text order."""
         hits: dict[int, int] = {}
-        phrases = self.candidates(group)
+        phrases = [entry[0] for entry in self._candidates(group)]
         for index in range(len(self._offsets)):
             text = self.text(index)
             if any(phrase in text for phrase in phrases):
