@@ -23,10 +23,14 @@ from core.models import (
 )
 from core.playbook import Playbook
 from core.rules import RULES, DealContext
-from core.trusted import trusted
+from core.trusted import builder
 
 _NOTHING: frozenset[Commitment] = frozenset()
 _STAGE = "stage"
+_SECURED = CommitmentStatus.SECURED
+_evidence = builder(Evidence)
+_result = builder(CommitmentResult)
+_assessment = builder(Assessment)
 
 
 def expectations(
@@ -59,34 +63,37 @@ def expectations(
 
 
 def _confirmed(deal: Deal, commitment: Commitment, expected: bool) -> CommitmentResult:
-    proof = trusted(
-        Evidence,
-        kind=EvidenceKind.CONFIRMED,
-        source="confirmation",
-        record_id=deal.id,
-        at=None,
-        snippet="confirmed by the rep in the CRM",
-        rule=commitment,
+    proof = _evidence(
+        {
+            "kind": EvidenceKind.CONFIRMED,
+            "source": "confirmation",
+            "record_id": deal.id,
+            "at": None,
+            "snippet": "confirmed by the rep in the CRM",
+            "rule": commitment,
+        }
     )
-    return trusted(
-        CommitmentResult,
-        commitment=commitment,
-        status=CommitmentStatus.SECURED,
-        expected=expected,
-        evidence=(proof,),
-        reason="the rep confirmed it in the CRM",
+    return _result(
+        {
+            "commitment": commitment,
+            "status": CommitmentStatus.SECURED,
+            "expected": expected,
+            "evidence": (proof,),
+            "reason": "the rep confirmed it in the CRM",
+        }
     )
 
 
 def _status(grade: CommitmentStatus, evidence: tuple[Evidence, ...], expected: bool) -> CommitmentStatus:
-    if grade is CommitmentStatus.SECURED:
+    if grade is _SECURED:
         return grade
-    if any(e.source != _STAGE for e in evidence):
-        return CommitmentStatus.PARTIAL
+    for found in evidence:
+        if found.source != _STAGE:
+            return CommitmentStatus.PARTIAL
     return CommitmentStatus.MISSING if expected else CommitmentStatus.UPCOMING
 
 
-def _next(deal: Deal, secured: set[Commitment]) -> Commitment | None:
+def _next(deal: Deal, secured: list[Commitment]) -> Commitment | None:
     if deal.is_lost:
         return None
     if deal.is_won:
@@ -94,41 +101,48 @@ def _next(deal: Deal, secured: set[Commitment]) -> Commitment | None:
     return next((c for c in COMMITMENT_ORDER if c not in secured), None)
 
 
+_RULES_IN_ORDER = tuple((commitment, RULES[commitment]) for commitment in COMMITMENT_ORDER)
+
+
 def assess(deal: Deal, playbook: Playbook, now: datetime) -> Assessment:
     """Assess `deal` against `playbook` as of `now` (only the expectation of `execute` depends on `now`)."""
     stage_expects, expected, warning = expectations(deal, playbook, now)
-    context = DealContext.build(deal, playbook, stage_expects)
-    confirmed = set(deal.confirmed)
+    context = DealContext(deal, playbook, stage_expects)
+    confirmed = deal.confirmed
     results: list[CommitmentResult] = []
-    secured: set[Commitment] = set()
-    for commitment in COMMITMENT_ORDER:
+    secured: list[Commitment] = []  # in canonical order, as the loop goes
+    for commitment, rule in _RULES_IN_ORDER:
         is_expected = commitment in expected
-        if commitment in confirmed:
+        if confirmed and commitment in confirmed:
             result = _confirmed(deal, commitment, is_expected)
+            status = _SECURED
         else:
-            found = RULES[commitment](context)
-            result = trusted(
-                CommitmentResult,
-                commitment=commitment,
-                status=_status(found.grade, found.evidence, is_expected),
-                expected=is_expected,
-                evidence=found.evidence,
-                reason=found.reason,
+            found = rule(context)
+            status = _status(found.grade, found.evidence, is_expected)
+            result = _result(
+                {
+                    "commitment": commitment,
+                    "status": status,
+                    "expected": is_expected,
+                    "evidence": found.evidence,
+                    "reason": found.reason,
+                }
             )
-        if result.status is CommitmentStatus.SECURED:
-            secured.add(commitment)
+        if status is _SECURED:
+            secured.append(commitment)
         results.append(result)
-    missing = tuple(c for c in COMMITMENT_ORDER if c in expected and c not in secured)
-    return trusted(
-        Assessment,
-        deal_id=deal.id,
-        stage=deal.stage,
-        results=tuple(results),
-        secured=tuple(c for c in COMMITMENT_ORDER if c in secured),
-        missing=missing,
-        next=_next(deal, secured),
-        stage_gap=bool(missing) and not deal.is_closed,
-        score=len(secured),
-        warnings=(warning,) if warning else (),
-        assessed_at=now,
+    missing = tuple(c for c in COMMITMENT_ORDER if c in expected and c not in secured) if expected else ()
+    return _assessment(
+        {
+            "deal_id": deal.id,
+            "stage": deal.stage,
+            "results": tuple(results),
+            "secured": tuple(secured),
+            "missing": missing,
+            "next": _next(deal, secured),
+            "stage_gap": bool(missing) and not deal.is_closed,
+            "score": len(secured),
+            "warnings": (warning,) if warning else (),
+            "assessed_at": now,
+        }
     )

@@ -25,7 +25,7 @@ from core.models import (
     WritePlan,
 )
 from core.playbook import Playbook
-from core.trusted import trusted
+from core.trusted import builder
 
 EVIDENCE_MAX_BYTES = 32_768  # Salesforce long text area; also within HubSpot's 65,536-character limit
 _COMPARED = tuple(
@@ -34,6 +34,9 @@ _COMPARED = tuple(
     if name not in (OwnedField.EVIDENCE, OwnedField.ASSESSED_AT)  # compared separately
 )
 _LISTS = frozenset({OwnedField.SECURED, OwnedField.MISSING})
+_owned_fields = builder(OwnedFields)
+_task_action = builder(TaskAction)
+_write_plan = builder(WritePlan)
 
 
 def task_key(deal_id: str, commitment: Commitment) -> str:
@@ -60,15 +63,16 @@ def evidence_text(assessment: Assessment, playbook: Playbook) -> str:
 
 
 def desired_fields(assessment: Assessment, playbook: Playbook, now: datetime) -> OwnedFields:
-    return trusted(
-        OwnedFields,
-        secured=assessment.secured,
-        missing=assessment.missing,
-        next=assessment.next,
-        score=assessment.score,
-        stage_gap=assessment.stage_gap,
-        evidence=evidence_text(assessment, playbook),
-        assessed_at=now,
+    return _owned_fields(
+        {
+            "secured": assessment.secured,
+            "missing": assessment.missing,
+            "next": assessment.next,
+            "score": assessment.score,
+            "stage_gap": assessment.stage_gap,
+            "evidence": evidence_text(assessment, playbook),
+            "assessed_at": now,
+        }
     )
 
 
@@ -89,13 +93,19 @@ def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[Owne
 
 
 def _complete(deal: Deal, task: PluginTask) -> TaskAction:
-    return trusted(
-        TaskAction,
-        kind=TaskActionKind.COMPLETE,
-        deal_id=deal.id,
-        commitment=task.commitment,
-        key=task.key,
-        task_id=task.task_id,
+    # The unset fields' defaults come first: the order `trusted` (defaults, then values) always gave.
+    return _task_action(
+        {
+            "task_id": task.task_id,
+            "subject": "",
+            "body": "",
+            "owner_id": None,
+            "due_date": None,
+            "kind": TaskActionKind.COMPLETE,
+            "deal_id": deal.id,
+            "commitment": task.commitment,
+            "key": task.key,
+        }
     )
 
 
@@ -124,17 +134,18 @@ def task_actions(
         return tuple(actions)  # created before (now completed): never create a task twice
     guidance = playbook.commitments[target]
     actions.append(
-        trusted(
-            TaskAction,
-            kind=TaskActionKind.CREATE,
-            deal_id=deal.id,
-            commitment=target,
-            key=key,
-            task_id=None,
-            subject=playbook.task.subject.replace("{label}", guidance.label),
-            body=f"{guidance.ask}\n\nAsk: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
-            owner_id=deal.owner_id,
-            due_date=now.date() + timedelta(days=playbook.task.due_in_days),
+        _task_action(
+            {
+                "kind": TaskActionKind.CREATE,
+                "deal_id": deal.id,
+                "commitment": target,
+                "key": key,
+                "task_id": None,
+                "subject": playbook.task.subject.replace("{label}", guidance.label),
+                "body": f"{guidance.ask}\n\nAsk: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
+                "owner_id": deal.owner_id,
+                "due_date": now.date() + timedelta(days=playbook.task.due_in_days),
+            }
         )
     )
     return tuple(actions)
@@ -143,12 +154,13 @@ def task_actions(
 def plan(assessment: Assessment, deal: Deal, playbook: Playbook, now: datetime) -> WritePlan:
     """What to write for `deal` given its assessment: changed owned fields and task actions."""
     desired = desired_fields(assessment, playbook, now)
-    return trusted(
-        WritePlan,
-        deal_id=deal.id,
-        values=desired,
-        changed=changed_fields(desired, deal.current),
-        tasks=task_actions(assessment, deal, playbook, now),
+    return _write_plan(
+        {
+            "deal_id": deal.id,
+            "values": desired,
+            "changed": changed_fields(desired, deal.current),
+            "tasks": task_actions(assessment, deal, playbook, now),
+        }
     )
 
 

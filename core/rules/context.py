@@ -2,16 +2,18 @@
 contacts, the deal's evidence texts and their keyword hits, and what the stage expects.
 
 Building this once per deal (instead of each rule re-filtering the activities and re-scanning the texts)
-is what keeps an assessment in the tens of microseconds. Everything here is derived from the deal and the
+is what keeps an assessment in the tens of microseconds. One pass over the chronologically sorted
+activities sorts them into the few lists every rule uses; anything only some rules need (keyword hits,
+text records, contact roles) is computed on first use. Everything here is derived from the deal and the
 playbook only; `now` never enters, so the same deal always yields the same evidence and reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from core.keywords import TextIndex
@@ -24,6 +26,9 @@ _NEVER_HAPPENED = frozenset({ActivityStatus.CANCELED, ActivityStatus.NO_SHOW})
 _ALWAYS_WRITTEN = frozenset({ActivityKind.NOTE, ActivityKind.EMAIL})
 _COMPLETED, _SCHEDULED = ActivityStatus.COMPLETED, ActivityStatus.SCHEDULED
 KIND_NAMES = {kind: kind.value for kind in ActivityKind}  # plain str; Enum.value is a slow descriptor
+_START = attrgetter("start")
+_START_AND_ID = attrgetter("start", "id")
+_ID = attrgetter("id")
 
 
 @lru_cache(maxsize=1024)
@@ -32,9 +37,23 @@ def normalise_role(role: str) -> str:
     return " ".join(role.lower().replace("_", " ").replace("-", " ").split())
 
 
+@lru_cache(maxsize=64)
+def normalised_roles(roles: tuple[str, ...]) -> frozenset[str]:
+    """A contact's (or the playbook's) role names, normalised (few distinct tuples: cached)."""
+    return frozenset(normalise_role(r) for r in roles)
+
+
 def _sort_key(activity: Activity) -> tuple[bool, datetime | None, str]:
     at = activity.start or activity.end
     return (at is None, at, activity.id)
+
+
+def chronological(activities: Sequence[Activity]) -> list[Activity]:
+    """Activities by start (or end when there is no start; undated last), then id; stable."""
+    if None not in map(_START, activities):
+        # Every activity has a start: the same order from a C-level key instead of a Python function.
+        return sorted(activities, key=_START_AND_ID)
+    return sorted(activities, key=_sort_key)
 
 
 class TextRecord(NamedTuple):
@@ -48,102 +67,138 @@ class TextRecord(NamedTuple):
     is_evidence: bool
 
 
-@dataclass(slots=True)
 class DealContext:
-    """One deal prepared for the rules (see the module docstring)."""
+    """One deal prepared for the rules (see the module docstring).
 
-    deal: Deal
-    playbook: Playbook
-    stage_expects: frozenset[Commitment]
-    stage_entered_at: datetime | None
-    contact_by_id: dict[str, Contact]
-    held: list[Activity]
-    held_buyer: list[Activity]
-    held_rep_only: list[Activity]
-    scheduled: list[Activity]
-    records: list[TextRecord]
-    record_index: dict[str, int]
-    evidence_positions: frozenset[int]
-    index: TextIndex
-    _engaged: list[Contact] | None = field(default=None)
+    Texts are numbered (`positions`): the activities that happened or are planned, in chronological
+    order, then the deal description when there is one.
+    """
 
-    @classmethod
-    def build(cls, deal: Deal, playbook: Playbook, stage_expects: frozenset[Commitment]) -> DealContext:
-        contact_by_id = {c.id: c for c in deal.contacts}
+    __slots__ = (
+        "_contact_roles",
+        "_engaged",
+        "_index",
+        "_record_index",
+        "_texts",
+        "deal",
+        "evidence_positions",
+        "held",
+        "held_buyer",
+        "held_rep_only",
+        "playbook",
+        "scheduled",
+        "stage_entered_at",
+        "stage_expects",
+        "texted",
+    )
+
+    def __init__(self, deal: Deal, playbook: Playbook, stage_expects: frozenset[Commitment]) -> None:
+        self.deal, self.playbook, self.stage_expects = deal, playbook, stage_expects
+        contact_ids = {c.id for c in deal.contacts}
         held: list[Activity] = []
         held_buyer: list[Activity] = []
         held_rep_only: list[Activity] = []
         scheduled: list[Activity] = []
-        records: list[TextRecord] = []
-        record_index: dict[str, int] = {}
-        evidence_positions: list[int] = []
-        for activity in sorted(deal.activities, key=_sort_key):
-            status, kind = activity.status, activity.kind
+        texted: list[Activity] = []  # every activity with a text position, in position order
+        texts: list[str] = []
+        evidence: list[int] = []
+        for activity in chronological(deal.activities) if deal.activities else ():
+            status = activity.status
             if status in _NEVER_HAPPENED:
                 continue
-            completed = status is _COMPLETED
-            if kind in _BUYER_EVENT_KINDS:
-                if completed:
+            kind = activity.kind
+            if status is _COMPLETED:
+                evidence.append(len(texted))
+                if kind in _BUYER_EVENT_KINDS:
                     held.append(activity)
-                    buyer = not contact_by_id.keys().isdisjoint(activity.attendee_ids)
-                    (held_buyer if buyer else held_rep_only).append(activity)
-                elif status is _SCHEDULED:
-                    scheduled.append(activity)
-            position = len(records)
-            record_index[activity.id] = position
-            is_evidence = completed or kind in _ALWAYS_WRITTEN
-            if is_evidence:
-                evidence_positions.append(position)
-            text = f"{activity.subject}\n{activity.body}" if activity.body else activity.subject
-            at = activity.start or activity.end
-            records.append(TextRecord(KIND_NAMES[kind], activity.id, at, text, activity, is_evidence))
+                    if contact_ids.isdisjoint(activity.attendee_ids):
+                        held_rep_only.append(activity)
+                    else:
+                        held_buyer.append(activity)
+            elif kind in _ALWAYS_WRITTEN:
+                evidence.append(len(texted))
+            elif status is _SCHEDULED and kind in _BUYER_EVENT_KINDS:
+                scheduled.append(activity)
+            texted.append(activity)
+            body = activity.body
+            texts.append(f"{activity.subject}\n{body}" if body else activity.subject)
         if deal.description:
-            evidence_positions.append(len(records))
-            records.append(TextRecord("description", deal.id, None, deal.description, None, True))
-        entered = [s.entered_at for s in deal.stage_history if s.stage == deal.stage]
-        return cls(
-            deal=deal,
-            playbook=playbook,
-            stage_expects=stage_expects,
-            stage_entered_at=max(entered) if entered else None,
-            contact_by_id=contact_by_id,
-            held=held,
-            held_buyer=held_buyer,
-            held_rep_only=held_rep_only,
-            scheduled=scheduled,
-            records=records,
-            record_index=record_index,
-            evidence_positions=frozenset(evidence_positions),
-            index=TextIndex([r.text for r in records]),
-        )
+            evidence.append(len(texts))
+            texts.append(deal.description)
+        self.held, self.held_buyer, self.held_rep_only = held, held_buyer, held_rep_only
+        self.scheduled = scheduled
+        self.texted, self._texts = texted, texts
+        self.evidence_positions = frozenset(evidence)
+        stage = deal.stage
+        entered = [s.entered_at for s in deal.stage_history if s.stage == stage]
+        self.stage_entered_at = max(entered) if entered else None
+        self._index: TextIndex | None = None
+        self._record_index: dict[str, int] | None = None
+        self._engaged: list[Contact] | None = None
+        self._contact_roles: list[frozenset[str]] | None = None
+
+    @classmethod
+    def build(cls, deal: Deal, playbook: Playbook, stage_expects: frozenset[Commitment]) -> DealContext:
+        return cls(deal, playbook, stage_expects)
+
+    # ------------------------------------------------------------------------------------ text records
+
+    @property
+    def index(self) -> TextIndex:
+        if self._index is None:
+            self._index = TextIndex(self._texts)
+        return self._index
+
+    @property
+    def record_index(self) -> dict[str, int]:
+        """Activity id to text position (for a repeated id, the last activity with it)."""
+        if self._record_index is None:
+            ids = map(_ID, self.texted)
+            self._record_index = dict(zip(ids, range(len(self.texted)), strict=True))
+        return self._record_index
+
+    def record(self, position: int) -> TextRecord:
+        """The text at `position` with what evidence needs to cite it."""
+        text = self._texts[position]
+        if position < len(self.texted):
+            activity = self.texted[position]
+            is_evidence = position in self.evidence_positions
+            at = activity.start or activity.end
+            return TextRecord(KIND_NAMES[activity.kind], activity.id, at, text, activity, is_evidence)
+        return TextRecord("description", self.deal.id, None, text, None, True)
+
+    def activity_at(self, position: int) -> Activity | None:
+        """The activity whose text is at `position` (None for the description)."""
+        return self.texted[position] if position < len(self.texted) else None
 
     # ------------------------------------------------------------------------------------ keyword hits
 
     def first_text_hit(self, group: str) -> tuple[TextRecord, int] | None:
         """The first evidence text (completed activity, note, email, description) matching `group`."""
         found = self.index.first(self.playbook.keyword_groups[group], self.evidence_positions)
-        return None if found is None else (self.records[found[0]], found[1])
+        return None if found is None else (self.record(found[0]), found[1])
 
     def first_record_hit(self, group: str, positions: Collection[int]) -> tuple[TextRecord, int] | None:
         """The first of the records at `positions` matching `group`."""
         found = self.index.first(self.playbook.keyword_groups[group], positions)
-        return None if found is None else (self.records[found[0]], found[1])
+        return None if found is None else (self.record(found[0]), found[1])
 
     def text_hits(self, group: str) -> list[tuple[TextRecord, int]]:
         """Every evidence text matching `group`, in order."""
-        records = self.records
         hits = self.index.search(self.playbook.keyword_groups[group])
-        return [(records[i], offset) for i, offset in hits.items() if records[i].is_evidence]
+        evidence = self.evidence_positions
+        return [(self.record(i), offset) for i, offset in hits.items() if i in evidence]
 
     def first_activity_hit(self, group: str, activities: list[Activity]) -> tuple[Activity, int] | None:
         """The first of `activities` (given in chronological order) whose subject or body matches `group`."""
         if not activities:
             return None
-        positions = {self.record_index[a.id] for a in activities if a.id in self.record_index}
+        record_index = self.record_index
+        positions = {record_index[a.id] for a in activities if a.id in record_index}
         found = self.index.first(self.playbook.keyword_groups[group], positions)
         if found is None:
             return None
-        activity = self.records[found[0]].activity
+        activity = self.activity_at(found[0])
         return None if activity is None else (activity, found[1])
 
     def matches(self, group: str, activity: Activity) -> bool:
@@ -152,12 +207,12 @@ class DealContext:
         return position is not None and self.index.within(group_, position) is not None
 
     def activity_text(self, activity: Activity) -> str:
-        return self.records[self.record_index[activity.id]].text
+        return self._texts[self.record_index[activity.id]]
 
     # ------------------------------------------------------------------------------------------ contacts
 
-    def roles_of(self, contact: Contact) -> set[str]:
-        return {normalise_role(r) for r in contact.roles}
+    def roles_of(self, contact: Contact) -> frozenset[str]:
+        return normalised_roles(contact.roles)
 
     def engaged_contacts(self) -> list[Contact]:
         """Buyer contacts with a role on the deal or who attended a held meeting or connected call."""
@@ -167,5 +222,5 @@ class DealContext:
         return self._engaged
 
     def contacts_with_role(self, roles: tuple[str, ...]) -> list[Contact]:
-        wanted = {normalise_role(r) for r in roles}
-        return [c for c in self.deal.contacts if not wanted.isdisjoint(self.roles_of(c))]
+        wanted = normalised_roles(roles)
+        return [c for c in self.deal.contacts if not wanted.isdisjoint(normalised_roles(c.roles))]

@@ -8,7 +8,7 @@ meeting none of whose attendees is a contact on the deal is only the rep's asser
 from __future__ import annotations
 
 from core.models import Activity, ActivityKind, Commitment
-from core.rules.context import DealContext, normalise_role
+from core.rules.context import DealContext, normalised_roles
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -190,7 +190,7 @@ def consensus_rule(ctx: DealContext) -> Finding:
     thresholds = ctx.playbook.thresholds
     need = thresholds.consensus_min_contacts
     engaged = ctx.engaged_contacts()
-    decision_roles = {normalise_role(r) for r in ctx.playbook.roles.decision}
+    decision_roles = normalised_roles(ctx.playbook.roles.decision)
     deciders = [c for c in engaged if not decision_roles.isdisjoint(ctx.roles_of(c))]
     stage = stage_evidence(ctx, CONSENSUS)
     count = len(engaged)

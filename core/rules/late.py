@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.models import Commitment, Evidence, QuoteStatus
+from core.models import Activity, Commitment, Evidence, QuoteStatus
 from core.rules.context import DealContext
 from core.rules.findings import (
     ASSERTED,
@@ -136,6 +136,10 @@ def _proposal_at(ctx: DealContext) -> datetime | None:
     return min(times) if times else None
 
 
+def _start_or_end(activity: Activity) -> datetime | None:
+    return activity.start or activity.end
+
+
 def _on_or_after(at: datetime | None, since: datetime | None) -> bool:
     return at is not None and since is not None and at >= since
 
@@ -151,8 +155,8 @@ def resolve_rule(ctx: DealContext) -> Finding:
         )
     proposal_at = _proposal_at(ctx)
     # Completed activities, notes and emails (not the description): a review that actually took place.
-    logged = [i for i in ctx.evidence_positions if ctx.records[i].activity is not None]
-    later = [i for i in logged if _on_or_after(ctx.records[i].at, proposal_at)]
+    logged = [i for i in sorted(ctx.evidence_positions) if i < len(ctx.texted)]
+    later = [i for i in logged if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
     review = ctx.first_record_hit("security_legal_review", later) if later else None
     after_proposal = review is not None
     if review is None:
