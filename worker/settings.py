@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
 from worker.errors import UserError
+from worker.observability.redaction import REDACTOR
 
 CrmConfig = Annotated[SalesforceConfig | HubSpotConfig, Field(discriminator="crm")]
 CRM_CONFIG: TypeAdapter[SalesforceConfig | HubSpotConfig] = TypeAdapter(CrmConfig)
@@ -149,13 +150,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(problems)
     state_dir = process.state_dir or raw.state_dir or Path("state")
     url = process.database_url or raw.database_url or f"sqlite:///{state_dir / 'commitments.sqlite3'}"
-    return Settings(
+    settings = Settings(
         config_file=config_file,
         database_url=url,
         state_dir=state_dir,
         connections=connections,
         default_connection=raw.default_connection,
     )
+    # Every command loads settings through here, so every secret is known to the log/error redactor
+    # before the first CRM call can echo it back.
+    REDACTOR.add_from(settings)
+    return settings
 
 
 def _environment(env: Mapping[str, str]) -> WorkerEnvironment:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from connectors.base import ConnectorError
 from core.playbook import PlaybookError
@@ -24,7 +24,9 @@ from worker.cli import (
     sync_cmd,
     worker_cmd,
 )
+from worker.cli.output import stderr_console
 from worker.errors import UserError
+from worker.observability.redaction import scrub
 
 app = typer.Typer(
     name="commitments",
@@ -41,12 +43,11 @@ _COMMAND_MODULES: tuple[object, ...] = (
 for module in _COMMAND_MODULES:
     module.register(app)  # type: ignore[attr-defined]
 
-_stderr = Console(stderr=True)
-
-
 def main() -> None:
     try:
         app()
     except (UserError, PlaybookError, ConnectorError) as exc:
-        _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # scrub: an SDK's message can echo a token back; escape: CRM text may contain [brackets]
+        message = escape(scrub(str(exc)))
+        stderr_console().print(f"[bold red]error:[/] {message}", highlight=False)
         sys.exit(getattr(exc, "exit_code", 2))

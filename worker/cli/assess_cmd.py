@@ -29,6 +29,7 @@ from core.deal_parsing import DealInputError, parse_deals
 from core.models import Assessment, CommitmentStatus, Deal, WritePlan
 from core.plan import plan
 from core.playbook import Playbook, PlaybookError
+from worker.cli.output import stdout_console
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
 
@@ -104,9 +105,7 @@ def _ids(values: tuple[Any, ...]) -> str:
 
 
 def _stdout() -> Console:
-    """Rich's console; when output goes to a file or pipe, wide enough that rows do not wrap."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+    return stdout_console()
 
 
 def _table(rows: list[tuple[Deal, Assessment]]) -> Table:

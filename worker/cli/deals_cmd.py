@@ -12,6 +12,7 @@ from rich.table import Table
 
 from core.models import Assessment, Commitment
 from core.playbook import Playbook
+from worker.cli.output import stdout_console
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
 from worker.settings import Settings, load_settings
@@ -20,7 +21,7 @@ from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store.models import DealAssessmentRow
 
-console = Console()
+console = stdout_console()
 
 
 def resolve_commitment(value: str, playbook: Playbook) -> Commitment:

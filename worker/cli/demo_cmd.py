@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from core.models import Commitment, CommitmentStatus
 from core.playbook import Playbook
+from worker.cli.output import stdout_console
 from worker.cli.sync_cmd import summary_table
 from worker.connections import build_connector, sandbox_crm
 from worker.playbook_files import load_playbook
@@ -30,7 +30,7 @@ from worker.store import state as state_store
 from worker.store.models import TaskKeyRow
 from worker.sync import SyncConnection, SyncResult, run_sync
 
-console = Console()
+console = stdout_console()
 CRM_TITLES = {"salesforce": "Salesforce", "hubspot": "HubSpot"}
 
 

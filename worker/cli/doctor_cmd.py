@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from worker.cli.output import stdout_console
 from worker.cli.worker_cmd import open_worker_state
 from worker.connections import open_connection
 from worker.doctor import Finding, diagnose, has_problems
 
-console = Console()
+console = stdout_console()
 _MARK = {"ok": "[green]ok[/]", "warning": "[yellow]warning[/]", "problem": "[red]problem[/]"}
 
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from worker.cli.output import stdout_console
 from worker.cli.worker_cmd import open_worker_state
 from worker.errors import UserError
 from worker.scheduling import schedules as repo
@@ -30,7 +30,7 @@ from worker.scheduling.model import (
 from worker.scheduling.runner import Runner, RunRequest, settings_sync
 from worker.store import runs as run_store
 
-console = Console()
+console = stdout_console()
 
 
 class ModeOption(StrEnum):

@@ -22,13 +22,14 @@ from rich.table import Table
 
 from connectors.base import SetupReport
 from core.models import WritePlan
+from worker.cli.output import stdout_console
 from worker.connections import open_connection, open_store
 from worker.settings import load_settings
 from worker.store import runs as run_store
 from worker.store.models import RunRow
 from worker.sync import ChunkReport, SyncResult, run_sync
 
-console = Console()
+console = stdout_console()
 PLAN_ROWS = 40
 
 

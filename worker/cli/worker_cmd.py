@@ -21,7 +21,6 @@ from worker.connections import open_store
 from worker.observability.health import HealthServer
 from worker.observability.logs import configure_logging
 from worker.observability.metrics import METRICS
-from worker.observability.redaction import REDACTOR
 from worker.scheduling.process import Worker
 from worker.scheduling.runner import Runner, settings_sync
 from worker.scheduling.schedules import scheduled_connections
@@ -32,16 +31,10 @@ log = logging.getLogger("worker")
 DEFAULT_METRICS_PORT = 9464
 
 
-def load_redacted_settings() -> Settings:
-    settings = load_settings()
-    REDACTOR.add_from(settings)
-    return settings
-
-
 @contextmanager
 def open_worker_state() -> Iterator[tuple[Settings, Store]]:
-    """Settings (secrets registered for redaction) and the opened state store, closed afterwards."""
-    settings = load_redacted_settings()
+    """Settings and the opened state store, closed afterwards."""
+    settings = load_settings()  # registers every secret with the redactor
     store = open_store(settings)
     try:
         yield settings, store

@@ -59,12 +59,20 @@ class Redactor:
         """Register every SecretStr/SecretBytes found in a pydantic model (nested models, lists, dicts)."""
         self.add(*secret_values(model))
 
+    def clear(self) -> None:
+        """Forget every registered secret (settings are being reloaded)."""
+        with self._lock:
+            self._secrets.clear()
+            self._pattern = None
+
     def scrub(self, text: str) -> str:
+        # Patterns first: they keep key names ("access_token=***") readable even when a registered
+        # secret happens to be a word that also occurs in a key name.
+        for token, replacement in _PATTERNS:
+            text = token.sub(replacement, text)
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(MASK, text)
-        for token, replacement in _PATTERNS:
-            text = token.sub(replacement, text)
         return text
 
 
