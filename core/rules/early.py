@@ -86,7 +86,7 @@ def explore_rule(ctx: DealContext) -> Finding:
     pain = ctx.first_text_hit("pain")
     stage = stage_evidence(ctx, EXPLORE)
     found = [text_evidence(TEXT, *pain, EXPLORE) if pain else None, stage]
-    grade = generic_grade(e for e in found if e is not None)
+    grade = generic_grade(found)
     if grade is SECURED:
         reason = "pain is noted on the deal and the stage expects discovery"
     elif pain is not None:
@@ -103,7 +103,7 @@ def change_rule(ctx: DealContext) -> Finding:
     hit = ctx.first_text_hit("change")
     stage = stage_evidence(ctx, CHANGE)
     found = [text_evidence(TEXT, *hit, CHANGE) if hit else None, stage]
-    grade = generic_grade(e for e in found if e is not None)
+    grade = generic_grade(found)
     if grade is SECURED:
         reason = "a reason to change is noted on the deal and the stage is past discovery"
     elif hit is not None:

@@ -109,7 +109,7 @@ def review_rule(ctx: DealContext) -> Finding:
         text_evidence(TEXT, *text, REVIEW) if text else None,
         stage_evidence(ctx, REVIEW),
     ]
-    grade = generic_grade(e for e in found if e is not None)
+    grade = generic_grade(found)
     if grade is SECURED:
         reason = "a proposal review is noted on the deal and the stage has reached the proposal"
     elif drafts:
