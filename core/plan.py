@@ -44,17 +44,18 @@ def task_key(deal_id: str, commitment: Commitment) -> str:
     return f"cmt:{deal_id}:{commitment}"
 
 
-def _evidence_line(result: CommitmentResult, playbook: Playbook) -> str:
-    line = f"{playbook.label(result.commitment)}: {result.status} - {result.reason}"
+def _evidence_line(result: CommitmentResult, labels: Mapping[Commitment, str]) -> str:
+    line = f"{labels[result.commitment]}: {result.status.value} - {result.reason}"
     if result.evidence:
         best = result.evidence[0]
-        line += f" [{best.kind} {best.source}{' ' + best.record_id if best.record_id else ''}]"
+        line += f" [{best.kind.value} {best.source}{' ' + best.record_id if best.record_id else ''}]"
     return line
 
 
 def evidence_text(assessment: Assessment, playbook: Playbook) -> str:
     """One line per commitment, kept within EVIDENCE_MAX_BYTES of UTF-8."""
-    lines = [_evidence_line(r, playbook) for r in assessment.results]
+    labels = playbook.labels
+    lines = [_evidence_line(r, labels) for r in assessment.results]
     text = "\n".join(lines)
     if len(text.encode()) <= EVIDENCE_MAX_BYTES:
         return text
@@ -79,8 +80,9 @@ def desired_fields(assessment: Assessment, playbook: Playbook, now: datetime) ->
 def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[OwnedField]:
     """Fields whose desired value differs from the CRM's; an empty list equals a blank multi-select."""
     changed: set[OwnedField] = set()
+    wanted, held = desired.__dict__, current.__dict__  # the field values, without attribute lookups
     for name, attribute in _COMPARED:
-        want, have = getattr(desired, attribute), getattr(current, attribute)
+        want, have = wanted[attribute], held[attribute]
         if name in _LISTS:
             want, have = tuple(want or ()), tuple(have or ())
         if want != have:

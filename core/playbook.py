@@ -145,6 +145,11 @@ class Playbook(_Strict):
         return self.commitments[commitment].label
 
     @cached_property
+    def labels(self) -> dict[Commitment, str]:
+        """Every commitment's label (read ten times per deal by the write plan)."""
+        return {c: g.label for c, g in self.commitments.items()}
+
+    @cached_property
     def commitment_by_label(self) -> dict[str, Commitment]:
         """Labels and ids back to commitments, for reading CRM picklist values."""
         lookup = {c.value: c for c in COMMITMENT_ORDER}

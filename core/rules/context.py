@@ -43,6 +43,15 @@ def normalised_roles(roles: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalise_role(r) for r in roles)
 
 
+SNIPPET_MAX = 80
+
+
+def clip(text: str, limit: int = SNIPPET_MAX) -> str:
+    """Whitespace collapsed and cut to `limit` characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _sort_key(activity: Activity) -> tuple[bool, datetime | None, str]:
     at = activity.start or activity.end
     return (at is None, at, activity.id)
@@ -89,6 +98,7 @@ class DealContext:
         "scheduled",
         "stage_entered_at",
         "stage_expects",
+        "stage_snippet",
         "texted",
     )
 
@@ -132,6 +142,7 @@ class DealContext:
         stage = deal.stage
         entered = [s.entered_at for s in deal.stage_history if s.stage == stage]
         self.stage_entered_at = max(entered) if entered else None
+        self.stage_snippet = clip(f"stage {stage!r} expects it")  # the stage's evidence, for every rule
         self._index: TextIndex | None = None
         self._record_index: dict[str, int] | None = None
         self._engaged: list[Contact] | None = None

@@ -12,10 +12,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from core.models import Activity, Commitment, CommitmentStatus, Evidence, EvidenceKind, Quote
-from core.rules.context import KIND_NAMES, DealContext, TextRecord
+from core.rules.context import KIND_NAMES, SNIPPET_MAX, DealContext, TextRecord, clip
 from core.trusted import builder
 
-SNIPPET_MAX = 80
 _evidence = builder(Evidence)
 
 SECURED = CommitmentStatus.SECURED
@@ -35,12 +34,6 @@ class Finding(NamedTuple):
     grade: CommitmentStatus
     evidence: tuple[Evidence, ...]
     reason: str
-
-
-def clip(text: str, limit: int = SNIPPET_MAX) -> str:
-    """Whitespace collapsed and cut to `limit` characters (an ellipsis marks a cut)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def day(at: datetime | None) -> str:
@@ -101,8 +94,15 @@ def stage_evidence(ctx: DealContext, rule: Commitment) -> Evidence | None:
     """The rep's stage asserts `rule` when the stage map expects it by the deal's current stage."""
     if rule not in ctx.stage_expects:
         return None
-    return evidence(
-        ASSERTED, "stage", rule, f"stage {ctx.deal.stage!r} expects it", ctx.deal.id, ctx.stage_entered_at
+    return _evidence(
+        {
+            "kind": ASSERTED,
+            "source": "stage",
+            "record_id": ctx.deal.id,
+            "at": ctx.stage_entered_at,
+            "snippet": ctx.stage_snippet,
+            "rule": rule,
+        }
     )
 
 

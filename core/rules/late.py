@@ -8,6 +8,7 @@ through after the proposal, decide needs closed won, execute needs a held kickof
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from core.models import Activity, Commitment, Evidence, QuoteStatus
 from core.rules.context import DealContext
@@ -36,7 +37,9 @@ DECIDE, EXECUTE = Commitment.DECIDE, Commitment.EXECUTE
 _SHOWN_QUOTES = frozenset({QuoteStatus.PRESENTED, QuoteStatus.ACCEPTED})
 
 
+@lru_cache(maxsize=256)
 def _letters(value: str) -> str:
+    """'Best Case' and 'BEST_CASE' both read 'bestcase' (a CRM has a handful of forecast categories)."""
     return "".join(ch for ch in value.lower() if ch.isalpha())
 
 
