@@ -117,15 +117,15 @@ def assess(deal: Deal, playbook: Playbook, now: datetime) -> Assessment:
             result = _confirmed(deal, commitment, is_expected)
             status = _SECURED
         else:
-            found = rule(context)
-            status = _status(found.grade, found.evidence, is_expected)
+            grade, evidence, reason = rule(context)
+            status = _status(grade, evidence, is_expected)
             result = _result(
                 {
                     "commitment": commitment,
                     "status": status,
                     "expected": is_expected,
-                    "evidence": found.evidence,
-                    "reason": found.reason,
+                    "evidence": evidence,
+                    "reason": reason,
                 }
             )
         if status is _SECURED:
