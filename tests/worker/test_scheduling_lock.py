@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.worker.conftest import NOW
+from tests.worker.conftest import NOW, _empty
 from tests.worker.test_sync import Clock
 from tests.worker.test_worker_process import second_store
 from worker.scheduling.lock import RunLock
@@ -63,10 +63,10 @@ def test_given_heartbeat_when_held_then_lease_renewed_in_background(store: Store
 
 @pytest.mark.postgres
 def test_given_postgres_advisory_lock_held_when_other_engine_tries_then_refused_even_if_lease_expired(
-    store: Store,
+    postgres_store: Store,
 ) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL only")
+    store = postgres_store  # advisory locks are PostgreSQL only, so no SQLite variant
+    _empty(store)
     clock = Clock(NOW)
     other_store = second_store(store)
     first = RunLock(store.engine, "run:acme", ttl=timedelta(seconds=90), clock=clock)
