@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 types: setup
-	$(BIN)/mypy core connectors worker
+	$(BIN)/mypy core connectors worker sandbox
 
 test: setup
 	$(BIN)/pytest
