@@ -79,12 +79,11 @@ class TextRecord(NamedTuple):
 class DealContext:
     """One deal prepared for the rules (see the module docstring).
 
-    Texts are numbered (`positions`): the activities that happened or are planned, in chronological
-    order, then the deal description when there is one.
+    Texts are numbered (positions): every activity not canceled or missed, in chronological order, then
+    the deal description when there is one.
     """
 
     __slots__ = (
-        "_contact_roles",
         "_engaged",
         "_index",
         "_record_index",
@@ -146,7 +145,6 @@ class DealContext:
         self._index: TextIndex | None = None
         self._record_index: dict[str, int] | None = None
         self._engaged: list[Contact] | None = None
-        self._contact_roles: list[frozenset[str]] | None = None
 
     @classmethod
     def build(cls, deal: Deal, playbook: Playbook, stage_expects: frozenset[Commitment]) -> DealContext:
