@@ -47,7 +47,9 @@ def main() -> None:
     try:
         app()
     except (UserError, PlaybookError, ConnectorError) as exc:
-        # scrub: an SDK's message can echo a token back; escape: CRM text may contain [brackets]
-        message = escape(scrub(str(exc)))
+        # A connector's message can carry an SDK's text, which may echo a token back; our own settings and
+        # playbook errors never quote values (and scrubbing them would mask words after "password: ").
+        text = scrub(str(exc)) if isinstance(exc, ConnectorError) else str(exc)
+        message = escape(text)  # CRM and file text may contain [brackets], which rich reads as markup
         stderr_console().print(f"[bold red]error:[/] {message}", highlight=False)
         sys.exit(getattr(exc, "exit_code", 2))
