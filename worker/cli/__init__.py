@@ -51,5 +51,5 @@ def main() -> None:
         # playbook errors never quote values (and scrubbing them would mask words after "password: ").
         text = scrub(str(exc)) if isinstance(exc, ConnectorError) else str(exc)
         message = escape(text)  # CRM and file text may contain [brackets], which rich reads as markup
-        stderr_console().print(f"[bold red]error:[/] {message}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))
