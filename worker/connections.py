@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,16 @@ def sandbox_crm(
 ) -> Iterator[SalesforceConfig | HubSpotConfig]:
     """Start the sandbox CRM in-process (restoring its saved state), yield its connection config, save."""
     from sandbox import persist
+    from sandbox.generator import generate_book
 
-    handle = start_sandbox(target.crm_name, deals=deals, seed=seed)
+    if state_file is not None and state_file.exists():
+        handle = start_sandbox(target.crm_name, deals=0)  # its saved state replaces any generated book
+        persist.load(handle.store, state_file)
+    else:
+        # Dated to today, as `sandbox serve` does: "scheduled" meetings stay ahead of a real-clock sync.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        handle = start_sandbox(target.crm_name, book=generate_book(deals=deals, seed=seed, now=today))
     try:
-        if state_file is not None and state_file.exists():
-            persist.load(handle.store, state_file)
         yield sandbox_config(target.crm_name, handle.credentials)
         if state_file is not None:
             persist.save(handle.store, state_file)
