@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo serve worker lint types test check bench
+.PHONY: setup run demo assess serve worker lint types test check bench
 
 $(BIN)/commitments: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: setup
 
 demo: setup
 	$(BIN)/commitments demo
+
+assess: setup
+	$(BIN)/commitments assess config/examples/deals.json
 
 serve: setup
 	$(BIN)/commitments sandbox serve
