@@ -43,6 +43,23 @@ def normalised_roles(roles: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalise_role(r) for r in roles)
 
 
+def distinct_contacts(contacts: tuple[Contact, ...]) -> Sequence[Contact]:
+    """One contact per id, roles merged: Salesforce has one contact role row per (contact, role), so one
+    person with two roles can arrive twice, and must not count as two buyer contacts."""
+    if len({c.id for c in contacts}) == len(contacts):
+        return contacts
+    merged: dict[str, Contact] = {}
+    for contact in contacts:
+        seen = merged.get(contact.id)
+        if seen is None:
+            merged[contact.id] = contact
+        else:
+            roles = seen.roles + tuple(r for r in contact.roles if r not in seen.roles)
+            name, title = seen.name or contact.name, seen.title or contact.title
+            merged[contact.id] = Contact(id=contact.id, name=name, title=title, roles=roles)
+    return list(merged.values())
+
+
 SNIPPET_MAX = 80
 
 
@@ -227,7 +244,7 @@ class DealContext:
         """Buyer contacts with a role on the deal or who attended a held meeting or connected call."""
         if self._engaged is None:
             attended = {a for activity in self.held for a in activity.attendee_ids}
-            self._engaged = [c for c in self.deal.contacts if c.roles or c.id in attended]
+            self._engaged = [c for c in distinct_contacts(self.deal.contacts) if c.roles or c.id in attended]
         return self._engaged
 
     def contacts_with_role(self, roles: tuple[str, ...]) -> list[Contact]:

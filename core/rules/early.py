@@ -8,7 +8,7 @@ meeting none of whose attendees is a contact on the deal is only the rep's asser
 from __future__ import annotations
 
 from core.models import Activity, ActivityKind, Commitment
-from core.rules.context import DealContext, normalised_roles
+from core.rules.context import DealContext, normalise_role, normalised_roles
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -199,7 +199,7 @@ def consensus_rule(ctx: DealContext) -> Finding:
         names = ", ".join(_who(c.name or c.id, c.roles) for c in engaged[:4])
         contacts = evidence(OBSERVED, "contact_role", CONSENSUS, f"{count} engaged: {names}", lead.id)
         if count >= need and deciders:
-            role = next(iter(lead.roles), "decision role")
+            role = next((r for r in lead.roles if normalise_role(r) in decision_roles), "decision role")
             return finding(
                 SECURED, [contacts], f"{count} engaged buyer contacts incl. {lead.name or lead.id} ({role})"
             )

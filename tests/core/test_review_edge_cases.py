@@ -1,0 +1,53 @@
+"""Edge cases real CRM data produces, found in a correctness review: each pins a defect that was fixed."""
+
+from __future__ import annotations
+
+from builders import contact, deal, result_of
+
+from core.models import Commitment, CommitmentStatus, Contact
+
+C = Commitment
+SECURED, PARTIAL = CommitmentStatus.SECURED, CommitmentStatus.PARTIAL
+
+
+def test_given_one_contact_listed_twice_when_consensus_assessed_then_counted_once() -> None:
+    # Salesforce has one OpportunityContactRole row per (contact, role): a contact with two roles can
+    # arrive twice. Two people are not three engaged buyer contacts.
+    given = deal(
+        "Id. Decision Makers",
+        contacts=[
+            Contact(id="c1", name="Ann", roles=("Influencer",)),
+            Contact(id="c1", name="Ann", roles=("Decision Maker",)),
+            Contact(id="c2", name="Bob", roles=("Evaluator",)),
+        ],
+    )
+    result = result_of(given, C.CONSENSUS)
+    assert result.status is PARTIAL
+    assert "only 2 engaged buyer contacts" in result.reason
+
+
+def test_given_duplicate_contact_rows_with_roles_when_consensus_assessed_then_roles_merged() -> None:
+    given = deal(
+        contacts=[
+            Contact(id="c1", name="Ann", roles=("Influencer",)),
+            Contact(id="c1", name="Ann", roles=("Decision Maker",)),
+            contact("c2", "Evaluator"),
+            contact("c3", "Other"),
+        ],
+    )
+    result = result_of(given, C.CONSENSUS)
+    assert result.status is SECURED
+    assert result.reason == "3 engaged buyer contacts incl. Ann (Decision Maker)"
+
+
+def test_given_decider_with_several_roles_when_consensus_secured_then_reason_names_decision_role() -> None:
+    given = deal(
+        contacts=[
+            Contact(id="c1", name="Ann", roles=("Influencer", "DECISION_MAKER")),
+            contact("c2", "Evaluator"),
+            contact("c3", "Other"),
+        ],
+    )
+    result = result_of(given, C.CONSENSUS)
+    assert result.status is SECURED
+    assert result.reason == "3 engaged buyer contacts incl. Ann (DECISION_MAKER)"
