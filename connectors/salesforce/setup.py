@@ -4,7 +4,8 @@ What it provisions (DESIGN.md, "The CRM contract"): the plugin's Opportunity fie
 confirmed multi-select picklists and the next picklist, whose values are the commitment ids with the
 playbook's labels; score, stage gap, evidence, assessed-at), the task key field on activities (external
 id, not unique), a permission set granting read + edit on the written fields and read on the
-rep-confirmation field, its assignment to the integration user, and managers' list views. It reads what
+rep-confirmation field (the task key under Task. and Event., as field permissions name activity
+fields), its assignment to the integration user, and managers' list views. It reads what
 exists first (readMetadata, a SOQL for the assignment) and upserts only what differs, at most 10
 components per call, so a second run changes nothing; a dry run reports the same changes and writes
 nothing. The Metadata API reports failures as plain `Exception`s: they become `ConfigurationError`s here.
@@ -79,7 +80,11 @@ def desired_permission_set(config: SalesforceConfig) -> Component:
     writable = [n.secured, n.missing, n.next, n.score, n.stage_gap, n.evidence, n.assessed_at]
     permissions = [{"field": f"Opportunity.{f}", "readable": True, "editable": True} for f in writable]
     permissions.append({"field": f"Opportunity.{n.confirmed}", "readable": True, "editable": False})
-    permissions.append({"field": f"Activity.{n.task_key}", "readable": True, "editable": True})
+    # Activity custom fields are defined on Activity but secured per object: a permission set names them
+    # Task.X__c / Event.X__c (FieldPermissions.Field is "prefixed with the SobjectType"; Activity is none).
+    permissions += [
+        {"field": f"{o}.{n.task_key}", "readable": True, "editable": True} for o in ("Event", "Task")
+    ]
     return Component("PermissionSet", n.permission_set, {
         "label": "Commitments Plugin", "description": "Field access for the commitments sync worker.",
         "fieldPermissions": permissions,

@@ -110,6 +110,10 @@ def _validate(store: SalesforceStore, kind: str, component: dict[str, Any]) -> t
         problem = metadata_types.custom_field_problem(component)
         if problem:
             return "FIELD_INTEGRITY_EXCEPTION", problem
+    if kind == "PermissionSet":
+        problem = metadata_types.permission_set_problem(component)
+        if problem:
+            return "INVALID_CROSS_REFERENCE_KEY", problem
     if kind == "ListView":
         problem = metadata_types.list_view_problem(store, component)
         if problem:

@@ -67,6 +67,16 @@ def custom_field_problem(component: dict[str, Any]) -> str | None:
     return None
 
 
+def permission_set_problem(component: dict[str, Any]) -> str | None:
+    """Field permissions name a field as SobjectType.Field; activity custom fields are defined on Activity
+    but secured as Task.X__c and Event.X__c (Activity is no SobjectType of FieldPermissions)."""
+    for perm in component.get("fieldPermissions") or []:
+        field = str(perm.get("field") or "")
+        if field.startswith("Activity."):
+            return f"In field: field - no CustomField named {field} found"
+    return None
+
+
 def list_view_problem(store: SalesforceStore, component: dict[str, Any]) -> str | None:
     """Why a ListView would not deploy: an unknown object, or a column/filter naming a field that does not
     exist (standard columns use list-view tokens such as OPPORTUNITY.NAME and are accepted as they are)."""
@@ -154,13 +164,13 @@ def with_custom_fields(
     for component in fields:
         object_name, _, field_name = component["fullName"].partition(".")
         # Task and Event custom fields are defined once, on Activity, as in a real org; their field
-        # permissions may name Activity.X__c or Task.X__c / Event.X__c.
+        # permissions name Task.X__c / Event.X__c, each granting the field on that object only.
         for target in ACTIVITY_OBJECTS if object_name == "Activity" else (object_name,):
             if target not in objects:
                 continue
-            names = (component["fullName"], f"{target}.{field_name}")
-            if granted is not None and not any(n in granted for n in names):
+            name = f"{target}.{field_name}"
+            if granted is not None and name not in granted:
                 continue
-            editable = granted is None or any(granted.get(n, False) for n in names)
+            editable = granted is None or granted[name]
             extra.setdefault(target, []).append(field_def(component, editable))
     return {name: obj.with_fields(extra[name]) if name in extra else obj for name, obj in objects.items()}

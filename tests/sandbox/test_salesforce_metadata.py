@@ -85,7 +85,7 @@ def test_given_permission_set_assigned_when_described_then_field_readable_and_wr
     md: Any, sf: Salesforce
 ) -> None:
     _provision_fields(md)
-    _grant(md, sf, [(SECURED, True), (SCORE, True), ("Activity.Commitment_Key__c", True)])
+    _grant(md, sf, [(SECURED, True), (SCORE, True), ("Task.Commitment_Key__c", True)])
     fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
     secured = fields["Commitments_Secured__c"]
     assert (secured["type"], secured["custom"], secured["restrictedPicklist"]) == (
@@ -260,7 +260,7 @@ def test_given_external_id_field_when_upserting_tasks_then_created_once_then_upd
             )
         ]
     )
-    _grant(md, sf, [("Activity.Commitment_Key__c", True)])
+    _grant(md, sf, [("Task.Commitment_Key__c", True)])
     opp_id = sf.query("SELECT Id FROM Opportunity WHERE Name = 'Deal 1'")["records"][0]["Id"]
     record = {
         "attributes": {"type": "Task"},
@@ -278,6 +278,15 @@ def test_given_external_id_field_when_upserting_tasks_then_created_once_then_upd
     assert described["Commitment_Key__c"]["externalId"] is True
     with pytest.raises(SalesforceMalformedRequest):
         sf.Task.upsert("Subject/whatever", {"Status": "Completed"})
+
+
+def test_given_permission_set_naming_an_activity_field_on_activity_when_upserted_then_refused(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY, In field: field - no CustomField"):
+        _grant(md, sf, [("Activity.Commitment_Key__c", True)])
+    assert "Commitment_Key__c" not in _field_names(sf, "Task")
 
 
 def test_given_list_view_on_a_missing_field_when_upserted_then_refused(md: Any) -> None:
