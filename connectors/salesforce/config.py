@@ -157,7 +157,10 @@ class SalesforceConfig(BaseModel):
         description="Sforce-Query-Options batchSize; children count, Salesforce may return fewer.",
     )
     chunk_size: int = Field(default=200, ge=1, le=2000, description="Deals per yielded chunk.")
-    ids_per_query: int = Field(default=200, ge=1, le=800, description="Ids per `Id IN (...)` (URL length).")
+    # A query travels in the URL, and URI + headers must stay under 16,384 bytes (Salesforce Help 000386264,
+    # "Maximum number of rows returned by SOQL queries over the REST API"; longer is 414 URI Too Long).
+    # 200 ids with the full subquery select, or 200 task keys, take ~6.7 kB / ~9.6 kB encoded; 400 do not fit.
+    ids_per_query: int = Field(default=200, ge=1, le=200, description="Ids per `Id IN (...)` (URL length).")
     write_batch_size: int = Field(default=200, ge=1, le=200, description="Records per composite call.")
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=0.5, ge=0, description="Base of the exponential backoff.")

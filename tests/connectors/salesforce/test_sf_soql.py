@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+import requests
+from pydantic import ValidationError
 from salesforce_support import session_config
 
 from connectors.salesforce import soql
@@ -81,3 +84,30 @@ def test_given_ids_with_quotes_when_hydrating_then_literals_are_escaped() -> Non
     text = soql.by_ids(schema, NAMES, ["006A", "x' OR Id != '"])
 
     assert text == "SELECT Id FROM Opportunity WHERE Id IN ('006A','x\\' OR Id != \\'') ORDER BY Id"
+
+
+URI_LIMIT = 16_384  # bytes of URI + headers per REST call; keep ~1.4 kB for the headers and a long host
+
+
+def _query_url(query: str) -> str:
+    url = requests.Request("GET", "https://acme-corporation-emea.my.salesforce.com/services/data/v61.0/query/",
+                           params={"q": query}).prepare().url
+    return str(url)
+
+
+def test_given_the_largest_id_chunk_and_a_long_prefix_when_queries_are_built_then_their_urls_fit() -> None:
+    config = session_config(field_prefix="Acme_Corporation_", ids_per_query=200)
+    names = config.field_names()
+    schema = OrgSchema(fields={}, relationships=frozenset(rel for rel, _, _, _ in soql.CHILDREN))
+    ids = [f"0065g00000{i:05d}AAA" for i in range(config.ids_per_query)]
+    keys = [f"cmt:{i}:collaborate" for i in ids]
+
+    hydrate = _query_url(soql.by_ids(schema, names, ids))
+    open_tasks = _query_url(soql.open_tasks_by_key(names.task_key, keys))
+
+    assert max(len(hydrate), len(open_tasks)) < URI_LIMIT - 1_400
+
+
+def test_given_more_ids_per_query_than_a_url_holds_when_configured_then_refused() -> None:
+    with pytest.raises(ValidationError, match="ids_per_query"):
+        session_config(ids_per_query=400)
