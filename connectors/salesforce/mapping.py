@@ -9,8 +9,9 @@ once it has ended).
 Conventions (shared with the sandbox and what real orgs do): an Event whose Subject starts with
 "Canceled:"/"Cancelled:" was canceled and "No-show:"/"No show:" was a no-show; a Task with TaskSubtype
 Call is a call, connected when closed and its CallDisposition is not a no-answer outcome ("Canceled" is a
-canceled call); TaskSubtype Email is an email; a Task of Type "Other" is a note (how orgs without Enhanced
-Notes log them); any other Task is a task. Tasks carrying the plugin's key are the plugin's own tasks
+canceled call); TaskSubtype Email is an email; a generic subtype ("Task", the default of API-created tasks)
+defers to Type (Call, Email); a Task of Type "Other" is a note (how orgs without Enhanced Notes log them);
+any other Task is a task. Tasks carrying the plugin's key are the plugin's own tasks
 (`Deal.plugin_tasks`), never buyer activities.
 """
 
@@ -202,7 +203,11 @@ def _task_closed(raw: Record) -> bool:
 
 
 def task_kind_status(raw: Record) -> tuple[ActivityKind, ActivityStatus]:
-    subtype = str(raw.get("TaskSubtype") or raw.get("Type") or "").lower()
+    # TaskSubtype (not updateable) is "Task" on every task created without one, e.g. by dialers and
+    # integrations that log calls as Type "Call": a generic subtype defers to Type.
+    subtype = str(raw.get("TaskSubtype") or "").lower()
+    if subtype in ("", "task"):
+        subtype = str(raw.get("Type") or "").lower()
     closed = _task_closed(raw)
     if subtype == "call":
         if not closed:

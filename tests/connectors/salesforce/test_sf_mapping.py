@@ -166,6 +166,15 @@ def test_given_an_event_when_its_status_is_read_then_now_and_the_subject_prefix_
             {"TaskSubtype": None, "Type": "Call", "Status": "Completed", "IsClosed": True},
             (ActivityKind.CALL, ActivityStatus.COMPLETED),
         ),
+        (  # a dialer's call: created through the API, so TaskSubtype is the default "Task"
+            {"TaskSubtype": "Task", "Type": "Call", "Status": "Completed", "IsClosed": True,
+             "CallDisposition": "Left voicemail"},
+            (ActivityKind.CALL, ActivityStatus.NO_SHOW),
+        ),
+        (
+            {"TaskSubtype": "Task", "Type": "Email", "Status": "Completed", "IsClosed": True},
+            (ActivityKind.EMAIL, ActivityStatus.COMPLETED),
+        ),
     ],
 )
 def test_given_a_task_when_classified_then_subtype_status_and_disposition_decide(
