@@ -112,7 +112,7 @@ class DealReader:
             ids = [str(r["id"]) for r in data.get("results", [])]
             return ids, (data.get("paging") or {}).get("next", {}).get("after")
 
-        return changed_ids(fetch, since_ms, until_ms, page_size=page_size, cap=self.config.search_result_cap)
+        return changed_ids(fetch, since_ms, until_ms)
 
     # ---------------------------------------------------------------------------------------- deal records
 

@@ -3,9 +3,13 @@
 HubSpot's search returns at most 10,000 results per query (paging further answers 400) and many records
 can share one `hs_lastmodifieddate`, so paging by timestamp can loop forever (Airbyte #43317). The window
 here is fixed on both ends (`since` minus lookback .. the run's frozen start), results are sorted by
-`hs_object_id` ascending, and before the cap the query restarts with `hs_object_id > last id seen`
-(cookbook B3). Only ids are requested (200 per page); the caller batch-reads the records. The page fetch
-is a callable, so the algorithm is tested without HTTP.
+`hs_object_id` ascending, and every page is its own query past the last id seen (`hs_object_id > last`,
+cookbook B3): keyset paging, never HubSpot's `after`. That `after` is in practice a position in the live
+result set ("200", "400", ...; it is why paging stops at 10,000), and a record edited while the run pages
+leaves the window (its `hs_lastmodifieddate` moves past `until`), shifting every later record one place
+back, so the next position would skip one; a keyset query cannot skip, and it never nears the cap. Only ids
+are requested (200 per page); the caller batch-reads the records. The page fetch is a callable, so the
+algorithm is tested without HTTP.
 """
 
 from __future__ import annotations
@@ -42,24 +46,16 @@ def search_request(filters: list[Filter], after: str | None, page_size: int) -> 
     return body
 
 
-def changed_ids(
-    fetch: PageFetch, since_ms: int, until_ms: int, *, page_size: int = 200, cap: int = 10_000
-) -> Iterator[str]:
+def changed_ids(fetch: PageFetch, since_ms: int, until_ms: int) -> Iterator[str]:
     """Every id modified in [since_ms, until_ms], each once, in ascending id order."""
     last_id: int | None = None
     while True:
-        filters = window_filters(since_ms, until_ms, last_id)
-        start_id, after, fetched = last_id, None, 0
-        while True:
-            ids, next_after = fetch(filters, after)
-            for object_id in ids:
-                yield object_id
-                last_id = int(object_id)
-            fetched += len(ids)
-            if next_after is None or not ids:
-                return
-            if fetched + page_size > cap:
-                break  # the next page would cross the cap: restart past the last id seen
-            after = next_after
-        if last_id == start_id:  # loop guard: a restart must make progress
-            raise FatalError("HubSpot search made no progress past the result cap")
+        start_id = last_id
+        ids, next_after = fetch(window_filters(since_ms, until_ms, last_id), None)
+        for object_id in ids:
+            yield object_id
+            last_id = int(object_id)
+        if next_after is None or not ids:
+            return
+        if last_id == start_id:  # loop guard: the next query must start past a new id
+            raise FatalError("HubSpot search made no progress past the last id seen")

@@ -1,4 +1,5 @@
-"""The incremental search window: complete past the 10,000-result cap, even when every timestamp ties."""
+"""The incremental search window: complete past the 10,000-result cap, even when every timestamp ties,
+and when records leave the window while the run pages (keyset paging, never HubSpot's positional `after`)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,27 @@ def test_given_a_search_that_never_progresses_when_restarting_then_loop_guard_st
         return ["1"] * 200, str(int(after or 0) + 200)
 
     with pytest.raises(FatalError, match="no progress"):
-        list(changed_ids(stuck, 0, 1, cap=400))
+        list(changed_ids(stuck, 0, 1))
+
+
+class LiveSearch(FakeSearch):
+    """HubSpot re-runs the query for every page: `after` is a position in the result set as it is now."""
+
+    def __init__(self, records: dict[int, int], edit_after_first_page: int) -> None:
+        super().__init__(records)
+        self.edit = edit_after_first_page
+
+    def __call__(self, filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
+        if self.calls == 1:  # a rep edits a record already returned: it leaves the window (modified later)
+            self.records = [(i, 10**9 if i == self.edit else stamp) for i, stamp in self.records]
+        self._matches.clear()
+        return super().__call__(filters, after)
+
+
+def test_given_a_returned_record_edited_while_paging_when_searched_then_no_later_record_is_skipped() -> None:
+    fake = LiveSearch({i: 1_000 for i in range(1, 451)}, edit_after_first_page=50)
+    ids = list(changed_ids(fake, 1_000, 2_000))
+    assert ids == [str(i) for i in range(1, 451)]  # with offset paging, id 201 would be skipped
 
 
 def test_given_window_when_request_built_then_ids_only_sorted_by_object_id() -> None:
