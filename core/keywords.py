@@ -7,7 +7,8 @@ each deal's texts are joined and lower-cased once, split into word tokens (bytes
 and intersected with the playbook's vocabulary, and a phrase is only searched for when all its tokens are
 present. Hits are then located with `str.find` (much faster than `re` on literals) and checked for word
 boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is alphanumeric or `_`);
-a match never spans two texts, as it cannot when each text is searched on its own.
+a match never spans two texts, as it cannot when each text is searched on its own. Unlike the regex, a
+match right after a negation in its clause ("no budget allocated") does not count (see `negated`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,63 @@ def word_tokens(text: str) -> list[bytes]:
 
 def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
+
+
+# A match is not evidence when one of the few words before it, in the same clause, negates it ("no budget
+# allocated", "not yet signed off"); a clause ends at punctuation or a line break (so never crosses texts).
+NEGATIONS = frozenset(
+    [
+        "no",
+        "not",
+        "never",
+        "without",
+        "nor",
+        "cannot",
+        "can't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+        "aren't",
+        "weren't",
+        "hasn't",
+        "haven't",
+        "hadn't",
+        "won't",
+        "wouldn't",
+        "lack",
+        "lacks",
+        "lacking",
+    ]
+)
+_NEGATION_WORDS = 3
+_NEGATION_WINDOW = 48  # characters looked back: enough for three ordinary words
+_CLAUSE_ENDS = ".,;:!?\n"
+_WORD_EDGE = "\"'()[]*-"
+
+
+def negated(lowered: str, pos: int) -> bool:
+    """Whether the match at `pos` of the lower-cased `lowered` follows a negation in its own clause."""
+    begin = pos - _NEGATION_WINDOW if pos > _NEGATION_WINDOW else 0
+    window = lowered[begin:pos]
+    # Cheap substring tests first (every negation contains one of them): most matches have none nearby.
+    if (
+        "no" not in window
+        and "n't" not in window
+        and "n\u2019t" not in window
+        and "never" not in window
+        and "without" not in window
+        and "lack" not in window
+    ):
+        return False
+    cut = max(window.rfind(mark) for mark in _CLAUSE_ENDS)
+    words = window[cut + 1 :].replace("\u2019", "'").split()
+    if cut < 0 and begin > 0 and words and not window[0].isspace():
+        previous = lowered[begin - 1]
+        if not previous.isspace() and previous not in _CLAUSE_ENDS:
+            words = words[1:]  # the window opens inside a word: only its tail is in view
+    return any(word.strip(_WORD_EDGE) in NEGATIONS for word in words[-_NEGATION_WORDS:])
 
 
 # A phrase prepared for the search: (phrase, its tokens after the first, whether its first and its last
@@ -141,11 +199,11 @@ class TextIndex:
         if self._ascii and entry[2] and entry[3]:
             # ASCII: text character i is padded token byte i + 1, a space unless it is a word character.
             words = self._word_bytes
-            return words[pos] == 32 and words[end + 1] == 32
+            return words[pos] == 32 and words[end + 1] == 32 and not negated(self._joined, pos)
         joined = self._joined
         before = pos > 0 and _is_word(joined[pos - 1])
         after = end < len(joined) and _is_word(joined[end])
-        return before != entry[2] and after != entry[3]
+        return before != entry[2] and after != entry[3] and not negated(joined, pos)
 
     def first(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int] | None:
         """(text index, offset in that text) of the earliest match in an allowed text, or None.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from builders import contact, deal, result_of
+import pytest
+from builders import contact, deal, note, result_of
 
 from core.models import Commitment, CommitmentStatus, Contact
 
@@ -51,3 +52,37 @@ def test_given_decider_with_several_roles_when_consensus_secured_then_reason_nam
     result = result_of(given, C.CONSENSUS)
     assert result.status is SECURED
     assert result.reason == "3 engaged buyer contacts incl. Ann (DECISION_MAKER)"
+
+
+@pytest.mark.parametrize(
+    ("body", "commitment"),
+    [
+        ("Legal has not yet signed off", C.RESOLVE),
+        ("No budget allocated yet", C.INVEST),
+        ("Project is not funded", C.INVEST),
+        ("There is no compelling event", C.CHANGE),
+        ("They say there's no pain today", C.EXPLORE),
+    ],
+)
+def test_given_negated_keyword_in_a_note_when_assessed_then_it_is_not_evidence(
+    body: str, commitment: Commitment
+) -> None:
+    given = deal(amount=50000, activities=[note(body=body)])
+    result = result_of(given, commitment)
+    assert result.status is not SECURED
+    assert all(e.kind.value != "text" for e in result.evidence), result.reason
+
+
+@pytest.mark.parametrize(
+    ("body", "commitment"),
+    [
+        ("No issues raised. Legal signed off", C.RESOLVE),
+        ("Not sure about timing, but budget approved", C.INVEST),
+        ("Budget approved; no open concerns", C.RESOLVE),
+    ],
+)
+def test_given_negation_in_another_clause_when_assessed_then_keyword_still_counts(
+    body: str, commitment: Commitment
+) -> None:
+    given = deal(amount=50000, activities=[note(body=body)])
+    assert result_of(given, commitment).status is SECURED
