@@ -46,7 +46,7 @@ def test_given_10500_deals_modified_at_one_instant_when_incremental_read_then_ev
         assert set(ids) == set(portal.store.tables["deals"])
         assert max(chunk_sizes) <= 500
         calls = connector.api_calls()
-        # Deal pages (restarting once at the cap), then one empty page per engagement type.
+        # Deal pages (each its own query past the last id seen), then one empty page per engagement type.
         assert calls["search"] == -(-DEALS // 200) + 5
         assert calls["batch_read"] == -(-DEALS // 100)
         assert calls["assoc_read"] == 8 * -(-DEALS // 1000)
