@@ -13,6 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+# A custom field's name is at most 40 characters before "__c" (Salesforce Help 000381913); the longest
+# derived name, Commitments_Assessed_At, has 23, which leaves 17 for the prefix.
+FIELD_NAME_MAX = 40
+MAX_PREFIX = FIELD_NAME_MAX - len("Commitments_Assessed_At")
 _DOMAIN_HELP = "'login' (production), 'test' (sandbox org) or a My Domain such as 'acme.my'"
 
 
@@ -185,6 +189,11 @@ class SalesforceConfig(BaseModel):
     def _prefix(cls, value: str) -> str:
         if value and not (value[0].isalpha() and value.replace("_", "").isalnum() and "__" not in value):
             raise ValueError(f"field_prefix must start with a letter; letters, digits, '_' only: {value!r}")
+        if len(value) > MAX_PREFIX:
+            raise ValueError(
+                f"field_prefix may have at most {MAX_PREFIX} characters (Salesforce field names are at most "
+                f"{FIELD_NAME_MAX} characters before __c): {value!r}"
+            )
         return value
 
     def field_names(self) -> FieldNames:

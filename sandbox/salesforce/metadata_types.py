@@ -49,12 +49,16 @@ REQUIRED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "Picklist": ("valueSet",),
     "MultiselectPicklist": ("valueSet", "visibleLines"),
 }
+FIELD_NAME_MAX = 40  # characters of a custom field's name before "__c"
 LENGTH_RANGES = {"Text": (1, 255), "LongTextArea": (256, 131072)}
 
 
 def custom_field_problem(component: dict[str, Any]) -> str | None:
     """Why the Metadata API would refuse this CustomField, or None."""
     kind = str(component.get("type"))
+    name = str(component.get("fullName") or "").partition(".")[2].removesuffix("__c")
+    if len(name) > FIELD_NAME_MAX:
+        return f"Field name too long (at most {FIELD_NAME_MAX} characters before __c): {name}__c"
     if not component.get("label"):
         return "Must specify 'label' for a CustomField"
     for attribute in REQUIRED_ATTRIBUTES.get(kind, ()):

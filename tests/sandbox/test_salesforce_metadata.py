@@ -289,6 +289,14 @@ def test_given_permission_set_naming_an_activity_field_on_activity_when_upserted
     assert "Commitment_Key__c" not in _field_names(sf, "Task")
 
 
+def test_given_a_field_name_over_40_characters_when_upserted_then_refused(md: Any) -> None:
+    field = md.CustomField(
+        fullName=f"Opportunity.{'A' * 41}__c", label="Long", type=md.FieldType("DateTime")
+    )
+    with pytest.raises(Exception, match="FIELD_INTEGRITY_EXCEPTION, Field name too long"):
+        md.CustomField.upsert([field])
+
+
 def test_given_list_view_on_a_missing_field_when_upserted_then_refused(md: Any) -> None:
     view = md.ListView(
         fullName="Opportunity.Broken",

@@ -7,7 +7,13 @@ from pydantic import ValidationError
 
 from connectors.salesforce import SalesforceConfig
 from connectors.salesforce.client import salesforce_kwargs
-from connectors.salesforce.config import ClientCredentialsAuth, JwtAuth, PasswordAuth, SessionAuth
+from connectors.salesforce.config import (
+    MAX_PREFIX,
+    ClientCredentialsAuth,
+    JwtAuth,
+    PasswordAuth,
+    SessionAuth,
+)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +115,24 @@ def test_given_a_prefix_when_field_names_are_derived_then_every_name_carries_it(
         "Acme_Commitments_Confirmed__c",
     )
     assert config.api_version == "62.0"
+
+
+def test_given_the_longest_allowed_prefix_when_names_are_derived_then_each_fits_40_characters() -> None:
+    config = SalesforceConfig.model_validate(
+        {
+            "auth": {"mode": "session", "session_id": "s", "instance_url": "https://a.my.salesforce.com"},
+            "field_prefix": "A" * MAX_PREFIX,
+        }
+    )
+    names = config.field_names()
+
+    fields = [n for n in vars(names).values() if n.endswith("__c")]
+    assert len(fields) == 9
+    assert max(len(n.removesuffix("__c")) for n in fields) == 40
+    with pytest.raises(ValidationError, match="at most 17 characters"):
+        SalesforceConfig.model_validate(
+            {
+                "auth": {"mode": "session", "session_id": "s", "instance_url": "https://a.my.salesforce.com"},
+                "field_prefix": "A" * (MAX_PREFIX + 1),
+            }
+        )
