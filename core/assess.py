@@ -23,6 +23,7 @@ from core.models import (
 )
 from core.playbook import Playbook
 from core.rules import RULES, DealContext
+from core.rules.context import close_day
 from core.trusted import builder
 
 _NOTHING: frozenset[Commitment] = frozenset()
@@ -55,8 +56,9 @@ def expectations(
     if deal.is_lost:
         return _NOTHING, _NOTHING, None
     expected = by_stage
-    if deal.is_won and deal.close_date is not None:
-        due = deal.close_date + timedelta(days=stage_map.execute_after_close_days)
+    closed = close_day(deal) if deal.is_won else None
+    if closed is not None:
+        due = closed + timedelta(days=stage_map.execute_after_close_days)
         if now.date() >= due:
             expected = by_stage | {Commitment.EXECUTE}
     return by_stage, expected, None

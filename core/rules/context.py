@@ -11,7 +11,7 @@ playbook only; `now` never enters, so the same deal always yields the same evide
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
@@ -58,6 +58,19 @@ def distinct_contacts(contacts: tuple[Contact, ...]) -> Sequence[Contact]:
             name, title = seen.name or contact.name, seen.title or contact.title
             merged[contact.id] = Contact(id=contact.id, name=name, title=title, roles=roles)
     return list(merged.values())
+
+
+def close_day(deal: Deal) -> date | None:
+    """The day a won deal closed: its close date, or the day it entered its current (won) stage when that
+    is earlier, because reps often win before the close date they set and never move it."""
+    close = deal.close_date
+    stage = deal.stage
+    entries = [s.entered_at for s in deal.stage_history if s.stage == stage]
+    if entries:
+        entered = max(entries).date()
+        if close is None or entered < close:
+            return entered
+    return close
 
 
 SNIPPET_MAX = 80

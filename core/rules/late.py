@@ -7,11 +7,11 @@ through after the proposal, decide needs closed won, execute needs a held kickof
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from core.models import Activity, Commitment, Evidence, QuoteStatus
-from core.rules.context import DealContext
+from core.rules.context import DealContext, close_day
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -216,8 +216,7 @@ def decide_rule(ctx: DealContext) -> Finding:
     return finding(PARTIAL if any(e is not None for e in found) else NOTHING, found, reason)
 
 
-def _after_close(ctx: DealContext, at: datetime | None) -> bool:
-    close = ctx.deal.close_date
+def _after_close(close: date | None, at: datetime | None) -> bool:
     return close is None or (at is not None and at.date() >= close)
 
 
@@ -225,7 +224,8 @@ def execute_rule(ctx: DealContext) -> Finding:
     """A held kickoff or onboarding meeting after the close secures; a scheduled one is partial."""
     if not ctx.deal.is_won:
         return finding(NOTHING, [], "execution starts once the deal is won")
-    after = [a for a in ctx.held_buyer if _after_close(ctx, a.start or a.end)]
+    close = close_day(ctx.deal)
+    after = [a for a in ctx.held_buyer if _after_close(close, a.start or a.end)]
     kickoff = ctx.first_activity_hit("kickoff", after)
     if kickoff is not None:
         held = kickoff[0]
@@ -234,8 +234,8 @@ def execute_rule(ctx: DealContext) -> Finding:
             [activity_evidence(OBSERVED, held, EXECUTE)],
             f"held kickoff {quoted(held)} on {day(held.start)} with buyer contacts after the close",
         )
-    planned = ctx.first_activity_hit("kickoff", [a for a in ctx.scheduled if _after_close(ctx, a.start)])
-    logged = ctx.first_activity_hit("kickoff", [a for a in ctx.held_rep_only if _after_close(ctx, a.start)])
+    planned = ctx.first_activity_hit("kickoff", [a for a in ctx.scheduled if _after_close(close, a.start)])
+    logged = ctx.first_activity_hit("kickoff", [a for a in ctx.held_rep_only if _after_close(close, a.start)])
     found = [
         activity_evidence(SCHEDULED, planned[0], EXECUTE) if planned else None,
         activity_evidence(ASSERTED, logged[0], EXECUTE) if logged else None,

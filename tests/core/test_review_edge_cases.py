@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from builders import contact, deal, note, result_of
+from builders import assessed, contact, deal, history, meeting, note, result_of, won
 
 from core.models import Commitment, CommitmentStatus, Contact
 
@@ -86,3 +86,23 @@ def test_given_negation_in_another_clause_when_assessed_then_keyword_still_count
 ) -> None:
     given = deal(amount=50000, activities=[note(body=body)])
     assert result_of(given, commitment).status is SECURED
+
+
+def test_given_won_early_with_future_close_date_when_kickoff_held_then_execute_secured() -> None:
+    # Reps often win a deal before the close date they set and never move it: the close is the won
+    # stage's entry, and a kickoff held since then is the commitment to execute.
+    given = won(
+        close="06-30",
+        contacts=[contact("c1")],
+        stage_history=history(("Proposal/Price Quote", "03-01"), ("Closed Won", "03-10")),
+        activities=[meeting("m1", subject="Kickoff", day="03-20")],
+    )
+    result = result_of(given, C.EXECUTE)
+    assert result.status is SECURED
+    assert "after the close" in result.reason
+
+
+def test_given_won_early_with_future_close_date_when_weeks_pass_then_execute_expected() -> None:
+    given = won(close="06-30", stage_history=history(("Closed Won", "03-10")))
+    assessment = assessed(given)  # NOW is 2026-04-01: 22 days after the win
+    assert C.EXECUTE in assessment.missing
