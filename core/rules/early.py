@@ -19,13 +19,13 @@ from core.rules.findings import (
     TEXT,
     Finding,
     activity_evidence,
-    day,
     evidence,
     finding,
     generic_grade,
     quoted,
     stage_evidence,
     text_evidence,
+    when,
 )
 
 TIME, EXPLORE, CHANGE = Commitment.TIME, Commitment.EXPLORE, Commitment.CHANGE
@@ -40,7 +40,7 @@ def time_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, first, TIME)],
-            f"held {first.kind} {quoted(first)} on {day(first.start or first.end)} with a buyer",
+            f"held {first.kind} {quoted(first)} on {when(first)} with a buyer",
         )
     stage = stage_evidence(ctx, TIME)
     if ctx.scheduled:
@@ -48,7 +48,7 @@ def time_rule(ctx: DealContext) -> Finding:
         return finding(
             PARTIAL,
             [activity_evidence(SCHEDULED, meeting, TIME), stage],
-            f"{meeting.kind} {quoted(meeting)} is scheduled for {day(meeting.start)}, none held yet",
+            f"{meeting.kind} {quoted(meeting)} is scheduled for {when(meeting)}, none held yet",
         )
     if ctx.held_rep_only:
         logged = ctx.held_rep_only[0]
@@ -72,7 +72,7 @@ def explore_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, EXPLORE)],
-            f"held discovery {meeting.kind} {quoted(meeting)} on {day(meeting.start)} with a buyer",
+            f"held discovery {meeting.kind} {quoted(meeting)} on {when(meeting)} with a buyer",
         )
     needed = ctx.playbook.thresholds.explore_min_meetings
     if len(ctx.held_buyer) >= needed:
@@ -81,7 +81,7 @@ def explore_rule(ctx: DealContext) -> Finding:
             SECURED,
             [activity_evidence(OBSERVED, meeting, EXPLORE)],
             f"{len(ctx.held_buyer)} meetings or connected calls held with buyer contacts (#{needed} on "
-            f"{day(meeting.start)})",
+            f"{when(meeting)})",
         )
     pain = ctx.first_text_hit("pain")
     stage = stage_evidence(ctx, EXPLORE)
@@ -127,7 +127,7 @@ def collaborate_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, COLLABORATE)],
-            f"held working session {quoted(meeting)} on {day(meeting.start)} with buyer contacts",
+            f"held working session {quoted(meeting)} on {when(meeting)} with buyer contacts",
         )
     # Working meetings: held buyer meetings after the first (which won time) that are not discovery.
     first = ctx.held_buyer[0] if ctx.held_buyer else None
@@ -177,7 +177,7 @@ def _collaborate_partial(ctx: DealContext, working: list[Activity], needed: int)
     elif text is not None:
         reason = f"solution work is noted in a {text[0].source}, but no workshop or working meeting is held"
     elif planned is not None:
-        reason = f"workshop {quoted(planned[0])} is scheduled for {day(planned[0].start)} but not held yet"
+        reason = f"workshop {quoted(planned[0])} is scheduled for {when(planned[0])} but not held yet"
     elif stage is not None:
         reason = "the stage expects collaboration, but no workshop, working meetings or line items are logged"
     else:

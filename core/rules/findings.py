@@ -40,6 +40,11 @@ def day(at: datetime | None) -> str:
     return at.date().isoformat() if at is not None else "an unrecorded date"
 
 
+def when(activity: Activity) -> str:
+    """The activity's day: its start, or its end when the CRM recorded no start."""
+    return day(activity.start or activity.end)
+
+
 def quoted(activity: Activity) -> str:
     return f'"{clip(activity.subject or activity.body or activity.id, 50)}"'
 

@@ -30,6 +30,7 @@ from core.rules.findings import (
     quoted,
     stage_evidence,
     text_evidence,
+    when,
 )
 
 INVEST, REVIEW, RESOLVE = Commitment.INVEST, Commitment.REVIEW, Commitment.RESOLVE
@@ -82,7 +83,7 @@ def _invest_sign(ctx: DealContext) -> tuple[Evidence | None, str]:
     pilot = ctx.first_activity_hit("pilot", ctx.held_buyer)
     if pilot is not None:
         held = pilot[0]
-        return activity_evidence(OBSERVED, held, INVEST), f"pilot {quoted(held)} held on {day(held.start)}"
+        return activity_evidence(OBSERVED, held, INVEST), f"pilot {quoted(held)} held on {when(held)}"
     return None, ""
 
 
@@ -103,7 +104,7 @@ def review_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, held, REVIEW)],
-            f"held proposal review {quoted(held)} on {day(held.start)} with buyer contacts",
+            f"held proposal review {quoted(held)} on {when(held)} with buyer contacts",
         )
     drafts = [q for q in ctx.deal.quotes if q.status is QuoteStatus.DRAFT]
     text = ctx.first_text_hit("proposal_review")
@@ -134,8 +135,9 @@ def _proposal_at(ctx: DealContext) -> datetime | None:
         expects = stage_map.expected_by_stage
         times += [s.entered_at for s in ctx.deal.stage_history if REVIEW in expects.get(s.stage, ())]
     review = ctx.first_activity_hit("proposal_review", ctx.held_buyer)
-    if review is not None and review[0].start is not None:
-        times.append(review[0].start)
+    reviewed_at = _start_or_end(review[0]) if review is not None else None
+    if reviewed_at is not None:
+        times.append(reviewed_at)
     return min(times) if times else None
 
 
@@ -172,11 +174,11 @@ def resolve_rule(ctx: DealContext) -> Finding:
             f"security or legal review completed on {day(review[0].at)}, after the proposal",
         )
     if review is not None:
-        when = "before the proposal" if proposal_at is not None else "but no proposal is on record"
+        timing = "before the proposal" if proposal_at is not None else "but no proposal is on record"
         return finding(
             PARTIAL,
             [text_evidence(TEXT, *review, RESOLVE), stage],
-            f"a security or legal review is logged, {when}; resolve concerns after the proposal",
+            f"a security or legal review is logged, {timing}; resolve concerns after the proposal",
         )
     if stage is not None:
         return finding(PARTIAL, [stage], "the stage expects it, but no concern is noted as resolved")
@@ -216,7 +218,8 @@ def decide_rule(ctx: DealContext) -> Finding:
     return finding(PARTIAL if any(e is not None for e in found) else NOTHING, found, reason)
 
 
-def _after_close(close: date | None, at: datetime | None) -> bool:
+def _after_close(close: date | None, activity: Activity) -> bool:
+    at = activity.start or activity.end
     return close is None or (at is not None and at.date() >= close)
 
 
@@ -225,23 +228,23 @@ def execute_rule(ctx: DealContext) -> Finding:
     if not ctx.deal.is_won:
         return finding(NOTHING, [], "execution starts once the deal is won")
     close = close_day(ctx.deal)
-    after = [a for a in ctx.held_buyer if _after_close(close, a.start or a.end)]
+    after = [a for a in ctx.held_buyer if _after_close(close, a)]
     kickoff = ctx.first_activity_hit("kickoff", after)
     if kickoff is not None:
         held = kickoff[0]
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, held, EXECUTE)],
-            f"held kickoff {quoted(held)} on {day(held.start)} with buyer contacts after the close",
+            f"held kickoff {quoted(held)} on {when(held)} with buyer contacts after the close",
         )
-    planned = ctx.first_activity_hit("kickoff", [a for a in ctx.scheduled if _after_close(close, a.start)])
-    logged = ctx.first_activity_hit("kickoff", [a for a in ctx.held_rep_only if _after_close(close, a.start)])
+    planned = ctx.first_activity_hit("kickoff", [a for a in ctx.scheduled if _after_close(close, a)])
+    logged = ctx.first_activity_hit("kickoff", [a for a in ctx.held_rep_only if _after_close(close, a)])
     found = [
         activity_evidence(SCHEDULED, planned[0], EXECUTE) if planned else None,
         activity_evidence(ASSERTED, logged[0], EXECUTE) if logged else None,
     ]
     if planned is not None:
-        reason = f"kickoff {quoted(planned[0])} is scheduled for {day(planned[0].start)} but not held yet"
+        reason = f"kickoff {quoted(planned[0])} is scheduled for {when(planned[0])} but not held yet"
     elif logged is not None:
         reason = f"kickoff {quoted(logged[0])} was logged as held, but no contact on the deal attended it"
     else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from builders import assessed, contact, deal, history, meeting, note, result_of, won
+from builders import assessed, at, contact, deal, history, meeting, note, result_of, won
 
-from core.models import Commitment, CommitmentStatus, Contact
+from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal
 
 C = Commitment
 SECURED, PARTIAL = CommitmentStatus.SECURED, CommitmentStatus.PARTIAL
@@ -106,3 +106,43 @@ def test_given_won_early_with_future_close_date_when_weeks_pass_then_execute_exp
     given = won(close="06-30", stage_history=history(("Closed Won", "03-10")))
     assessment = assessed(given)  # NOW is 2026-04-01: 22 days after the win
     assert C.EXECUTE in assessment.missing
+
+
+def _ended_only(id: str, subject: str, day: str, status: str = "completed") -> Activity:
+    # Some CRM exports carry only an end time (a logged call, a meeting whose start was cleared).
+    return Activity(id=id, kind="meeting", status=status, subject=subject, end=at(day), attendee_ids=("c1",))
+
+
+@pytest.mark.parametrize(
+    ("given", "commitment", "reason"),
+    [
+        (
+            deal(contacts=[contact("c1")], activities=[_ended_only("m1", "Discovery", "03-05")]),
+            C.EXPLORE,
+            'held discovery meeting "Discovery" on 2026-03-05',
+        ),
+        (
+            deal(contacts=[contact("c1")], activities=[_ended_only("m1", "Proposal review", "03-05")]),
+            C.REVIEW,
+            'held proposal review "Proposal review" on 2026-03-05',
+        ),
+        (
+            won(close="03-01", contacts=[contact("c1")], activities=[_ended_only("m1", "Kickoff", "03-05")]),
+            C.EXECUTE,
+            'held kickoff "Kickoff" on 2026-03-05',
+        ),
+        (
+            won(
+                close="03-01",
+                contacts=[contact("c1")],
+                activities=[_ended_only("m1", "Kickoff", "04-05", status="scheduled")],
+            ),
+            C.EXECUTE,
+            'kickoff "Kickoff" is scheduled for 2026-04-05',
+        ),
+    ],
+)
+def test_given_activity_with_only_an_end_time_when_assessed_then_reason_gives_its_date(
+    given: Deal, commitment: Commitment, reason: str
+) -> None:
+    assert reason in result_of(given, commitment).reason
