@@ -108,6 +108,8 @@ _RULES_IN_ORDER = tuple((commitment, RULES[commitment]) for commitment in COMMIT
 
 def assess(deal: Deal, playbook: Playbook, now: datetime) -> Assessment:
     """Assess `deal` against `playbook` as of `now` (only the expectation of `execute` depends on `now`)."""
+    if now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     stage_expects, expected, warning = expectations(deal, playbook, now)
     context = DealContext(deal, playbook, stage_expects)
     confirmed = deal.confirmed

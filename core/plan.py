@@ -155,6 +155,8 @@ def task_actions(
 
 def plan(assessment: Assessment, deal: Deal, playbook: Playbook, now: datetime) -> WritePlan:
     """What to write for `deal` given its assessment: changed owned fields and task actions."""
+    if now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     desired = desired_fields(assessment, playbook, now)
     return _write_plan(
         {

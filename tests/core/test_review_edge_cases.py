@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from builders import assessed, at, contact, deal, history, meeting, note, result_of, won
+from builders import NOW, PLAYBOOK, assessed, at, contact, deal, history, meeting, note, result_of, won
 
 from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal
+from core.plan import plan
 
 C = Commitment
 SECURED, PARTIAL = CommitmentStatus.SECURED, CommitmentStatus.PARTIAL
@@ -146,3 +147,14 @@ def test_given_activity_with_only_an_end_time_when_assessed_then_reason_gives_it
     given: Deal, commitment: Commitment, reason: str
 ) -> None:
     assert reason in result_of(given, commitment).reason
+
+
+def test_given_naive_now_when_assessed_or_planned_then_clear_error_not_a_naive_timestamp() -> None:
+    # Output models are built without validation (core.trusted), so a naive `now` would otherwise be
+    # written to the CRM as an assessment time of unknown zone.
+    naive = NOW.replace(tzinfo=None)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        assessed(deal(), naive)
+    given = deal()
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plan(assessed(given), given, PLAYBOOK, naive)
