@@ -141,7 +141,11 @@ class DealContext:
         texted: list[Activity] = []  # every activity with a text position, in position order
         texts: list[str] = []
         evidence: list[int] = []
+        previous_id = None
         for activity in chronological(deal.activities) if deal.activities else ():
+            if activity.id == previous_id:
+                continue  # one CRM record read twice: its copies sort side by side; count it once
+            previous_id = activity.id
             status = activity.status
             if status in _NEVER_HAPPENED:
                 continue

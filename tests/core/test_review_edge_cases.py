@@ -158,3 +158,10 @@ def test_given_naive_now_when_assessed_or_planned_then_clear_error_not_a_naive_t
     given = deal()
     with pytest.raises(ValueError, match="timezone-aware"):
         plan(assessed(given), given, PLAYBOOK, naive)
+
+
+def test_given_one_meeting_listed_twice_when_assessed_then_it_is_one_meeting() -> None:
+    # The same CRM record read twice (an export joined over two associations) is still one meeting.
+    given = deal(contacts=[contact("c1")], activities=[meeting("m1", "Intro"), meeting("m1", "Intro")])
+    result = result_of(given, C.EXPLORE)
+    assert result.status is not SECURED, result.reason
