@@ -61,7 +61,7 @@ OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
 
 _MEETING_STATUS = {
     "COMPLETED": ActivityStatus.COMPLETED,
-    "SCHEDULED": ActivityStatus.SCHEDULED,
+    "SCHEDULED": ActivityStatus.SCHEDULED,  # until the meeting is over, see _meeting_status
     "RESCHEDULED": ActivityStatus.SCHEDULED,
     "NO_SHOW": ActivityStatus.NO_SHOW,
     "CANCELED": ActivityStatus.CANCELED,
@@ -220,12 +220,16 @@ def contact_from_hubspot(obj: Json, association_types: Iterable[Json]) -> Contac
     )
 
 
-def _meeting_status(props: Mapping[str, Any], start: datetime | None, now: datetime) -> ActivityStatus:
+def _meeting_status(
+    props: Mapping[str, Any], start: datetime | None, end: datetime | None, now: datetime
+) -> ActivityStatus:
     outcome = str(props.get("hs_meeting_outcome") or "").upper()
-    if outcome in _MEETING_STATUS:
+    if outcome in _MEETING_STATUS and outcome != "SCHEDULED":
         return _MEETING_STATUS[outcome]
-    # A meeting logged without an outcome happened if it is in the past.
-    return ActivityStatus.COMPLETED if start is not None and start <= now else ActivityStatus.SCHEDULED
+    # HubSpot books a meeting as SCHEDULED and keeps that outcome until a rep logs another, so a SCHEDULED
+    # meeting, like one logged without an outcome, was held once it is over (as a Salesforce Event is).
+    over = end or start
+    return ActivityStatus.COMPLETED if over is not None and over <= now else ActivityStatus.SCHEDULED
 
 
 def _call_status(props: Mapping[str, Any], connected: frozenset[str]) -> ActivityStatus:
@@ -256,7 +260,7 @@ def activity_from_hubspot(
         )
         start = parse_time(props.get("hs_meeting_start_time")) or when
         end = parse_time(props.get("hs_meeting_end_time"))
-        status = _meeting_status(props, start, context.now)
+        status = _meeting_status(props, start, end, context.now)
     elif object_type == "calls":
         kind, subject = ActivityKind.CALL, str(props.get("hs_call_title") or "")
         body = plain_text(props.get("hs_call_body"))

@@ -120,17 +120,32 @@ def test_given_custom_pipeline_won_stage_when_mapped_then_won_from_pipeline_not_
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"),
-    [("COMPLETED", ActivityStatus.COMPLETED), ("SCHEDULED", ActivityStatus.SCHEDULED),
-     ("RESCHEDULED", ActivityStatus.SCHEDULED), ("NO_SHOW", ActivityStatus.NO_SHOW),
-     ("CANCELED", ActivityStatus.CANCELED)],
+    ("outcome", "start", "status"),
+    [("COMPLETED", "2026-01-01T00:00:00Z", ActivityStatus.COMPLETED),
+     ("SCHEDULED", "2026-12-01T00:00:00Z", ActivityStatus.SCHEDULED),
+     # HubSpot leaves a booked meeting SCHEDULED unless a rep logs an outcome: once over, it was held.
+     ("SCHEDULED", "2026-01-01T00:00:00Z", ActivityStatus.COMPLETED),
+     (None, "2026-01-01T00:00:00Z", ActivityStatus.COMPLETED),
+     (None, "2026-12-01T00:00:00Z", ActivityStatus.SCHEDULED),
+     ("RESCHEDULED", "2026-01-01T00:00:00Z", ActivityStatus.SCHEDULED),
+     ("NO_SHOW", "2026-01-01T00:00:00Z", ActivityStatus.NO_SHOW),
+     ("CANCELED", "2026-01-01T00:00:00Z", ActivityStatus.CANCELED)],
 )
 def test_given_meeting_outcome_when_mapped_then_status(
-    context: MappingContext, outcome: str, status: ActivityStatus
+    context: MappingContext, outcome: str | None, start: str, status: ActivityStatus
 ) -> None:
-    props = {"hs_meeting_outcome": outcome, "hs_meeting_start_time": "2026-01-01T00:00:00Z"}
+    props = {"hs_meeting_outcome": outcome, "hs_meeting_start_time": start}
     meeting = {"id": "1", "properties": props}
     assert activity_from_hubspot("meetings", meeting, context).status is status
+
+
+def test_given_scheduled_meeting_in_progress_when_mapped_then_still_scheduled_until_its_end(
+    context: MappingContext,
+) -> None:
+    props = {"hs_meeting_outcome": "SCHEDULED", "hs_meeting_start_time": "2026-11-24T05:30:00Z",
+             "hs_meeting_end_time": "2026-11-24T06:30:00Z"}  # context.now is 06:00
+    meeting = {"id": "1", "properties": props}
+    assert activity_from_hubspot("meetings", meeting, context).status is ActivityStatus.SCHEDULED
 
 
 @pytest.mark.parametrize(
