@@ -105,8 +105,9 @@ class Roles(_Strict):
         "economic buyer",
         "economic decision maker",
         "executive sponsor",
+        "budget holder",
     )
-    economic: tuple[str, ...] = ("economic buyer", "economic decision maker")
+    economic: tuple[str, ...] = ("economic buyer", "economic decision maker", "budget holder")
 
 
 class Forecast(_Strict):

@@ -8,7 +8,7 @@ meeting none of whose attendees is a contact on the deal is only the rep's asser
 from __future__ import annotations
 
 from core.models import Activity, ActivityKind, Commitment
-from core.rules.context import DealContext, normalise_role, normalised_roles
+from core.rules.context import DealContext, clip, normalise_role, normalised_roles
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -201,7 +201,9 @@ def consensus_rule(ctx: DealContext) -> Finding:
         if count >= need and deciders:
             role = next((r for r in lead.roles if normalise_role(r) in decision_roles), "decision role")
             return finding(
-                SECURED, [contacts], f"{count} engaged buyer contacts incl. {lead.name or lead.id} ({role})"
+                SECURED,
+                [contacts],
+                f"{count} engaged buyer contacts incl. {clip(lead.name or lead.id, 50)} ({role})",
             )
         if count >= need:
             reason = (

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from core.models import Activity, Commitment, Evidence, QuoteStatus
-from core.rules.context import DealContext, close_day
+from core.rules.context import DealContext, clip, close_day
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -73,7 +73,7 @@ def _invest_sign(ctx: DealContext) -> tuple[Evidence | None, str]:
     """The first sign of real investment (economic buyer, budget noted, held pilot) and its wording."""
     economic = ctx.contacts_with_role(ctx.playbook.roles.economic)
     if economic:
-        who = economic[0].name or economic[0].id
+        who = clip(economic[0].name or economic[0].id, 50)  # a name may hold a line break
         return evidence(OBSERVED, "contact_role", INVEST, f"{who}: economic buyer", economic[0].id), (
             f"{who} is on the deal as economic buyer"
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from builders import NOW, PLAYBOOK, assessed, at, contact, deal, history, meeting, note, result_of, won
 
+from core.assess import assess
 from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal
-from core.plan import plan
+from core.plan import evidence_text, plan
+from core.playbook import parse_playbook
 
 C = Commitment
 SECURED, PARTIAL = CommitmentStatus.SECURED, CommitmentStatus.PARTIAL
@@ -165,3 +167,27 @@ def test_given_one_meeting_listed_twice_when_assessed_then_it_is_one_meeting() -
     given = deal(contacts=[contact("c1")], activities=[meeting("m1", "Intro"), meeting("m1", "Intro")])
     result = result_of(given, C.EXPLORE)
     assert result.status is not SECURED, result.reason
+
+
+def test_given_playbook_without_roles_when_hubspot_budget_holder_on_deal_then_economic_buyer() -> None:
+    # The built-in role defaults must match the shipped playbook: HubSpot's buying role BUDGET_HOLDER is
+    # its economic buyer, also when an admin's playbook leaves the roles section out.
+    document = PLAYBOOK.model_dump(mode="json")
+    del document["roles"]
+    playbook = parse_playbook(document, "custom.yaml")
+    given = deal(amount=50000, contacts=[contact("c1", "BUDGET_HOLDER")])
+    assert assess(given, playbook, NOW).result(C.INVEST).status is SECURED
+
+
+def test_given_contact_name_with_line_break_when_reasons_written_then_one_line_per_commitment() -> None:
+    given = deal(
+        amount=50000,
+        contacts=[
+            Contact(id="c1", name="Ann\nSmith", roles=("Economic Buyer",)),
+            contact("c2", "Evaluator"),
+            contact("c3", "Other"),
+        ],
+    )
+    text = evidence_text(assessed(given), PLAYBOOK)
+    assert len(text.splitlines()) == 10
+    assert "Ann Smith" in text
