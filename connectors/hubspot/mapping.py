@@ -56,7 +56,8 @@ OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "notes": ("hs_note_body", "hs_timestamp"),
     "tasks": ("hs_task_subject", "hs_task_body", "hs_task_status", "hs_timestamp", "hs_task_completion_date"),
     "line_items": ("name", "quantity", "amount", "price", "createdate"),
-    "quotes": ("hs_title", "hs_status", "hs_accepted_date", "hs_createdate"),
+    "quotes": ("hs_title", "hs_quote_status", "hs_status", "hs_accepted_date", "hs_esign_date",
+               "hs_sign_status", "hs_quote_esign_status", "hs_manually_signed", "hs_createdate"),
 }
 
 _MEETING_STATUS = {
@@ -70,6 +71,15 @@ _CALL_PENDING = {"QUEUED", "RINGING", "CONNECTING", "IN_PROGRESS", "CALLING_CRM_
 _CALL_NOT_REACHED = {"BUSY", "NO_ANSWER", "FAILED", "MISSED"}
 _EMAIL_STATUS = {"SCHEDULED": ActivityStatus.SCHEDULED, "SENDING": ActivityStatus.SCHEDULED,
                  "BOUNCED": ActivityStatus.CANCELED, "FAILED": ActivityStatus.CANCELED}
+# hs_quote_status is the quote's lifecycle as the buyer sees it (published, accepted, expired, voided);
+# hs_status is only its internal approval state and the fallback where hs_quote_status is blank.
+_QUOTE_LIFECYCLE = {
+    "DRAFT": QuoteStatus.DRAFT, "PENDING_APPROVAL": QuoteStatus.DRAFT, "CHANGES_REQUESTED": QuoteStatus.DRAFT,
+    "PUBLISHING": QuoteStatus.PRESENTED, "PUBLISHED": QuoteStatus.PRESENTED,
+    "EXPIRED": QuoteStatus.PRESENTED,  # it was in front of the buyer until it lapsed
+    "ACCEPTED": QuoteStatus.ACCEPTED,
+    "VOID": QuoteStatus.REJECTED, "ARCHIVED": QuoteStatus.REJECTED,
+}
 _QUOTE_STATUS = {
     "DRAFT": QuoteStatus.DRAFT, "PENDING_APPROVAL": QuoteStatus.DRAFT,
     "APPROVAL_NOT_NEEDED": QuoteStatus.PRESENTED, "APPROVED": QuoteStatus.PRESENTED,
@@ -301,10 +311,24 @@ def line_item_from_hubspot(obj: Json) -> LineItem:
     )
 
 
+def _quote_signed(props: Mapping[str, Any]) -> bool:
+    """The buyer accepted or signed it (e-signature or marked signed), whatever its status says now."""
+    return bool(
+        props.get("hs_accepted_date") or props.get("hs_esign_date")
+        or str(props.get("hs_sign_status") or "").upper() == "ESIGN_COMPLETED"
+        or str(props.get("hs_quote_esign_status") or "").upper() == "SIGNED"
+        or str(props.get("hs_manually_signed") or "").lower() == "true"
+    )
+
+
 def quote_from_hubspot(obj: Json) -> Quote:
     props = _props(obj)
-    status = _QUOTE_STATUS.get(str(props.get("hs_status") or "").upper(), QuoteStatus.DRAFT)
-    if props.get("hs_accepted_date") and status is not QuoteStatus.REJECTED:
+    lifecycle = str(props.get("hs_quote_status") or "").upper()
+    if lifecycle:
+        status = _QUOTE_LIFECYCLE.get(lifecycle, QuoteStatus.DRAFT)
+    else:
+        status = _QUOTE_STATUS.get(str(props.get("hs_status") or "").upper(), QuoteStatus.DRAFT)
+    if _quote_signed(props) and status is not QuoteStatus.REJECTED:
         status = QuoteStatus.ACCEPTED
     return Quote(id=str(obj["id"]), status=status, name=_text(props.get("hs_title")),
                  created_at=parse_time(props.get("hs_createdate")))

@@ -41,11 +41,11 @@ BUYING_ROLE = {
     "legal": "LEGAL_AND_COMPLIANCE",
     "blocker": "BLOCKER",
 }
-QUOTE_STATUS = {
-    "draft": "DRAFT",
-    "presented": "APPROVAL_NOT_NEEDED",
-    "accepted": "APPROVAL_NOT_NEEDED",
-    "rejected": "REJECTED",
+QUOTE_STATUS = {  # (hs_status: internal approval, hs_quote_status: the lifecycle the buyer sees)
+    "draft": ("DRAFT", "DRAFT"),
+    "presented": ("APPROVAL_NOT_NEEDED", "PUBLISHED"),
+    "accepted": ("APPROVAL_NOT_NEEDED", "ACCEPTED"),
+    "rejected": ("APPROVAL_NOT_NEEDED", "VOID"),
 }
 MEETING_OUTCOME = {
     "completed": "COMPLETED",
@@ -179,7 +179,8 @@ class BookImporter:
         for quote in deal.quotes:
             props = {
                 "hs_title": quote.name,
-                "hs_status": QUOTE_STATUS.get(quote.status, "DRAFT"),
+                "hs_status": QUOTE_STATUS.get(quote.status, ("DRAFT", "DRAFT"))[0],
+                "hs_quote_status": QUOTE_STATUS.get(quote.status, ("DRAFT", "DRAFT"))[1],
                 "hs_expiration_date": _iso(quote.created_at + timedelta(days=30)),
                 "hs_quote_amount": number(total),
                 "hs_esign_enabled": "true",

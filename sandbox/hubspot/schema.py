@@ -256,7 +256,21 @@ def _object_specs(object_type: str) -> dict[str, Spec]:
             "hs_esign_enabled": _BOOL,
             "hs_accepted_date": _RO_DT,
             "hs_public_url_key": _TEXT,
+            # hs_status is the internal approval state; hs_quote_status the lifecycle the buyer sees.
             "hs_status": _enum("DRAFT", "APPROVAL_NOT_NEEDED", "PENDING_APPROVAL", "APPROVED", "REJECTED"),
+            "hs_quote_status": _enum(
+                "DRAFT",
+                "PENDING_APPROVAL",
+                "CHANGES_REQUESTED",
+                "PUBLISHING",
+                "PUBLISHED",
+                "ACCEPTED",
+                "EXPIRED",
+                "VOID",
+                "ARCHIVED",
+            ),
+            "hs_sign_status": _enum("ESIGN_PENDING", "ESIGN_COMPLETED"),
+            "hs_esign_date": _RO_DT,
         },
     }
     return builders[object_type]()

@@ -13,6 +13,7 @@ from connectors.hubspot.mapping import (
     deal_from_hubspot,
     parse_commitments,
     parse_time,
+    quote_from_hubspot,
 )
 from connectors.hubspot.pipelines import stages_from_json
 from core.models import ActivityKind, ActivityStatus, Commitment, QuoteStatus
@@ -191,3 +192,30 @@ def test_given_html_note_body_when_mapped_then_plain_text_lines(context: Mapping
     deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
     note = next(a for a in deal.activities if a.id == "851")
     assert note.body == "Compelling event: audit in Q1\nCFO & COO aligned\nbudget approved"
+
+
+@pytest.mark.parametrize(
+    ("props", "status"),
+    [
+        # hs_quote_status is the lifecycle the buyer sees; hs_status only the internal approval state.
+        ({"hs_quote_status": "PUBLISHED", "hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.PRESENTED),
+        ({"hs_quote_status": "ACCEPTED", "hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "DRAFT", "hs_status": "APPROVED"}, QuoteStatus.DRAFT),  # approved, not sent
+        ({"hs_quote_status": "CHANGES_REQUESTED", "hs_status": "REJECTED"}, QuoteStatus.DRAFT),
+        ({"hs_quote_status": "EXPIRED", "hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.PRESENTED),
+        ({"hs_quote_status": "VOID", "hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.REJECTED),
+        # A signed quote was accepted, even once it has expired.
+        ({"hs_quote_status": "EXPIRED", "hs_sign_status": "ESIGN_COMPLETED"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_esign_date": "2026-06-29T10:00:00Z"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_quote_esign_status": "SIGNED"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_manually_signed": "true"}, QuoteStatus.ACCEPTED),
+        # Portals without hs_quote_status: the approval state is all there is.
+        ({"hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.PRESENTED),
+        ({"hs_quote_status": None, "hs_status": "DRAFT"}, QuoteStatus.DRAFT),
+        ({}, QuoteStatus.DRAFT),
+    ],
+)
+def test_given_quote_properties_when_mapped_then_status_from_lifecycle_then_signature(
+    props: dict[str, str | None], status: QuoteStatus
+) -> None:
+    assert quote_from_hubspot({"id": "1", "properties": props}).status is status
