@@ -46,7 +46,7 @@ def normalised_roles(roles: tuple[str, ...]) -> frozenset[str]:
 def distinct_contacts(contacts: tuple[Contact, ...]) -> Sequence[Contact]:
     """One contact per id, roles merged: Salesforce has one contact role row per (contact, role), so one
     person with two roles can arrive twice, and must not count as two buyer contacts."""
-    if len({c.id for c in contacts}) == len(contacts):
+    if len(contacts) < 2 or len(set(map(_ID, contacts))) == len(contacts):
         return contacts
     merged: dict[str, Contact] = {}
     for contact in contacts:
