@@ -21,6 +21,7 @@ from core.rules.findings import (
     activity_evidence,
     evidence,
     finding,
+    found_in,
     generic_grade,
     quoted,
     stage_evidence,
@@ -90,7 +91,7 @@ def explore_rule(ctx: DealContext) -> Finding:
     if grade is SECURED:
         reason = "pain is noted on the deal and the stage expects discovery"
     elif pain is not None:
-        reason = f"pain is noted in a {pain[0].source}, but no discovery meeting with a buyer has been held"
+        reason = f"pain is noted in {found_in(pain[0])}, but no discovery meeting with a buyer has been held"
     elif stage is not None:
         reason = f"the stage expects discovery, but no discovery meeting or {needed} buyer meetings logged"
     else:
@@ -108,7 +109,7 @@ def change_rule(ctx: DealContext) -> Finding:
         reason = "a reason to change is noted on the deal and the stage is past discovery"
     elif hit is not None:
         reason = (
-            f"a reason to change is noted in a {hit[0].source}, but the stage has not moved past discovery"
+            f"a reason to change is noted in {found_in(hit[0])}, but the stage has not moved past discovery"
         )
     elif stage is not None:
         reason = "the stage expects it, but no compelling event or business case is noted on the deal"
@@ -175,7 +176,7 @@ def _collaborate_partial(ctx: DealContext, working: list[Activity], needed: int)
     elif working:
         reason = f"only 1 working meeting held with buyer contacts; need {needed}, a workshop or line items"
     elif text is not None:
-        reason = f"solution work is noted in a {text[0].source}, but no workshop or working meeting is held"
+        reason = f"solution work is noted in {found_in(text[0])}, but no workshop or working meeting is held"
     elif planned is not None:
         reason = f"workshop {quoted(planned[0])} is scheduled for {when(planned[0])} but not held yet"
     elif stage is not None:

@@ -45,6 +45,11 @@ def when(activity: Activity) -> str:
     return day(activity.start or activity.end)
 
 
+def found_in(record: TextRecord) -> str:
+    """Where a text hit was found, as a rep reads it: "a note", "a meeting", "the deal description"."""
+    return "the deal description" if record.activity is None else f"a {record.source}"
+
+
 def quoted(activity: Activity) -> str:
     return f'"{clip(activity.subject or activity.body or activity.id, 50)}"'
 

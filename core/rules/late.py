@@ -25,6 +25,7 @@ from core.rules.findings import (
     day,
     evidence,
     finding,
+    found_in,
     generic_grade,
     quote_evidence,
     quoted,
@@ -119,7 +120,7 @@ def review_rule(ctx: DealContext) -> Finding:
     elif drafts:
         reason = "a quote is drafted, but it has not been presented or reviewed with the buyer"
     elif text is not None:
-        reason = f"a proposal review is mentioned in a {text[0].source}, but no quote was presented"
+        reason = f"a proposal review is mentioned in {found_in(text[0])}, but no quote was presented"
     elif found[-1] is not None:
         reason = "the stage expects a proposal review, but no quote was presented and no review meeting held"
     else:
@@ -156,7 +157,8 @@ def resolve_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [text_evidence(TEXT, *resolved, RESOLVE)],
-            f"concerns are noted as resolved in a {resolved[0].source} on {day(resolved[0].at)}",
+            f"concerns are noted as resolved in {found_in(resolved[0])}"
+            + (f" on {day(resolved[0].at)}" if resolved[0].at else ""),
         )
     proposal_at = _proposal_at(ctx)
     # Completed activities, notes and emails (not the description): a review that actually took place.

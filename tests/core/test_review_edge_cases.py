@@ -191,3 +191,22 @@ def test_given_contact_name_with_line_break_when_reasons_written_then_one_line_p
     text = evidence_text(assessed(given), PLAYBOOK)
     assert len(text.splitlines()) == 10
     assert "Ann Smith" in text
+
+
+@pytest.mark.parametrize(
+    ("description", "commitment", "reason"),
+    [
+        (
+            "Open concerns resolved with IT",
+            C.RESOLVE,
+            "concerns are noted as resolved in the deal description",
+        ),
+        ("Struggling with a manual process", C.EXPLORE, "pain is noted in the deal description, but"),
+    ],
+)
+def test_given_keyword_in_deal_description_when_assessed_then_reason_names_the_description(
+    description: str, commitment: Commitment, reason: str
+) -> None:
+    result = result_of(deal(description=description), commitment)
+    assert reason in result.reason
+    assert "unrecorded date" not in result.reason
