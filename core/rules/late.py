@@ -204,11 +204,11 @@ def decide_rule(ctx: DealContext) -> Finding:
         and _letters(deal.forecast_category or "") in ctx.playbook.forecast.commit
     )
     accepted = [q for q in deal.quotes if q.status is QuoteStatus.ACCEPTED]
-    found = [
+    found = [  # in the order the reason names them: the accepted quote first
+        quote_evidence(OBSERVED, accepted[0], DECIDE) if accepted else None,
         evidence(ASSERTED, "forecast", DECIDE, f"forecast {deal.forecast_category}", deal.id)
         if commit
         else None,
-        quote_evidence(OBSERVED, accepted[0], DECIDE) if accepted else None,
         stage_evidence(ctx, DECIDE),
     ]
     if accepted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from builders import NOW, PLAYBOOK, assessed, at, contact, deal, history, meeting, note, result_of, won
+from builders import NOW, PLAYBOOK, assessed, at, contact, deal, history, meeting, note, quote, result_of, won
 
 from core.assess import assess
 from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal
@@ -210,3 +210,11 @@ def test_given_keyword_in_deal_description_when_assessed_then_reason_names_the_d
     result = result_of(deal(description=description), commitment)
     assert reason in result.reason
     assert "unrecorded date" not in result.reason
+
+
+def test_given_accepted_quote_and_commit_forecast_when_decide_assessed_then_quote_is_cited_first() -> None:
+    # The evidence field cites a result's first evidence next to its reason; the reason names the quote.
+    given = deal(forecast_category="Commit", quotes=[quote(status="accepted")])
+    result = result_of(given, C.DECIDE)
+    assert result.reason.startswith("the buyer accepted a quote")
+    assert result.evidence[0].source == "quote"
