@@ -39,8 +39,9 @@ def normalise_role(role: str) -> str:
 
 @lru_cache(maxsize=64)
 def normalised_roles(roles: tuple[str, ...]) -> frozenset[str]:
-    """A contact's (or the playbook's) role names, normalised (few distinct tuples: cached)."""
-    return frozenset(normalise_role(r) for r in roles)
+    """A contact's (or the playbook's) role names, normalised (few distinct tuples: cached). A raw
+    multi-select value ("CHAMPION;BUDGET_HOLDER", as a HubSpot export gives it) is each of its roles."""
+    return frozenset(normalise_role(part) for r in roles for part in r.split(";"))
 
 
 def distinct_contacts(contacts: tuple[Contact, ...]) -> Sequence[Contact]:

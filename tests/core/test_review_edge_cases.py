@@ -218,3 +218,9 @@ def test_given_accepted_quote_and_commit_forecast_when_decide_assessed_then_quot
     result = result_of(given, C.DECIDE)
     assert result.reason.startswith("the buyer accepted a quote")
     assert result.evidence[0].source == "quote"
+
+
+def test_given_raw_multi_select_buying_role_when_assessed_then_each_role_counts() -> None:
+    # A HubSpot export carries hs_buying_role as one ';'-joined value.
+    given = deal(amount=50000, contacts=[contact("c1", "CHAMPION;BUDGET_HOLDER")])
+    assert result_of(given, C.INVEST).status is SECURED
