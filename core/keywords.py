@@ -69,6 +69,8 @@ _WORD_EDGE = "\"'()[]*-"
 
 def negated(lowered: str, pos: int) -> bool:
     """Whether the match at `pos` of the lower-cased `lowered` follows a negation in its own clause."""
+    if pos == 0 or lowered[pos - 1] == "\n":
+        return False  # the text opens with the match (a subject such as "Discovery call")
     begin = pos - _NEGATION_WINDOW if pos > _NEGATION_WINDOW else 0
     window = lowered[begin:pos]
     # Cheap substring tests first (every negation contains one of them): most matches have none nearby.
