@@ -104,7 +104,6 @@ class TextRecord(NamedTuple):
     at: datetime | None
     text: str
     activity: Activity | None
-    is_evidence: bool
 
 
 class DealContext:
@@ -181,10 +180,6 @@ class DealContext:
         self._record_index: dict[str, int] | None = None
         self._engaged: list[Contact] | None = None
 
-    @classmethod
-    def build(cls, deal: Deal, playbook: Playbook, stage_expects: frozenset[Commitment]) -> DealContext:
-        return cls(deal, playbook, stage_expects)
-
     # ------------------------------------------------------------------------------------ text records
 
     @property
@@ -206,10 +201,9 @@ class DealContext:
         text = self._texts[position]
         if position < len(self.texted):
             activity = self.texted[position]
-            is_evidence = position in self.evidence_positions
             at = activity.start or activity.end
-            return TextRecord(KIND_NAMES[activity.kind], activity.id, at, text, activity, is_evidence)
-        return TextRecord("description", self.deal.id, None, text, None, True)
+            return TextRecord(KIND_NAMES[activity.kind], activity.id, at, text, activity)
+        return TextRecord("description", self.deal.id, None, text, None)
 
     def activity_at(self, position: int) -> Activity | None:
         """The activity whose text is at `position` (None for the description)."""
@@ -226,12 +220,6 @@ class DealContext:
         """The first of the records at `positions` matching `group`."""
         found = self.index.first(self.playbook.keyword_groups[group], positions)
         return None if found is None else (self.record(found[0]), found[1])
-
-    def text_hits(self, group: str) -> list[tuple[TextRecord, int]]:
-        """Every evidence text matching `group`, in order."""
-        hits = self.index.search(self.playbook.keyword_groups[group])
-        evidence = self.evidence_positions
-        return [(self.record(i), offset) for i, offset in hits.items() if i in evidence]
 
     def first_activity_hit(self, group: str, activities: list[Activity]) -> tuple[Activity, int] | None:
         """The first of `activities` (given in chronological order) whose subject or body matches `group`."""
@@ -250,13 +238,7 @@ class DealContext:
         group_ = self.playbook.keyword_groups[group]
         return position is not None and self.index.within(group_, position) is not None
 
-    def activity_text(self, activity: Activity) -> str:
-        return self._texts[self.record_index[activity.id]]
-
     # ------------------------------------------------------------------------------------------ contacts
-
-    def roles_of(self, contact: Contact) -> frozenset[str]:
-        return normalised_roles(contact.roles)
 
     def engaged_contacts(self) -> list[Contact]:
         """Buyer contacts with a role on the deal or who attended a held meeting or connected call."""

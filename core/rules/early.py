@@ -192,7 +192,7 @@ def consensus_rule(ctx: DealContext) -> Finding:
     need = thresholds.consensus_min_contacts
     engaged = ctx.engaged_contacts()
     decision_roles = normalised_roles(ctx.playbook.roles.decision)
-    deciders = [c for c in engaged if not decision_roles.isdisjoint(ctx.roles_of(c))]
+    deciders = [c for c in engaged if not decision_roles.isdisjoint(normalised_roles(c.roles))]
     stage = stage_evidence(ctx, CONSENSUS)
     count = len(engaged)
     if count >= thresholds.consensus_partial_contacts:
