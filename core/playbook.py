@@ -57,10 +57,6 @@ class StageMap(_Strict):
             expected[stage] = frozenset(cumulative)
         return expected
 
-    @cached_property
-    def stage_rank(self) -> dict[str, int]:
-        return {stage: rank for rank, stage in enumerate(self.stages)}
-
 
 class Thresholds(_Strict):
     explore_min_meetings: int = Field(default=2, ge=1)
