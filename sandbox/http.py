@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.faults import FaultPlan
@@ -200,6 +200,32 @@ class ServerThread:
 
     def __enter__(self) -> ServerThread:
         return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class ServedSandbox:
+    """What both CRM stand-ins' handles share: `.url`, `.start()`, `.stop()`, and a context manager.
+
+    A handle comes back already started, so `with` only stops it on the way out.
+    """
+
+    _server: ServerThread
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()

@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.book import Book
 from sandbox.faults import FaultPlan
-from sandbox.http import App, ServerThread
+from sandbox.http import App, ServedSandbox, ServerThread
 from sandbox.hubspot.app import Auth, HubSpotApp, RateLimits
 from sandbox.hubspot.importer import import_book
 from sandbox.hubspot.store import HubSpotStore
@@ -24,7 +24,7 @@ from sandbox.hubspot.store import HubSpotStore
 __all__ = ["Auth", "HubSpotSandbox", "HubSpotStore", "RateLimits", "start_hubspot_sandbox"]
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(ServedSandbox):
     """A running portal: `.url`, `.app` (call counter, `.faults`), `.store`, `.credentials`, `.stop()`."""
 
     def __init__(self, portal: HubSpotApp, port: int = 0) -> None:
@@ -33,10 +33,6 @@ class HubSpotSandbox:
         self.app: App = portal.app
         self.auth: Auth = portal.auth
         self._server = ServerThread(portal.app, port=port)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -48,21 +44,11 @@ class HubSpotSandbox:
             "refresh_token": self.auth.refresh_token,
         }
 
-    def start(self) -> HubSpotSandbox:
-        self._server.start()
-        return self
-
     def stop(self) -> None:
-        self._server.stop()
+        super().stop()
         if self.store.frozen:  # let the GC have the portal back (see HubSpotStore.settle)
             gc.unfreeze()
             self.store.frozen = False
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def _generated_book(deals: int, seed: int) -> Book:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.book import Book
 from sandbox.faults import FaultPlan
-from sandbox.http import App, ServerThread
+from sandbox.http import App, ServedSandbox, ServerThread
 from sandbox.salesforce.app import FaultStyle, build_app
 from sandbox.salesforce.book_import import import_book, seed_org
 from sandbox.salesforce.store import SalesforceStore
@@ -41,7 +41,7 @@ def new_org(
     return store
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(ServedSandbox):
     """A running org: `.url`, `.app` (call counter, `.faults`), `.store`, `.credentials`, `.stop()`."""
 
     def __init__(
@@ -56,10 +56,6 @@ class SalesforceSandbox:
         self.app: App = build_app(store, faults, self.style)
         self._server = ServerThread(self.app, port=port)
         self._session_id: str | None = None
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -86,19 +82,6 @@ class SalesforceSandbox:
     def register_jwt_public_key(self, public_key_pem: str) -> None:
         """From now on JWT bearer assertions must be signed by the matching private key."""
         self.store.org["jwt_public_key"] = public_key_pem
-
-    def start(self) -> SalesforceSandbox:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def start_salesforce_sandbox(
