@@ -174,7 +174,7 @@ def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, st
     ids = created_task_ids or {}
     current = deal.current
     if write_plan.changed:
-        updates = {name.value: getattr(write_plan.values, name.value) for name in write_plan.changed}
+        updates = {name.value: value for name, value in write_plan.field_updates().items()}
         current = current.model_copy(update=updates)
     completed = {a.key for a in write_plan.tasks if a.kind is TaskActionKind.COMPLETE}
     tasks = [t.model_copy(update={"is_open": False}) if t.key in completed else t for t in deal.plugin_tasks]
