@@ -64,9 +64,6 @@ class HubSpotConfig(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=100, description="Objects per batch read/update/create.")
     association_batch_size: int = Field(default=1000, ge=1, le=1000, description="Ids per association read.")
     search_page_size: int = Field(default=200, ge=1, le=200)
-    search_result_cap: int = Field(
-        default=10_000, ge=200, description="HubSpot's per-query result cap (keyset paging never nears it)."
-    )
     search_requests_per_second: float = Field(default=4.0, gt=0)
     chunk_size: int = Field(default=500, ge=1, le=1000, description="Deals per chunk yielded by read_deals.")
     max_attempts: int = Field(default=5, ge=1, description="Tries per call on 429/5xx/drops.")
