@@ -95,7 +95,7 @@ def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[Owne
 
 
 def _complete(deal: Deal, task: PluginTask) -> TaskAction:
-    # The unset fields' defaults come first: the order `trusted` (defaults, then values) always gave.
+    # Fields a completion leaves at their defaults come first: the order (and repr) plans always had.
     return _task_action(
         {
             "task_id": task.task_id,

@@ -24,7 +24,6 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_defaults: dict[type[BaseModel], dict[str, Any]] = {}
 _builders: dict[type[BaseModel], Callable[[dict[str, Any]], Any]] = {}
 
 
@@ -32,9 +31,10 @@ def builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     """A function making an instance of `cls` from a dict holding a value for EVERY field (not copied).
 
     The dict's order is the instance's `__dict__` order (what `repr` shows); callers list fields in the
-    model's order. Every instance of `cls` shares one fields-set object (they all have every field set):
-    pydantic never changes it in place on a frozen model (`model_copy` copies it first), and building a
-    new set per instance would cost as much as the rest of this function.
+    model's order (plan.py's task completion keeps an older order on purpose). Every instance of `cls`
+    shares one fields-set object (they all have every field set): pydantic never changes it in place on a
+    frozen model (`model_copy` copies it first), and building a new set per instance would cost as much as
+    the rest of this function.
     """
     found = _builders.get(cls)
     if found is not None:
@@ -51,22 +51,3 @@ def builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
 
     _builders[cls] = build
     return build
-
-
-def _static_defaults(cls: type[BaseModel]) -> dict[str, Any]:
-    found = _defaults.get(cls)
-    if found is None:
-        found = {
-            name: info.get_default(call_default_factory=True)
-            for name, info in cls.model_fields.items()
-            if not info.is_required()
-        }
-        _defaults[cls] = found
-    return found
-
-
-def trusted(cls: type[M], **values: Any) -> M:
-    """An instance of `cls` holding `values` (plus the field defaults), without validation."""
-    if len(values) != len(cls.model_fields):
-        values = {**_static_defaults(cls), **values}
-    return builder(cls)(values)
