@@ -61,14 +61,20 @@ def distinct_contacts(contacts: tuple[Contact, ...]) -> Sequence[Contact]:
     return list(merged.values())
 
 
+def entered_current_stage(deal: Deal) -> datetime | None:
+    """When the deal last entered its current stage (None when its stage history does not say)."""
+    stage = deal.stage
+    entries = [s.entered_at for s in deal.stage_history if s.stage == stage]
+    return max(entries) if entries else None
+
+
 def close_day(deal: Deal) -> date | None:
     """The day a won deal closed: its close date, or the day it entered its current (won) stage when that
     is earlier, because reps often win before the close date they set and never move it."""
     close = deal.close_date
-    stage = deal.stage
-    entries = [s.entered_at for s in deal.stage_history if s.stage == stage]
-    if entries:
-        entered = max(entries).date()
+    entered_at = entered_current_stage(deal)
+    if entered_at is not None:
+        entered = entered_at.date()
         if close is None or entered < close:
             return entered
     return close
@@ -172,10 +178,8 @@ class DealContext:
         self.scheduled = scheduled
         self.texted, self._texts = texted, texts
         self.evidence_positions = frozenset(evidence)
-        stage = deal.stage
-        entered = [s.entered_at for s in deal.stage_history if s.stage == stage]
-        self.stage_entered_at = max(entered) if entered else None
-        self.stage_snippet = clip(f"stage {stage!r} expects it")  # the stage's evidence, for every rule
+        self.stage_entered_at = entered_current_stage(deal)
+        self.stage_snippet = clip(f"stage {deal.stage!r} expects it")  # the stage's evidence, for every rule
         self._index: TextIndex | None = None
         self._record_index: dict[str, int] | None = None
         self._engaged: list[Contact] | None = None
