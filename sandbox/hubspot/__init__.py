@@ -51,14 +51,6 @@ class HubSpotSandbox(ServedSandbox):
             self.store.frozen = False
 
 
-def _generated_book(deals: int, seed: int) -> Book:
-    from sandbox.generator import (
-        generate_book,
-    )  # written alongside; imported late so the sandbox runs without it
-
-    return generate_book(deals=deals, seed=seed)
-
-
 def start_hubspot_sandbox(
     book: Book | None = None,
     *,
@@ -76,6 +68,10 @@ def start_hubspot_sandbox(
     returns it running."""
     if store is None:
         store = HubSpotStore(clock=clock, association_page_size=association_page_size)
-        import_book(store, book if book is not None else _generated_book(deals, seed))
+        if book is None:
+            from sandbox.generator import generate_book  # the generator is only needed when generating
+
+            book = generate_book(deals=deals, seed=seed)
+        import_book(store, book)
     auth = Auth(access_token=access_token) if access_token else Auth()
     return HubSpotSandbox(HubSpotApp(store, faults, auth, limits), port=port).start()
