@@ -104,10 +104,6 @@ def _ids(values: tuple[Any, ...]) -> str:
     return " ".join(str(v) for v in values) or "-"
 
 
-def _stdout() -> Console:
-    return stdout_console()
-
-
 def _table(rows: list[tuple[Deal, Assessment]]) -> Table:
     table = Table(title="Buyer commitments")
     table.add_column("Deal", max_width=40, overflow="ellipsis", no_wrap=True)
@@ -162,7 +158,7 @@ def assess_command(
         loaded = load_deal_file(file)
     _print_input_errors(file, loaded.errors)
     rows = [(deal, assess(deal, playbook, at)) for deal in loaded.deals]
-    out = _stdout()
+    out = stdout_console()
     if output is OutputFormat.JSON:
         document = {
             "assessed_at": at.isoformat(),
@@ -240,7 +236,7 @@ def explain_command(
         loaded = load_deal_file(file)
         deal = _find(file, loaded, deal_id)
     result = assess(deal, playbook, at)
-    _explain(_stdout(), deal, result, plan(result, deal, playbook, at), playbook)
+    _explain(stdout_console(), deal, result, plan(result, deal, playbook, at), playbook)
 
 
 def _find(path: Path, loaded: LoadedDeals, deal_id: str) -> Deal:
