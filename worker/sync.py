@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from connectors.base import BudgetExhaustedError, Connector, ConnectorError, RecordFailure
 from core.assess import assess
@@ -26,7 +26,7 @@ from core.models import Assessment, Deal, WritePlan
 from core.plan import plan as plan_deal
 from core.playbook import Playbook
 from worker.errors import UserError
-from worker.scheduling.lock import RunLock
+from worker.scheduling.lock import DEFAULT_TTL, RunLock, utc_now
 from worker.store import Store
 from worker.store import runs as run_store
 from worker.store import state as state_store
@@ -37,10 +37,6 @@ FAILURES_KEPT = 200  # failures returned in the result; all of them are in the s
 
 class SyncAlreadyRunning(UserError):
     """Another process holds this connection's run lease."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -110,7 +106,7 @@ def run_sync(
     should_stop: Callable[[], bool] = lambda: False,
     on_chunk: Callable[[ChunkReport], None] | None = None,
     clock: Callable[[], datetime] = utc_now,
-    lease_ttl: timedelta = timedelta(seconds=90),
+    lease_ttl: timedelta = DEFAULT_TTL,
 ) -> SyncResult:
     """Run one sync of `connection` as of `now` (the frozen start: the read's `until` and the next
     watermark). `mode` "full" reads every deal; "incremental" reads from the watermark (a full read when
