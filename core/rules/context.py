@@ -217,8 +217,7 @@ class DealContext:
 
     def first_text_hit(self, group: str) -> tuple[TextRecord, int] | None:
         """The first evidence text (completed activity, note, email, description) matching `group`."""
-        found = self.index.first(self.playbook.keyword_groups[group], self.evidence_positions)
-        return None if found is None else (self.record(found[0]), found[1])
+        return self.first_record_hit(group, self.evidence_positions)
 
     def first_record_hit(self, group: str, positions: Collection[int]) -> tuple[TextRecord, int] | None:
         """The first of the records at `positions` matching `group`."""
