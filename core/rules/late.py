@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 
-from core.models import Activity, Commitment, Evidence, QuoteStatus
+from core.models import Activity, Commitment, Deal, Evidence, QuoteStatus
 from core.rules.context import DealContext, clip, close_day
 from core.rules.findings import (
     ASSERTED,
@@ -45,6 +45,12 @@ def _letters(value: str) -> str:
     return "".join(ch for ch in value.lower() if ch.isalpha())
 
 
+def _forecast_in(deal: Deal, categories: tuple[str, ...]) -> bool:
+    """Whether the deal's forecast category is one of the playbook's `categories` (letters compared)."""
+    category = deal.forecast_category
+    return bool(category) and _letters(category or "") in categories
+
+
 def invest_rule(ctx: DealContext) -> Finding:
     """Amount set AND (economic buyer, budget noted or held pilot) secures; amount or forecast is partial."""
     deal = ctx.deal
@@ -53,7 +59,7 @@ def invest_rule(ctx: DealContext) -> Finding:
         shown = f"amount {deal.amount:,.0f}{' ' + deal.currency if deal.currency else ''}"
         amount = evidence(ASSERTED, "amount", INVEST, shown, deal.id)
     forecast = None
-    if deal.forecast_category and _letters(deal.forecast_category) in ctx.playbook.forecast.invested:
+    if _forecast_in(deal, ctx.playbook.forecast.invested):
         forecast = evidence(ASSERTED, "forecast", INVEST, f"forecast {deal.forecast_category}", deal.id)
     sign, what = _invest_sign(ctx)
     found = [amount, sign, forecast, stage_evidence(ctx, INVEST)]
@@ -199,10 +205,7 @@ def decide_rule(ctx: DealContext) -> Finding:
             [evidence(OBSERVED, "deal", DECIDE, f"closed won{on}", deal.id, ctx.stage_entered_at)],
             f"the deal is closed won{on}",
         )
-    commit = (
-        bool(deal.forecast_category)
-        and _letters(deal.forecast_category or "") in ctx.playbook.forecast.commit
-    )
+    commit = _forecast_in(deal, ctx.playbook.forecast.commit)
     accepted = [q for q in deal.quotes if q.status is QuoteStatus.ACCEPTED]
     found = [  # in the order the reason names them: the accepted quote first
         quote_evidence(OBSERVED, accepted[0], DECIDE) if accepted else None,
