@@ -120,7 +120,6 @@ class DealContext:
     """
 
     __slots__ = (
-        "_engaged",
         "_index",
         "_record_index",
         "_texts",
@@ -182,7 +181,6 @@ class DealContext:
         self.stage_snippet = clip(f"stage {deal.stage!r} expects it")  # the stage's evidence, for every rule
         self._index: TextIndex | None = None
         self._record_index: dict[str, int] | None = None
-        self._engaged: list[Contact] | None = None
 
     # ------------------------------------------------------------------------------------ text records
 
@@ -245,10 +243,8 @@ class DealContext:
 
     def engaged_contacts(self) -> list[Contact]:
         """Buyer contacts with a role on the deal or who attended a held meeting or connected call."""
-        if self._engaged is None:
-            attended = {a for activity in self.held for a in activity.attendee_ids}
-            self._engaged = [c for c in distinct_contacts(self.deal.contacts) if c.roles or c.id in attended]
-        return self._engaged
+        attended = {a for activity in self.held for a in activity.attendee_ids}
+        return [c for c in distinct_contacts(self.deal.contacts) if c.roles or c.id in attended]
 
     def contacts_with_role(self, roles: tuple[str, ...]) -> list[Contact]:
         wanted = normalised_roles(roles)
