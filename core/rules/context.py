@@ -207,10 +207,6 @@ class DealContext:
             return TextRecord(KIND_NAMES[activity.kind], activity.id, at, text, activity)
         return TextRecord("description", self.deal.id, None, text, None)
 
-    def activity_at(self, position: int) -> Activity | None:
-        """The activity whose text is at `position` (None for the description)."""
-        return self.texted[position] if position < len(self.texted) else None
-
     # ------------------------------------------------------------------------------------ keyword hits
 
     def first_text_hit(self, group: str) -> tuple[TextRecord, int] | None:
@@ -229,10 +225,8 @@ class DealContext:
         record_index = self.record_index
         positions = {record_index[a.id] for a in activities if a.id in record_index}
         found = self.index.first(self.playbook.keyword_groups[group], positions)
-        if found is None:
-            return None
-        activity = self.activity_at(found[0])
-        return None if activity is None else (activity, found[1])
+        # Only activities' own positions were searched, so a hit is never the description.
+        return None if found is None else (self.texted[found[0]], found[1])
 
     def matches(self, group: str, activity: Activity) -> bool:
         position = self.record_index.get(activity.id)
