@@ -13,14 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import ApiBudget, ApplyResult, RecordFailure, SetupReport, TransientError
+from connectors.base import ApiBudget, ApplyResult, SetupReport, TransientError
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.pipelines import load_stages
 from connectors.hubspot.read import DealReader
 from connectors.hubspot.setup import provision
 from connectors.hubspot.tasks import TaskWriter
-from connectors.hubspot.write import update_deals
+from connectors.hubspot.write import unavailable, update_deals
 from core.models import Deal, TaskAction, TaskActionKind, WritePlan
 from core.playbook import Playbook
 
@@ -88,5 +88,4 @@ def _or_failures(write: Callable[[], ApplyResult], deal_ids: list[str], operatio
     try:
         return write()
     except TransientError as exc:
-        failures = [RecordFailure(d, operation, str(exc), code="transient") for d in deal_ids]
-        return ApplyResult(failures=failures)
+        return ApplyResult(failures=unavailable(deal_ids, operation, exc))

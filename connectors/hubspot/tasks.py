@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
-from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError
+from connectors.base import ApplyResult, CreatedTask, FatalError, TransientError
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
 from connectors.hubspot.read import DealReader
-from connectors.hubspot.write import Item, batch_write, format_value, record_id
+from connectors.hubspot.write import Item, batch_write, format_value, record_id, unavailable
 from core.models import COMMITMENT_ORDER, PluginTask, TaskAction
 
 
@@ -83,8 +83,7 @@ class TaskWriter:
             try:
                 result.merge(self._create_batch(list(actions[start : start + size])))
             except TransientError as exc:  # still unavailable: this batch and the rest wait for next run
-                failures = [RecordFailure(a.deal_id, "create_task", str(exc), code="transient")
-                            for a in actions[start:]]
+                failures = unavailable([a.deal_id for a in actions[start:]], "create_task", exc)
                 result.merge(ApplyResult(failures=failures))
                 break
         return result

@@ -10,7 +10,7 @@ datetimes ISO 8601 UTC with milliseconds, an empty string to clear.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -91,13 +91,14 @@ def batch_write(
         except TransientError as exc:
             if not ambiguous_ok:
                 raise
-            outcome.failures.extend(unavailable(items[start:], operation, exc))
+            outcome.failures.extend(unavailable([i.deal_id for i in items[start:]], operation, exc))
             break
     return outcome
 
 
-def unavailable(items: Sequence[Item], operation: str, exc: TransientError) -> list[RecordFailure]:
-    return [RecordFailure(item.deal_id, operation, str(exc), code="transient") for item in items]
+def unavailable(deal_ids: Iterable[str], operation: str, exc: TransientError) -> list[RecordFailure]:
+    """The records of deals HubSpot stayed unavailable for: failures to retry on the next run."""
+    return [RecordFailure(deal_id, operation, str(exc), code="transient") for deal_id in deal_ids]
 
 
 def _write(
