@@ -20,7 +20,7 @@ from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
 from core.playbook import Playbook
 from worker.playbook_files import load_playbook
-from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings
+from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings, load_settings
 from worker.store import Store
 from worker.sync import SyncConnection
 
@@ -40,6 +40,17 @@ def build_connector(config: SalesforceConfig | HubSpotConfig, playbook: Playbook
 
 def open_store(settings: Settings) -> Store:
     return Store.open(settings.database_url)
+
+
+@contextmanager
+def open_worker_state() -> Iterator[tuple[Settings, Store]]:
+    """Settings and the opened state store, closed afterwards."""
+    settings = load_settings()  # registers every secret with the redactor
+    store = open_store(settings)
+    try:
+        yield settings, store
+    finally:
+        store.close()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from rich.table import Table
 from core.models import Assessment, Commitment
 from core.playbook import Playbook
 from worker.cli.output import stdout_console
+from worker.connections import open_store
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
 from worker.settings import Settings, load_settings
@@ -93,7 +94,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
     settings = load_settings()
     target = settings.connection(connection)
     playbook = load_playbook(target.playbook)
-    store = Store.open(settings.database_url)
+    store = open_store(settings)
     try:
         connection_id, name = _connection_id(store, settings, connection)
         with store.session() as session:
@@ -131,7 +132,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings()
         playbook = load_playbook(settings.connection(connection).playbook)
         commitment = resolve_commitment(missing, playbook)
-        store = Store.open(settings.database_url)
+        store = open_store(settings)
         try:
             connection_id, name = _connection_id(store, settings, connection)
             with store.session() as session:

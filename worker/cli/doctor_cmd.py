@@ -11,8 +11,7 @@ import typer
 from rich.table import Table
 
 from worker.cli.output import stdout_console
-from worker.cli.worker_cmd import open_worker_state
-from worker.connections import open_connection
+from worker.connections import open_connection, open_worker_state
 from worker.doctor import Finding, diagnose, has_problems
 
 console = stdout_console()

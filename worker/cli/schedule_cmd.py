@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from worker.cli.output import stdout_console
-from worker.cli.worker_cmd import open_worker_state
+from worker.connections import open_worker_state
 from worker.errors import UserError
 from worker.scheduling import schedules as repo
 from worker.scheduling.cron import CronError

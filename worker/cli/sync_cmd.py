@@ -23,8 +23,7 @@ from rich.table import Table
 from connectors.base import SetupReport
 from core.models import WritePlan
 from worker.cli.output import stdout_console
-from worker.connections import open_connection, open_store
-from worker.settings import load_settings
+from worker.connections import open_connection, open_worker_state
 from worker.store import runs as run_store
 from worker.store.models import RunRow
 from worker.sync import ChunkReport, SyncResult, run_sync
@@ -58,38 +57,34 @@ def execute_sync(
     connection_name: str | None, *, full: bool, dry_run: bool, out: Console = console, **open_options: Any
 ) -> SyncResult:
     """Open the connection, run one sync with a progress line, print the summary; shared with `demo`."""
-    settings = load_settings()
-    store = open_store(settings)
     planned: list[WritePlan] = []
-    try:
-        with (
-            open_connection(settings, connection_name, store, **open_options) as connection,
-            stop_on_signals() as stop,
-        ):
-            columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-            with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-                task = progress.add_task(f"syncing {connection.name}", total=None)
+    with (
+        open_worker_state() as (settings, store),
+        open_connection(settings, connection_name, store, **open_options) as connection,
+        stop_on_signals() as stop,
+    ):
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(f"syncing {connection.name}", total=None)
 
-                def on_chunk(report: ChunkReport) -> None:
-                    c = report.counts
-                    text = f"{connection.name}: {c.deals_read} read, {c.deals_assessed} assessed"
-                    text += f", {c.deals_changed} to change"
-                    progress.update(task, description=text)
-                    if dry_run:
-                        room = PLAN_ROWS - len(planned)
-                        planned.extend([p for p in report.plans if not p.is_empty][: max(room, 0)])
+            def on_chunk(report: ChunkReport) -> None:
+                c = report.counts
+                text = f"{connection.name}: {c.deals_read} read, {c.deals_assessed} assessed"
+                text += f", {c.deals_changed} to change"
+                progress.update(task, description=text)
+                if dry_run:
+                    room = PLAN_ROWS - len(planned)
+                    planned.extend([p for p in report.plans if not p.is_empty][: max(room, 0)])
 
-                mode = "full" if full else "incremental"
-                result = run_sync(
-                    connection,
-                    datetime.now(UTC),
-                    mode=mode,
-                    dry_run=dry_run,
-                    should_stop=stop,
-                    on_chunk=on_chunk,
-                )
-    finally:
-        store.close()
+            mode = "full" if full else "incremental"
+            result = run_sync(
+                connection,
+                datetime.now(UTC),
+                mode=mode,
+                dry_run=dry_run,
+                should_stop=stop,
+                on_chunk=on_chunk,
+            )
     if dry_run:
         out.print(plan_table(planned, result))
     out.print(summary_table(result))
@@ -211,13 +206,9 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to show."),
     ) -> None:
         """Show the sync run history from the state store."""
-        store = open_store(load_settings())
-        try:
-            with store.session() as session:
-                rows = run_store.recent_runs(session, connection, limit)
-                console.print(runs_table(rows) if rows else "no runs recorded yet; run `commitments sync`")
-        finally:
-            store.close()
+        with open_worker_state() as (_settings, store), store.session() as session:
+            rows = run_store.recent_runs(session, connection, limit)
+            console.print(runs_table(rows) if rows else "no runs recorded yet; run `commitments sync`")
 
     @app.command()
     def setup(
@@ -225,11 +216,9 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; change nothing."),
     ) -> None:
         """Provision the plugin's fields, picklist values, permissions and views (idempotent)."""
-        settings = load_settings()
-        store = open_store(settings)
-        try:
-            with open_connection(settings, connection, store, provision_sandbox=False) as opened:
-                report = opened.connector.setup(opened.playbook, dry_run=dry_run)
-        finally:
-            store.close()
+        with (
+            open_worker_state() as (settings, store),
+            open_connection(settings, connection, store, provision_sandbox=False) as opened,
+        ):
+            report = opened.connector.setup(opened.playbook, dry_run=dry_run)
         console.print(setup_table(report))

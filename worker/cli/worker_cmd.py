@@ -11,35 +11,20 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import FrameType
 
 import typer
 
-from worker.connections import open_store
+from worker.connections import open_worker_state
 from worker.observability.health import HealthServer
 from worker.observability.logs import configure_logging
 from worker.observability.metrics import METRICS
 from worker.scheduling.process import Worker
 from worker.scheduling.runner import Runner, settings_sync
 from worker.scheduling.schedules import scheduled_connections
-from worker.settings import Settings, load_settings
-from worker.store import Store
 
 log = logging.getLogger("worker")
 DEFAULT_METRICS_PORT = 9464
-
-
-@contextmanager
-def open_worker_state() -> Iterator[tuple[Settings, Store]]:
-    """Settings and the opened state store, closed afterwards."""
-    settings = load_settings()  # registers every secret with the redactor
-    store = open_store(settings)
-    try:
-        yield settings, store
-    finally:
-        store.close()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
