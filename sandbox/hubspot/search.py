@@ -163,10 +163,10 @@ def matching_ids(store: HubSpotStore, object_type: str, body: dict[str, Any]) ->
         descending = (spec.get("direction") if isinstance(spec, dict) else "") == "DESCENDING"
         definition = store.definition(object_type, name)
         kind = definition["type"] if definition else "string"
-        present = [r for r in records if sort_key(kind, r["properties"].get(name)) is not None]
-        missing = [r for r in records if sort_key(kind, r["properties"].get(name)) is None]
-        present.sort(key=lambda r: sort_key(kind, r["properties"][name]), reverse=descending)  # type: ignore[arg-type,return-value]
-        records = present + missing
+        keyed = [(sort_key(kind, r["properties"].get(name)), r) for r in records]
+        present = [(k, r) for k, r in keyed if k is not None]
+        present.sort(key=lambda pair: pair[0], reverse=descending)
+        records = [r for _k, r in present] + [r for k, r in keyed if k is None]
     return [r["id"] for r in records]
 
 
