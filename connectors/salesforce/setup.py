@@ -77,8 +77,9 @@ def desired_fields(config: SalesforceConfig, playbook: Playbook) -> list[Compone
 
 def desired_permission_set(config: SalesforceConfig) -> Component:
     n = config.field_names()
-    writable = [n.secured, n.missing, n.next, n.score, n.stage_gap, n.evidence, n.assessed_at]
-    permissions = [{"field": f"Opportunity.{f}", "readable": True, "editable": True} for f in writable]
+    permissions = [
+        {"field": f"Opportunity.{f}", "readable": True, "editable": True} for f in n.owned().values()
+    ]
     permissions.append({"field": f"Opportunity.{n.confirmed}", "readable": True, "editable": False})
     # Activity custom fields are defined on Activity but secured per object: a permission set names them
     # Task.X__c / Event.X__c (FieldPermissions.Field is "prefixed with the SobjectType"; Activity is none).

@@ -76,8 +76,7 @@ class OrgSchema:
 
 def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
     """`SELECT ... FROM Opportunity` with the plugin fields and one subquery per known child relationship."""
-    plugin = [names.secured, names.missing, names.next, names.score, names.stage_gap, names.evidence,
-              names.assessed_at, names.confirmed]
+    plugin = [*names.owned().values(), names.confirmed]
     columns = schema.available("Opportunity", [*OPPORTUNITY_FIELDS, *plugin])
     for relationship, child, child_fields, order in CHILDREN:
         if relationship not in schema.relationships:
