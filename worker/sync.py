@@ -88,12 +88,17 @@ class _Run:
     connection_id: int
     run_id: int
     mode: str
-    since: datetime | None
+    watermark_before: datetime | None
     retry_ids: set[str]
     lock: RunLock
     calls_before: Counter[str]
     counts: run_store.RunCounts = field(default_factory=run_store.RunCounts)
     failures: list[RecordFailure] = field(default_factory=list)
+
+    @property
+    def since(self) -> datetime | None:
+        """Where the read starts: the watermark in an incremental run, the beginning in a full one."""
+        return self.watermark_before if self.mode == "incremental" else None
 
 
 def run_sync(
@@ -118,9 +123,6 @@ def run_sync(
     started = time.perf_counter()
     run = _begin(
         connection, now, mode=mode, trigger=trigger, dry_run=dry_run, clock=clock, lease_ttl=lease_ttl
-    )
-    watermark_before = (
-        run.since if run.mode == "incremental" else _watermark(connection.store, run.connection_id)
     )
     outcome, error = "running", None
     try:
@@ -149,7 +151,7 @@ def run_sync(
         api_calls=api_calls,
         duration_s=duration,
         started_at=now,
-        watermark_before=watermark_before,
+        watermark_before=run.watermark_before,
         watermark_after=_watermark(connection.store, run.connection_id),
         error=error,
         failures=run.failures,
@@ -190,7 +192,7 @@ def _begin(
         connection_id=row.id,
         run_id=run_row.id,
         mode=effective,
-        since=watermark if effective == "incremental" else None,
+        watermark_before=watermark,
         retry_ids=retry_ids,
         lock=lock,
         calls_before=connection.connector.api_calls(),
