@@ -22,7 +22,14 @@ from sandbox.salesforce.bulk2 import register_bulk2
 from sandbox.salesforce.composite import register_composite
 from sandbox.salesforce.login import register_login
 from sandbox.salesforce.metadata_soap import MD_NS, register_metadata
-from sandbox.salesforce.responses import bearer, invalid_session, not_found, sf_error, soap_fault
+from sandbox.salesforce.responses import (
+    bearer,
+    invalid_session,
+    not_found,
+    sf_error,
+    soap_fault,
+    soap_text,
+)
 from sandbox.salesforce.rest import register_rest
 from sandbox.salesforce.store import SalesforceStore
 
@@ -39,7 +46,7 @@ def _soap_session(request: Request) -> str | None:
         root = ET.fromstring(request.body)
     except ET.ParseError:
         return None
-    return next((e.text for e in root.iter() if e.tag.endswith("sessionId")), None)
+    return soap_text(root, "sessionId")
 
 
 def _soap_fault_for(kind: str, request: Request) -> Response:

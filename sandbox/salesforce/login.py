@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import jwt
 
 from sandbox.http import App, Request, Response
-from sandbox.salesforce.responses import soap_fault
+from sandbox.salesforce.responses import soap_fault, soap_text
 from sandbox.salesforce.store import SalesforceStore
 
 INSTANCE_HOST = "commitments-sandbox.my.salesforce.com"
@@ -35,13 +35,6 @@ class OAuthError(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
-
-
-def _xml_text(root: ET.Element, local_name: str) -> str | None:
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] == local_name:
-            return element.text or ""
-    return None
 
 
 def _user_by_username(store: SalesforceStore, username: str | None) -> str | None:
@@ -60,7 +53,7 @@ def soap_login(store: SalesforceStore, request: Request) -> Response:
             "Invalid username, password, security token; or user locked out.",
             detail_type="LoginFault",
         )
-    username, password = _xml_text(root, "username"), _xml_text(root, "password")
+    username, password = soap_text(root, "username"), soap_text(root, "password")
     org = store.org
     if username != org["username"] or password != org["password"] + org["security_token"]:
         return soap_fault(

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from sandbox.http import App, Request, Response
 from sandbox.salesforce import metadata_types
-from sandbox.salesforce.responses import soap_fault
+from sandbox.salesforce.responses import soap_fault, soap_text
 from sandbox.salesforce.store import SalesforceStore
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
@@ -181,7 +181,7 @@ def handle(store: SalesforceStore, request: Request) -> Response:
         root = ET.fromstring(request.body)
     except ET.ParseError:
         return soap_fault("INVALID_XML", "could not parse the request", namespace=MD_NS)
-    session = next((e.text for e in root.iter() if _local(e.tag) == "sessionId"), None)
+    session = soap_text(root, "sessionId")
     if store.session_user((session or "").strip()) is None:
         return soap_fault(
             "INVALID_SESSION_ID",

@@ -1,4 +1,5 @@
-"""Salesforce's error shapes and the authenticated-handler wrapper every data API route goes through.
+"""Salesforce's error shapes, the authenticated-handler wrapper every data API route goes through, and
+`soap_text`, how the SOAP endpoints read a request element whatever its namespace prefix.
 
 REST errors are `[{"message": ..., "errorCode": ...}]` lists (what simple-salesforce's exception map reads);
 SOAP errors are SOAP 1.1 faults with `sf:`-qualified fault codes. `authed` checks the Bearer session
@@ -10,6 +11,7 @@ Salesforce's 500 UNKNOWN_EXCEPTION (logged with its traceback).
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -65,6 +67,14 @@ def authed(store: SalesforceStore, handler: AuthedHandler) -> Callable[[Request]
             return sf_error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (see the sandbox log)")
 
     return wrapped
+
+
+def soap_text(root: ET.Element, local_name: str) -> str | None:
+    """The text of the first element named `local_name` in any namespace ("" if empty), None if absent."""
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == local_name:
+            return element.text or ""
+    return None
 
 
 def soap_fault(
