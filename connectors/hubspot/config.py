@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from core.models import OwnedField
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+# HubSpot's built-in "Connected" call outcome (portals may add their own: connected_call_dispositions).
+CONNECTED_DISPOSITION = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
 
 # What a private app (or OAuth app) needs, named as HubSpot names them in the app's "Scopes" tab.
 REQUIRED_SCOPES: tuple[str, ...] = (
@@ -69,7 +71,7 @@ class HubSpotConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1, description="Tries per call on 429/5xx/drops.")
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
     connected_call_dispositions: tuple[str, ...] = Field(
-        default=("f240bbac-87c9-4f6e-bf70-924b57d47db7",),
+        default=(CONNECTED_DISPOSITION,),
         description="hs_call_disposition GUIDs meaning the buyer was reached ('Connected' + custom).",
     )
 

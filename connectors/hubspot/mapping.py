@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.hubspot.config import PropertyNames
+from connectors.hubspot.config import CONNECTED_DISPOSITION, PropertyNames
 from core.models import (
     COMMITMENT_ORDER,
     Activity,
@@ -36,8 +36,6 @@ from core.models import (
 
 Json = Mapping[str, Any]
 ENGAGEMENT_TYPES: tuple[str, ...] = ("meetings", "calls", "emails", "notes", "tasks")
-# HubSpot's built-in "Connected" call outcome (portals may add their own; see HubSpotConfig).
-CONNECTED_DISPOSITION = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
 # The plugin's task key lives in the task body as its last line, e.g. "[commitments-key: cmt:42:time]".
 TASK_KEY_PATTERN = re.compile(r"\[commitments-key:\s*(cmt:(?P<deal>[^:\]\s]+):(?P<commitment>[a-z]+))\s*\]")
 
