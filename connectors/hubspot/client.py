@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import ApiBudget, ConfigurationError, FatalError
@@ -75,13 +75,10 @@ class TokenBucket:
 
 @dataclass
 class RateLimits:
-    """The last rate-limit headers HubSpot sent (daily ones are absent for OAuth apps on some tiers)."""
+    """The last daily rate-limit headers HubSpot sent (absent for OAuth apps on some tiers)."""
 
     daily: int | None = None
     daily_remaining: int | None = None
-    window_max: int | None = None
-    window_remaining: int | None = None
-    seen: dict[str, str] = field(default_factory=dict)
 
     def record(self, headers: Any) -> None:
         def number(name: str) -> int | None:
@@ -94,8 +91,6 @@ class RateLimits:
         for name, attr in (
             ("X-HubSpot-RateLimit-Daily", "daily"),
             ("X-HubSpot-RateLimit-Daily-Remaining", "daily_remaining"),
-            ("X-HubSpot-RateLimit-Max", "window_max"),
-            ("X-HubSpot-RateLimit-Remaining", "window_remaining"),
         ):
             value = number(name)
             if value is not None:
@@ -167,8 +162,7 @@ class HubSpotClient:
         oauth = self.config.oauth
         if oauth is None:
             return self._token or ""
-        expired = self._token_expires_at is not None and self._clock() >= self._token_expires_at
-        if self._token is None or expired:
+        if self._token is None or self._token_expired():
             self._refresh_token()
         return self._token or ""
 
