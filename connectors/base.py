@@ -9,12 +9,13 @@ fix the configuration, retry later, skip and report one record, or stop.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from core.models import Deal, WritePlan
+from core.models import COMMITMENT_ORDER, Commitment, Deal, WritePlan
 from core.playbook import Playbook
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -112,6 +113,22 @@ class ApiBudget:
     @property
     def remaining_fraction(self) -> float:
         return 1.0 if self.limit <= 0 else max(0.0, (self.limit - self.used) / self.limit)
+
+
+# ------------------------------------------------------------------------------------- commitment values
+
+# The plugin writes commitment ids as picklist / option values; readers map them back through this.
+COMMITMENT_IDS: Mapping[str, Commitment] = MappingProxyType({c.value: c for c in COMMITMENT_ORDER})
+
+
+def parse_commitments(
+    value: object, lookup: Mapping[str, Commitment] = COMMITMENT_IDS
+) -> tuple[Commitment, ...] | None:
+    """A `;`-joined multi-select value as commitments in canonical order; unknown values are dropped."""
+    if value is None:
+        return None
+    found = {lookup[part.strip()] for part in str(value).split(";") if part.strip() in lookup}
+    return tuple(c for c in COMMITMENT_ORDER if c in found)
 
 
 # ---------------------------------------------------------------------------------------------- protocol

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.base import COMMITMENT_IDS, parse_commitments
 from connectors.hubspot.config import CONNECTED_DISPOSITION, PropertyNames
 from core.models import (
-    COMMITMENT_ORDER,
     Activity,
     ActivityKind,
     ActivityStatus,
@@ -105,9 +105,7 @@ class MappingContext:
     now: datetime
     names: PropertyNames
     stages: Mapping[str, Sequence[Stage]] = field(default_factory=dict)  # pipeline id -> stages in order
-    commitment_lookup: Mapping[str, Commitment] = field(
-        default_factory=lambda: {c.value: c for c in COMMITMENT_ORDER}
-    )
+    commitment_lookup: Mapping[str, Commitment] = field(default_factory=lambda: COMMITMENT_IDS)
     connected_dispositions: frozenset[str] = frozenset({CONNECTED_DISPOSITION})
 
     def stage(self, pipeline: str, stage_id: str) -> Stage | None:
@@ -150,14 +148,6 @@ def parse_number(value: object) -> float | None:
 
 def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def parse_commitments(value: object, lookup: Mapping[str, Commitment]) -> tuple[Commitment, ...] | None:
-    """A `;`-joined checkbox value to commitments in canonical order; unknown options are ignored."""
-    if value is None:
-        return None
-    found = {lookup[part.strip()] for part in str(value).split(";") if part.strip() in lookup}
-    return tuple(c for c in COMMITMENT_ORDER if c in found)
 
 
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)

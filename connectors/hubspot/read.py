@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from connectors.base import COMMITMENT_IDS
 from connectors.hubspot.associations import associated_ids, chunked, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import (
@@ -29,7 +30,7 @@ from connectors.hubspot.mapping import (
 )
 from connectors.hubspot.pipelines import load_stages
 from connectors.hubspot.search import changed_ids, search_request
-from core.models import COMMITMENT_ORDER, Deal
+from core.models import Deal
 
 DEAL_RELATED: tuple[str, ...] = ("contacts", *ENGAGEMENT_TYPES, "line_items", "quotes")
 _MAX_LIST_QUERY_CHARS = 4_000  # beyond this the list URL gets long: list ids, then batch read
@@ -185,8 +186,7 @@ class DealReader:
         return {meeting: [str(row["toObjectId"]) for row in found] for meeting, found in rows.items()}
 
     def _remember_rep_tasks(self, tasks: Any) -> None:
-        lookup = {c.value: c for c in COMMITMENT_ORDER}
-        self.rep_task_ids.update(str(t["id"]) for t in tasks if plugin_task(t, lookup) is None)
+        self.rep_task_ids.update(str(t["id"]) for t in tasks if plugin_task(t, COMMITMENT_IDS) is None)
 
 
 def _id_order(object_id: str) -> tuple[int, str]:

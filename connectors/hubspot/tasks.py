@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
-from connectors.base import ApplyResult, CreatedTask, FatalError, TransientError
+from connectors.base import COMMITMENT_IDS, ApplyResult, CreatedTask, FatalError, TransientError
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
 from connectors.hubspot.read import DealReader
 from connectors.hubspot.write import Item, batch_write, format_value, record_id, unavailable
-from core.models import COMMITMENT_ORDER, PluginTask, TaskAction
+from core.models import PluginTask, TaskAction
 
 
 def key_marker(key: str) -> str:
@@ -67,9 +67,8 @@ class TaskWriter:
         rows = read_associations(self.client, "deals", "tasks", deal_ids)
         unknown = [t for t in associated_ids(rows) if t not in self.reader.rep_task_ids]
         found: dict[str, PluginTask] = {}
-        lookup = {c.value: c for c in COMMITMENT_ORDER}
         for task in self.reader.batch_read("tasks", unknown, OBJECT_PROPERTIES["tasks"]):
-            own = plugin_task(task, lookup)
+            own = plugin_task(task, COMMITMENT_IDS)
             if own is None:
                 self.reader.rep_task_ids.add(str(task["id"]))
             elif own.is_open:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.base import COMMITMENT_IDS, parse_commitments
 from connectors.salesforce.config import FieldNames
 from connectors.salesforce.soql import StageMeaning
 from core.models import (
-    COMMITMENT_ORDER,
     Activity,
     ActivityKind,
     ActivityStatus,
@@ -62,9 +62,7 @@ class MappingContext:
     names: FieldNames
     now: datetime
     stages: Mapping[str, StageMeaning] = field(default_factory=dict)
-    commitment_lookup: Mapping[str, Commitment] = field(
-        default_factory=lambda: {c.value: c for c in COMMITMENT_ORDER}
-    )
+    commitment_lookup: Mapping[str, Commitment] = field(default_factory=lambda: COMMITMENT_IDS)
 
 
 def children(raw: Record, relationship: str) -> list[Record]:
@@ -88,14 +86,6 @@ def parse_date(value: Any) -> date | None:
 def _date_as_datetime(value: Any) -> datetime | None:
     day = parse_date(value)
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
-
-
-def commitments(value: Any, lookup: Mapping[str, Commitment]) -> tuple[Commitment, ...] | None:
-    """A `;`-joined multi-select value as commitments in canonical order; unknown values are dropped."""
-    if value is None:
-        return None
-    found = {lookup[v.strip()] for v in str(value).split(";") if v.strip() in lookup}
-    return tuple(c for c in COMMITMENT_ORDER if c in found)
 
 
 def deal_from_salesforce(raw: Record, context: MappingContext) -> Deal:
@@ -131,7 +121,7 @@ def deal_from_salesforce(raw: Record, context: MappingContext) -> Deal:
         stage_history=stage_history(children(raw, "OpportunityHistories")),
         line_items=tuple(line_item(r) for r in children(raw, "OpportunityLineItems")),
         quotes=tuple(quote(r) for r in children(raw, "Quotes")),
-        confirmed=commitments(raw.get(context.names.confirmed), context.commitment_lookup) or (),
+        confirmed=parse_commitments(raw.get(context.names.confirmed), context.commitment_lookup) or (),
         current=owned_fields(raw, context),
         plugin_tasks=tuple(p for t in tasks if (p := plugin_task(t, key_field)) is not None),
     )
@@ -143,13 +133,13 @@ def _float(value: Any) -> float | None:
 
 def owned_fields(raw: Record, context: MappingContext) -> OwnedFields:
     names, lookup = context.names, context.commitment_lookup
-    next_values = commitments(raw.get(names.next), lookup)
+    next_values = parse_commitments(raw.get(names.next), lookup)
     score = raw.get(names.score)
     gap = raw.get(names.stage_gap)
     # A checkbox is never null in Salesforce; before the first write it reads false, which equals "unset".
     return OwnedFields(
-        secured=commitments(raw.get(names.secured), lookup),
-        missing=commitments(raw.get(names.missing), lookup),
+        secured=parse_commitments(raw.get(names.secured), lookup),
+        missing=parse_commitments(raw.get(names.missing), lookup),
         next=next_values[0] if next_values else None,
         score=None if score is None else int(score),
         stage_gap=None if gap is None else bool(gap),
