@@ -6,8 +6,10 @@ import pytest
 import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
+from zeep.exceptions import Fault
 
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.testing import route_metadata_api
 
 
 def test_given_rate_limit_fault_when_querying_then_403_concurrent_request_limit(
@@ -72,10 +74,6 @@ def test_given_daily_limit_exhausted_when_calling_then_total_requests_refused(
 def test_given_expired_session_fault_on_metadata_call_when_upserting_then_soap_fault(
     salesforce_sandbox: SalesforceSandbox, sf: Salesforce
 ) -> None:
-    from zeep.exceptions import Fault
-
-    from sandbox.salesforce.testing import route_metadata_api
-
     route_metadata_api(sf, salesforce_sandbox.url)
     salesforce_sandbox.app.faults.queue("expired_session", "metadata")
     with pytest.raises(Fault, match="INVALID_SESSION_ID"):
