@@ -13,10 +13,12 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from core.models import COMMITMENT_ORDER, Commitment, Deal, WritePlan
 from core.playbook import Playbook
+
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------------ errors
 
@@ -115,7 +117,7 @@ class ApiBudget:
         return 1.0 if self.limit <= 0 else max(0.0, (self.limit - self.used) / self.limit)
 
 
-# ------------------------------------------------------------------------------------- commitment values
+# ------------------------------------------------------------------------- helpers both connectors use
 
 # The plugin writes commitment ids as picklist / option values; readers map them back through this.
 COMMITMENT_IDS: Mapping[str, Commitment] = MappingProxyType({c.value: c for c in COMMITMENT_ORDER})
@@ -129,6 +131,11 @@ def parse_commitments(
         return None
     found = {lookup[part.strip()] for part in str(value).split(";") if part.strip() in lookup}
     return tuple(c for c in COMMITMENT_ORDER if c in found)
+
+
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` in consecutive slices of at most `size`, for the CRMs' batch and URL-length limits."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 # ---------------------------------------------------------------------------------------------- protocol

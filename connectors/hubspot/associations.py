@@ -8,18 +8,13 @@ without associations come back as per-input errors (207), which simply mean "non
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
+from connectors.base import chunked
 from connectors.hubspot.client import HubSpotClient
 
 Row = dict[str, Any]  # {"toObjectId": 123, "associationTypes": [{"category", "typeId", "label"}]}
-T = TypeVar("T")
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def read_associations(

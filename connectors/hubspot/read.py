@@ -16,8 +16,8 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import COMMITMENT_IDS
-from connectors.hubspot.associations import associated_ids, chunked, read_associations
+from connectors.base import COMMITMENT_IDS, chunked
+from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import (
     DEAL_PROPERTIES,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from connectors.base import FatalError
+from connectors.base import FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
@@ -106,7 +106,7 @@ class Reader:
         return soql.RELATIONSHIP_OF[sobject] in self._schema().relationships
 
     def _hydrate(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
-        for chunk in soql.chunked(ids, self._config.ids_per_query):
+        for chunk in chunked(ids, self._config.ids_per_query):
             yield from self._budgeted(self._api.pages(soql.by_ids(schema, self._names, chunk)))
 
     def _budgeted(self, pages: Iterator[list[Record]]) -> Iterator[list[Record]]:

@@ -122,7 +122,3 @@ def open_tasks_by_key(key_field: str, keys: Sequence[str]) -> str:
         f"SELECT Id, WhatId, {key_field} FROM Task WHERE {key_field} IN {{}} AND IsClosed = false",
         list(keys),
     )
-
-
-def chunked(items: Sequence[str], size: int) -> list[list[str]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError
+from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
@@ -50,7 +50,7 @@ class TaskWriter:
     def open_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         """Open plugin task id by key, for the given keys (one query per `ids_per_query` keys)."""
         found: dict[str, str] = {}
-        for chunk in soql.chunked(sorted(set(keys)), self._config.ids_per_query):
+        for chunk in chunked(sorted(set(keys)), self._config.ids_per_query):
             for row in self._api.records(soql.open_tasks_by_key(self._key_field, chunk)):
                 found.setdefault(str(row[self._key_field]), str(row["Id"]))
         return found

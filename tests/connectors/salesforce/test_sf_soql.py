@@ -9,6 +9,7 @@ import requests
 from pydantic import ValidationError
 from salesforce_support import session_config
 
+from connectors.base import chunked
 from connectors.salesforce import soql
 from connectors.salesforce.soql import OrgSchema
 
@@ -72,7 +73,7 @@ def test_given_activity_changes_when_querying_parents_then_only_opportunity_acti
 def test_given_450_ids_when_chunked_by_200_then_three_queries_cover_them_in_order() -> None:
     ids = [f"0065g00000A{i:05d}AAA" for i in range(450)]
 
-    chunks = soql.chunked(ids, 200)
+    chunks = chunked(ids, 200)
 
     assert [len(c) for c in chunks] == [200, 200, 50]
     assert [i for c in chunks for i in c] == ids
