@@ -23,7 +23,6 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
@@ -45,10 +44,9 @@ class SettingsError(UserError):
         super().__init__("invalid settings\n  " + "\n  ".join(problems))
 
 
-class WorkerEnvironment(BaseSettings):
-    """The process-level settings read from `COMMITMENTS_*` environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="COMMITMENTS_", extra="ignore")
+class WorkerEnvironment(BaseModel):
+    """The process-level settings read from `COMMITMENTS_*` environment variables (by `_environment`, from
+    the mapping `load_settings` was given: a plain model, so the real process environment cannot leak in)."""
 
     config: Path = Path("config/connections.yaml")
     database_url: str | None = None
