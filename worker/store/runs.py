@@ -43,7 +43,7 @@ class RunCounts:
 def ensure_connection(session: Session, name: str, crm: str, now: datetime) -> ConnectionRow:
     """The connection's row, created on first use. A name cannot silently switch CRMs: its watermark,
     task keys and assessments belong to the CRM it was first synced with."""
-    row = session.scalars(select(ConnectionRow).where(ConnectionRow.name == name)).one_or_none()
+    row = find_connection(session, name)
     if row is None:
         row = ConnectionRow(name=name, crm=crm, created_at=now)
         session.add(row)
