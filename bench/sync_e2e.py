@@ -63,13 +63,12 @@ def sync_once(
     if setup:
         connector.setup(playbook, dry_run=False)
     store = Store.open(db_url)
-    calls_before = connector.api_calls()
     started = time.perf_counter()
     result = run_sync(
         SyncConnection("bench", connector, playbook, store), datetime.now(UTC) + timedelta(seconds=offset)
     )
     seconds = time.perf_counter() - started
-    calls = sum((connector.api_calls() - calls_before).values())
+    calls = sum(result.api_calls.values())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pipe.send((result.outcome, result.counts, calls, dict(result.api_calls), seconds, peak_mb, result.error))
     store.close()
