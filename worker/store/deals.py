@@ -8,7 +8,6 @@ when each commitment was first seen secured and when it was lost again. Called o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -141,11 +140,6 @@ def history_of(session: Session, connection_id: int, deal_id: str) -> list[Commi
     return sorted(session.scalars(query), key=lambda row: order.get(row.commitment, 99))
 
 
-def stages_seen(session: Session, connection_id: int) -> list[str]:
-    query = select(DealAssessmentRow.stage).where(DealAssessmentRow.connection_id == connection_id).distinct()
-    return sorted(session.scalars(query))
-
-
 def assessed_count(session: Session, connection_id: int) -> int:
     query = (
         select(func.count())
@@ -153,11 +147,3 @@ def assessed_count(session: Session, connection_id: int) -> int:
         .where(DealAssessmentRow.connection_id == connection_id)
     )
     return int(session.scalar(query) or 0)
-
-
-def last_assessed_at(session: Session, connection_id: int) -> datetime | None:
-    query = select(func.max(DealAssessmentRow.assessed_at)).where(
-        DealAssessmentRow.connection_id == connection_id
-    )
-    value = session.scalar(query)
-    return value if isinstance(value, datetime) else None

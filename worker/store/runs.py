@@ -60,10 +60,6 @@ def find_connection(session: Session, name: str) -> ConnectionRow | None:
     return session.scalars(select(ConnectionRow).where(ConnectionRow.name == name)).one_or_none()
 
 
-def connection_names(session: Session) -> list[str]:
-    return list(session.scalars(select(ConnectionRow.name).order_by(ConnectionRow.name)))
-
-
 def start_run(
     session: Session, connection_id: int, *, mode: str, trigger: str, dry_run: bool, started_at: datetime
 ) -> RunRow:

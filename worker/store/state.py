@@ -38,10 +38,6 @@ def set_watermark(session: Session, connection_id: int, value: datetime, now: da
     session.execute(statement)
 
 
-def clear_watermark(session: Session, connection_id: int) -> None:
-    session.execute(delete(WatermarkRow).where(WatermarkRow.connection_id == connection_id))
-
-
 # ------------------------------------------------------------------------------------------ pending retries
 
 
