@@ -118,12 +118,6 @@ class RunLock:
             row = state_store.lease_holder(session, self.name, self.clock())
             return row.owner if row is not None else None
 
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
     def _renew_loop(self) -> None:
         interval = max(self.ttl.total_seconds() / 3, 0.05)
         while not self._stop_heartbeat.wait(interval):

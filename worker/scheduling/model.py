@@ -141,12 +141,6 @@ def next_fire_times(spec: ScheduleSpec, now: datetime, count: int = 3) -> list[d
     return [next(times) for _ in range(count)]
 
 
-def period(spec: ScheduleSpec, now: datetime) -> timedelta:
-    """The gap between the next two fire times after `now` (a cron's current period)."""
-    first, second = next_fire_times(spec, now, 2)
-    return second - first
-
-
 def describe(spec: ScheduleSpec) -> str:
     if spec.kind == "cron":
         return describe_cron(spec.cron_spec, spec.timezone)
@@ -198,5 +192,4 @@ __all__ = [
     "fire_times",
     "next_fire_times",
     "parse_interval",
-    "period",
 ]
