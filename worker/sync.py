@@ -78,7 +78,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("success", "partial")
+        return self.outcome in run_store.SUCCESS_OUTCOMES
 
 
 @dataclass
@@ -318,7 +318,7 @@ def _finish(
 ) -> None:
     try:
         with store.session() as session:
-            if outcome in ("success", "partial") and not dry_run:
+            if outcome in run_store.SUCCESS_OUTCOMES and not dry_run:
                 current = state_store.get_watermark(session, run.connection_id)
                 state_store.set_watermark(session, run.connection_id, max(now, current or now), clock())
             run_store.finish_run(

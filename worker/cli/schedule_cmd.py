@@ -149,7 +149,7 @@ def run_now(
         raise UserError(
             f"a run of {connection!r} is already going; try again when it has finished", exit_code=3
         )
-    if outcome not in ("success", "partial"):
+    if outcome not in run_store.SUCCESS_OUTCOMES:
         raise typer.Exit(1)
 
 

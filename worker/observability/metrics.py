@@ -20,6 +20,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from worker.store.runs import SUCCESS_OUTCOMES
+
 # `*_created` series double the exposition and no dashboard here uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -108,7 +110,7 @@ class Metrics:
                 counter.labels(connection).inc(counts[name])
         for kind, calls in (api_calls or {}).items():
             self.api_calls.labels(connection, kind).inc(calls)
-        if outcome in ("success", "partial") and started_at is not None:
+        if outcome in SUCCESS_OUTCOMES and started_at is not None:
             self.last_success.labels(connection).set(started_at.timestamp())
         if outcome == "skipped_locked":
             self.lock_contention.labels(connection).inc()

@@ -16,8 +16,6 @@ from datetime import datetime
 
 from worker.scheduling.model import Mode, ScheduleSpec, fire_times
 
-SUCCESS_OUTCOMES = ("success", "partial")
-
 
 @dataclass(frozen=True)
 class CatchUp:

@@ -15,7 +15,6 @@ from sqlalchemy import ForeignKey, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from worker.errors import UserError
-from worker.scheduling.catchup import SUCCESS_OUTCOMES
 from worker.scheduling.cron import CronError
 from worker.scheduling.model import Mode, ScheduleError, ScheduleSpec, default_specs
 from worker.settings import ConnectionSettings, Settings
@@ -152,7 +151,7 @@ def last_success_by_mode(session: Session) -> dict[tuple[int, Mode], datetime]:
     """Start time of each connection's newest successful non-dry run, per mode."""
     query = (
         select(RunRow.connection_id, RunRow.mode, func.max(RunRow.started_at))
-        .where(RunRow.outcome.in_(SUCCESS_OUTCOMES), RunRow.dry_run.is_(False))
+        .where(RunRow.outcome.in_(run_store.SUCCESS_OUTCOMES), RunRow.dry_run.is_(False))
         .group_by(RunRow.connection_id, RunRow.mode)
     )
     return {(cid, mode): started for cid, mode, started in session.execute(query)}  # type: ignore[misc]

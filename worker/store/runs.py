@@ -19,6 +19,7 @@ from worker.errors import UserError
 from worker.store.models import ConnectionRow, RunFailureRow, RunRow
 
 OUTCOMES = ("running", "success", "partial", "failed", "budget_stopped", "interrupted")
+SUCCESS_OUTCOMES = ("success", "partial")  # a run that finished; "partial": some records refused
 FAILURE_MESSAGE_LIMIT = 2000
 ERROR_LIMIT = 4000
 
