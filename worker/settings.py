@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
@@ -44,9 +45,10 @@ class SettingsError(UserError):
         super().__init__("invalid settings\n  " + "\n  ".join(problems))
 
 
-class WorkerEnvironment(BaseModel):
-    """The process-level settings read from `COMMITMENTS_*` environment variables (by `_environment`, from
-    the mapping `load_settings` was given: a plain model, so the real process environment cannot leak in)."""
+class WorkerEnvironment(BaseSettings):
+    """The process-level settings read from `COMMITMENTS_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMITMENTS_", extra="ignore")
 
     config: Path = Path("config/connections.yaml")
     database_url: str | None = None
