@@ -107,11 +107,11 @@ class DealReader:
     def search_ids(self, object_type: str, since_ms: int, until_ms: int) -> Iterator[str]:
         page_size = self.config.search_page_size
 
-        def fetch(filters: list[dict[str, str]], after: str | None) -> tuple[list[str], str | None]:
-            body = search_request(filters, after, page_size)
+        def fetch(filters: list[dict[str, str]]) -> tuple[list[str], bool]:
+            body = search_request(filters, page_size)
             data = self.client.call("search", "objects.search", "do_search", object_type, body)
             ids = [str(r["id"]) for r in data.get("results", [])]
-            return ids, (data.get("paging") or {}).get("next", {}).get("after")
+            return ids, bool((data.get("paging") or {}).get("next", {}).get("after"))
 
         return changed_ids(fetch, since_ms, until_ms)
 

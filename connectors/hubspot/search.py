@@ -20,8 +20,8 @@ from typing import Any
 from connectors.base import FatalError
 
 Filter = dict[str, str]
-# (filters, after) -> (ids in hs_object_id order, the `after` of the next page or None)
-PageFetch = Callable[[list[Filter], str | None], tuple[list[str], str | None]]
+# filters -> (the first page of ids in hs_object_id order, whether the query matched more than that page)
+PageFetch = Callable[[list[Filter]], tuple[list[str], bool]]
 
 
 def window_filters(since_ms: int, until_ms: int, after_id: int | None) -> list[Filter]:
@@ -34,16 +34,14 @@ def window_filters(since_ms: int, until_ms: int, after_id: int | None) -> list[F
     return filters
 
 
-def search_request(filters: list[Filter], after: str | None, page_size: int) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def search_request(filters: list[Filter], page_size: int) -> dict[str, Any]:
+    """The first page of a query: every page is a new query past the last id, so no `after` is ever sent."""
+    return {
         "filterGroups": [{"filters": filters}],
         "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
         "properties": ["hs_object_id"],
         "limit": page_size,
     }
-    if after is not None:
-        body["after"] = after
-    return body
 
 
 def changed_ids(fetch: PageFetch, since_ms: int, until_ms: int) -> Iterator[str]:
@@ -51,11 +49,11 @@ def changed_ids(fetch: PageFetch, since_ms: int, until_ms: int) -> Iterator[str]
     last_id: int | None = None
     while True:
         start_id = last_id
-        ids, next_after = fetch(window_filters(since_ms, until_ms, last_id), None)
+        ids, more = fetch(window_filters(since_ms, until_ms, last_id))
         for object_id in ids:
             yield object_id
             last_id = int(object_id)
-        if next_after is None or not ids:
+        if not more or not ids:
             return
         if last_id == start_id:  # loop guard: the next query must start past a new id
             raise FatalError("HubSpot search made no progress past the last id seen")

@@ -10,26 +10,21 @@ from connectors.hubspot.search import Filter, changed_ids, search_request, windo
 
 
 class FakeSearch:
-    """Answers like HubSpot: filter, sort by id, page with `after`, 400 past the cap."""
+    """Answers like HubSpot's first page of a query: filter, sort by id, say whether more matched."""
 
-    def __init__(self, records: dict[int, int], cap: int = 10_000, page_size: int = 200) -> None:
+    def __init__(self, records: dict[int, int], page_size: int = 200) -> None:
         self.records = sorted(records.items())
-        self.cap, self.page_size = cap, page_size
+        self.page_size = page_size
         self.calls = 0
         self._matches: dict[tuple[tuple[tuple[str, str], ...], ...], list[int]] = {}
 
-    def __call__(self, filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
+    def __call__(self, filters: list[Filter]) -> tuple[list[str], bool]:
         self.calls += 1
-        offset = int(after or 0)
-        if offset + self.page_size > self.cap:
-            raise AssertionError("paged past the result cap: HubSpot would answer 400")
         key = tuple(tuple(sorted(f.items())) for f in filters)
-        if key not in self._matches:  # the same query pages through one result set
+        if key not in self._matches:
             self._matches[key] = [i for i, stamp in self.records if all(_match(f, i, stamp) for f in filters)]
         ids = self._matches[key]
-        page = ids[offset : offset + self.page_size]
-        more = offset + self.page_size < len(ids)
-        return [str(i) for i in page], str(offset + self.page_size) if more else None
+        return [str(i) for i in ids[: self.page_size]], len(ids) > self.page_size
 
 
 def _match(f: Filter, object_id: int, stamp: int) -> bool:
@@ -52,8 +47,8 @@ def test_given_records_outside_window_when_searched_then_only_window_returned() 
 
 
 def test_given_a_search_that_never_progresses_when_restarting_then_loop_guard_stops() -> None:
-    def stuck(_filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
-        return ["1"] * 200, str(int(after or 0) + 200)
+    def stuck(_filters: list[Filter]) -> tuple[list[str], bool]:
+        return ["1"] * 200, True
 
     with pytest.raises(FatalError, match="no progress"):
         list(changed_ids(stuck, 0, 1))
@@ -66,11 +61,11 @@ class LiveSearch(FakeSearch):
         super().__init__(records)
         self.edit = edit_after_first_page
 
-    def __call__(self, filters: list[Filter], after: str | None) -> tuple[list[str], str | None]:
+    def __call__(self, filters: list[Filter]) -> tuple[list[str], bool]:
         if self.calls == 1:  # a rep edits a record already returned: it leaves the window (modified later)
             self.records = [(i, 10**9 if i == self.edit else stamp) for i, stamp in self.records]
         self._matches.clear()
-        return super().__call__(filters, after)
+        return super().__call__(filters)
 
 
 def test_given_a_returned_record_edited_while_paging_when_searched_then_no_later_record_is_skipped() -> None:
@@ -80,8 +75,9 @@ def test_given_a_returned_record_edited_while_paging_when_searched_then_no_later
 
 
 def test_given_window_when_request_built_then_ids_only_sorted_by_object_id() -> None:
-    body = search_request(window_filters(1, 2, 99), "200", 200)
+    body = search_request(window_filters(1, 2, 99), 200)
     assert body["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
-    assert (body["properties"], body["limit"], body["after"]) == (["hs_object_id"], 200, "200")
+    assert (body["properties"], body["limit"]) == (["hs_object_id"], 200)
+    assert "after" not in body  # keyset paging: never HubSpot's positional `after`
     last_filter = body["filterGroups"][0]["filters"][-1]
     assert last_filter == {"propertyName": "hs_object_id", "operator": "GT", "value": "99"}
