@@ -7,7 +7,8 @@ Chunk boundaries are checkpoints: a stop request (`should_stop`, hooked to SIGIN
 ends the run there as `interrupted`. The watermark moves to the run's frozen start only when every chunk
 was read and applied; deals the CRM refused are retried next run and do not hold the watermark back, while
 a transient, fatal or budget error does (the next run simply reads the same window again: plans diff
-against what the CRM holds, so rereading is harmless).
+against what the CRM holds, so rereading is harmless). A full run that read every chunk also forgets the
+stored deals the CRM no longer returned (deleted or merged), so `commitments deals` never lists them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from core.playbook import Playbook
 from worker.errors import UserError
 from worker.scheduling.lock import DEFAULT_TTL, RunLock, utc_now
 from worker.store import Store
+from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
 from worker.sync_record import ChunkOutcome, record_chunk
@@ -75,6 +77,7 @@ class SyncResult:
     watermark_after: datetime | None
     error: str | None = None
     failures: list[RecordFailure] = field(default_factory=list)
+    deals_forgotten: int = 0  # stored deals a complete full read no longer returned (deleted in the CRM)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,7 @@ class _Run:
     calls_before: Counter[str]
     counts: run_store.RunCounts = field(default_factory=run_store.RunCounts)
     failures: list[RecordFailure] = field(default_factory=list)
+    deals_forgotten: int = 0
 
     @property
     def since(self) -> datetime | None:
@@ -155,6 +159,7 @@ def run_sync(
         watermark_after=_watermark(connection.store, run.connection_id),
         error=error,
         failures=run.failures,
+        deals_forgotten=run.deals_forgotten,
     )
 
 
@@ -242,6 +247,7 @@ def _stream(
 ) -> str:
     """Process every chunk; returns the outcome of a run that was not stopped by an error."""
     unseen_retries = set(run.retry_ids)
+    present: set[str] = set()  # every id a full read returns: what is not among them is gone from the CRM
     chunks = connection.connector.read_deals(run.since, now, include_ids=sorted(run.retry_ids))
     try:
         for deals in chunks:
@@ -249,6 +255,8 @@ def _stream(
                 return "interrupted"
             report = _process_chunk(connection, run, deals, now, dry_run)
             unseen_retries.difference_update(deal.id for deal in deals)
+            if run.mode == "full":
+                present.update(deal.id for deal in deals)
             _checkpoint(connection, run)
             if on_chunk is not None:
                 on_chunk(report)
@@ -260,6 +268,9 @@ def _stream(
         # A deal queued for retry that the CRM no longer returns was deleted or merged: stop asking.
         with connection.store.session() as session:
             state_store.clear_retries(session, run.connection_id, unseen_retries)
+    if not dry_run and run.mode == "full":
+        with connection.store.session() as session:
+            run.deals_forgotten = deal_store.forget_deals_not_in(session, run.connection_id, present)
     return "partial" if run.counts.failures else "success"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from connectors.base import BudgetExhaustedError, FatalError, TransientError
 from connectors.memory import MemoryConnector
@@ -15,7 +16,7 @@ from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
-from worker.store.models import RunRow
+from worker.store.models import DealAssessmentRow, RunRow
 from worker.sync import ChunkReport, SyncAlreadyRunning, SyncConnection, run_sync
 
 
@@ -359,3 +360,51 @@ def test_given_lease_left_by_a_killed_local_process_when_syncing_then_it_is_take
     result = sync(connection, clock)
 
     assert result.outcome == "success"
+
+
+def stored_deal_ids(store: Store) -> set[str]:
+    with store.session() as session:
+        return set(session.scalars(select(DealAssessmentRow.deal_id)))
+
+
+def test_given_deals_deleted_in_the_crm_when_full_sync_then_their_stored_assessment_and_history_go(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    sync(connection, clock)
+    assert {"D001", "D002"} <= stored_deal_ids(store)
+    del crm.deals["D001"], crm.deals["D002"]
+    clock.advance(minutes=5)
+
+    incremental = sync(connection, clock)
+    assert incremental.deals_forgotten == 0  # an incremental read cannot tell a deletion from no change
+    assert {"D001", "D002"} <= stored_deal_ids(store)
+    dry = sync(connection, clock, mode="full", dry_run=True)
+    assert dry.deals_forgotten == 0
+    assert {"D001", "D002"} <= stored_deal_ids(store)
+
+    result = sync(connection, clock, mode="full")
+
+    assert result.outcome == "success"
+    assert result.deals_forgotten == 2
+    assert stored_deal_ids(store) == set(crm.deals)
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        assert deal_store.history_of(session, connection_id, "D001") == []
+        assert deal_store.assessed_count(session, connection_id) == 23
+
+
+def test_given_a_full_sync_stopped_part_way_when_deals_were_not_read_then_none_is_forgotten(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    sync(connection, clock)
+    del crm.deals["D024"]
+    clock.advance(minutes=5)
+    reports: list[ChunkReport] = []
+
+    result = sync(
+        connection, clock, mode="full", on_chunk=reports.append, should_stop=lambda: len(reports) >= 1
+    )
+
+    assert result.outcome == "interrupted"
+    assert result.deals_forgotten == 0
+    assert stored_deal_ids(store) == {*crm.deals, "D024"}

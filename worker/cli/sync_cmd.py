@@ -124,6 +124,8 @@ def summary_table(result: SyncResult) -> Table:
         (f"tasks {would}completed", c.tasks_completed),
         ("failures (retried next run)", c.failures),
     ]
+    if result.deals_forgotten:
+        rows.append(("deals gone from the CRM (forgotten)", result.deals_forgotten))
     for label, value in rows:
         table.add_row(label, str(value))
     calls = ", ".join(f"{kind} {n}" for kind, n in sorted(result.api_calls.items())) or "none"

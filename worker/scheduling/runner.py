@@ -117,13 +117,14 @@ class Runner:
         level = logging.INFO if result.ok else logging.WARNING
         log.log(
             level,
-            "sync finished: run %s %s in %.1fs, %d deals assessed, %d fields written, %d tasks created%s",
+            "sync finished: run %s %s in %.1fs, %d deals assessed, %d fields written, %d tasks created%s%s",
             result.run_id,
             result.outcome,
             result.duration_s,
             result.counts.deals_assessed,
             result.counts.fields_written,
             result.counts.tasks_created,
+            f", {result.deals_forgotten} deals gone from the CRM forgotten" if result.deals_forgotten else "",
             f"; {result.error}" if result.error else "",
         )
         return result.outcome

@@ -3,15 +3,18 @@
 `save_assessments` upserts one row per deal (what `commitments deals --missing` and
 `commitments explain DEAL --connection` read, without calling the CRM) and keeps `commitment_history`:
 when each commitment was first seen secured and when it was lost again. Called once per chunk.
+`forget_deals_not_in` drops the deals a complete full read no longer returned (deleted or merged in the
+CRM), so a manager's list never shows a deal that is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from connectors.base import chunked
 from core.models import Assessment, Commitment, Deal
 from worker.store.db import upsert
 from worker.store.models import CommitmentHistoryRow, DealAssessmentRow
@@ -147,3 +150,16 @@ def assessed_count(session: Session, connection_id: int) -> int:
         .where(DealAssessmentRow.connection_id == connection_id)
     )
     return int(session.scalar(query) or 0)
+
+
+def forget_deals_not_in(session: Session, connection_id: int, present: Set[str]) -> int:
+    """Delete the stored assessment and history of every deal of the connection not in `present` (the ids a
+    complete full read returned); returns how many deals were forgotten."""
+    stored = session.scalars(
+        select(DealAssessmentRow.deal_id).where(DealAssessmentRow.connection_id == connection_id)
+    )
+    gone = [deal_id for deal_id in stored if deal_id not in present]
+    for ids in chunked(gone, 500):  # stay well under any database's bound-parameter limit
+        for table in (DealAssessmentRow, CommitmentHistoryRow):
+            session.execute(delete(table).where(table.connection_id == connection_id, table.deal_id.in_(ids)))
+    return len(gone)
