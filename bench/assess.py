@@ -10,6 +10,11 @@ headline). Both wall-clock and CPU time are reported: on a shared machine the CP
 number. `--gc-freeze` freezes each generated chunk before timing it, as a worker can with a chunk it has
 read.
 
+`--floor` also times the output alone: the same pydantic models (ten evidence and ten results, the
+assessment, the owned fields with their evidence text, the write plan) built from one pass over each deal's
+activities with no rule logic at all. It is the most any implementation of assess+plan with this output
+could reach on this machine, and why the 20,000 deals/s target is out of reach in CPython (see README).
+
     python bench/assess.py --deals 100000
 """
 
@@ -31,18 +36,25 @@ from core.models import (
     Activity,
     ActivityKind,
     ActivityStatus,
+    Assessment,
     Commitment,
+    CommitmentResult,
+    CommitmentStatus,
     Contact,
     Deal,
+    Evidence,
+    EvidenceKind,
     LineItem,
     OwnedFields,
     PluginTask,
     Quote,
     QuoteStatus,
     StageChange,
+    WritePlan,
 )
-from core.plan import plan
+from core.plan import changed_fields, desired_fields, plan
 from core.playbook import Playbook
+from core.trusted import builder
 from worker.playbook_files import load_playbook
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -281,12 +293,77 @@ def run(total: int, seed: int, playbook: Playbook, freeze: bool = False) -> Timi
     return Timings(wall, cpu, generation_cpu, count, writes)
 
 
+_evidence, _result = builder(Evidence), builder(CommitmentResult)
+_assessment, _write_plan = builder(Assessment), builder(WritePlan)
+_COMMITMENTS = tuple(Commitment)
+
+
+def output_only(deal: Deal, playbook: Playbook) -> WritePlan:
+    """The output of assess+plan with none of the logic: what building it costs is the floor."""
+    characters = 0
+    for activity in sorted(deal.activities, key=lambda a: (a.start, a.id)):
+        if activity.status is not ActivityStatus.CANCELED:
+            characters += len(f"{activity.subject}\n{activity.body}")
+    results = tuple(
+        _result(
+            {
+                "commitment": commitment,
+                "status": CommitmentStatus.PARTIAL,
+                "expected": True,
+                "evidence": (
+                    _evidence(
+                        {
+                            "kind": EvidenceKind.TEXT,
+                            "source": "meeting",
+                            "record_id": deal.id,
+                            "at": NOW,
+                            "snippet": f"{commitment} in {characters} characters",
+                            "rule": commitment,
+                        }
+                    ),
+                ),
+                "reason": f"{commitment} found in {characters} characters of {deal.name}",
+            }
+        )
+        for commitment in _COMMITMENTS
+    )
+    assessment = _assessment(
+        {
+            "deal_id": deal.id,
+            "stage": deal.stage,
+            "results": results,
+            "secured": (),
+            "missing": _COMMITMENTS,
+            "next": _COMMITMENTS[0],
+            "stage_gap": True,
+            "score": 0,
+            "warnings": (),
+            "assessed_at": NOW,
+        }
+    )
+    desired = desired_fields(assessment, playbook, NOW)
+    changed = changed_fields(desired, deal.current)
+    return _write_plan({"deal_id": deal.id, "values": desired, "changed": changed, "tasks": ()})
+
+
+def floor(total: int, seed: int, playbook: Playbook) -> float:
+    """CPU seconds `output_only` takes over the same deals `run` assesses."""
+    cpu = 0.0
+    for chunk in chunks(total, 1000, seed):
+        began = time.process_time()
+        for deal in chunk:
+            output_only(deal, playbook)
+        cpu += time.process_time() - began
+    return cpu
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tracemalloc", action="store_true", help="also report traced Python allocations")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() each chunk before assessing it")
+    parser.add_argument("--floor", action="store_true", help="also time building the output alone (no logic)")
     args = parser.parse_args(argv)
     playbook = load_playbook()
     if args.tracemalloc:
@@ -301,6 +378,12 @@ def main(argv: list[str] | None = None) -> None:
         f"({generation_cpu / count * 1e6:.1f} us/deal)"
     )
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
+    if args.floor:
+        floor_cpu = floor(args.deals, args.seed, playbook)
+        print(
+            f"output alone, no logic (CPU): {floor_cpu:.2f} s -> at most {count / floor_cpu:,.0f} deals/s "
+            f"({floor_cpu / count * 1e6:.1f} us/deal)"
+        )
     if args.tracemalloc:
         print(f"tracemalloc peak: {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")
     sys.stdout.flush()
