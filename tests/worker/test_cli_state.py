@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,8 @@ from worker.sync import SyncConnection, run_sync
 
 @pytest.fixture
 def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
-    """A state store holding one sync of three deals under the default connection name ("sandbox")."""
+    """A state store holding one sync of four deals under the default connection name ("sandbox"): three
+    open ones and W, won a month ago with no kickoff since (missing execute, and consensus: one contact)."""
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
@@ -27,6 +32,9 @@ def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) 
         make_deal("A", stage="Qualification", meetings=0),
         make_deal("B", stage="Needs Analysis", meetings=1),
         make_deal("C", stage="Needs Analysis", meetings=2),
+        make_deal("W", stage="Closed Won", meetings=2, is_closed=True, is_won=True).model_copy(
+            update={"close_date": NOW.date() - timedelta(days=30)}
+        ),
     ]
     store = Store.open(url)
     run_sync(SyncConnection("sandbox", MemoryConnector(deals), playbook, store), NOW)
@@ -50,6 +58,46 @@ def test_given_a_stage_filter_when_listing_missing_then_only_that_stage(synced: 
 
     assert result.exit_code == 0, result.output
     assert "Deal A" not in result.output
+
+
+def test_given_a_won_deal_without_kickoff_when_listing_missing_execute_then_it_is_listed(
+    synced: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "execute"])
+
+    assert result.exit_code == 0, result.output
+    assert "Deal W" in result.output  # closed (won), yet listed: execute is only ever expected of won deals
+
+
+def test_given_a_closed_deal_missing_consensus_when_listing_then_only_with_include_closed(
+    synced: Path,
+) -> None:
+    default = CliRunner().invoke(app, ["deals", "--missing", "consensus"])
+    closed_too = CliRunner().invoke(app, ["deals", "--missing", "consensus", "--include-closed"])
+
+    assert default.exit_code == closed_too.exit_code == 0
+    assert "Deal W" not in default.output
+    assert "Deal W" in closed_too.output
+
+
+def test_given_csv_format_when_listing_missing_then_one_row_per_deal_with_lists_joined(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "explore", "--format", "csv"])
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [row["deal_id"] for row in rows] == ["B", "A"]  # by stage, then name
+    assert rows[0]["secured"] == "time"
+    assert "explore" in rows[0]["missing"].split(";")
+    assert rows[0]["assessed_at"] == NOW.isoformat()
+
+
+def test_given_json_format_when_listing_missing_then_a_document_a_script_can_read(synced: Path) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "execute", "-f", "json"])
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert (document["connection"], document["missing"]) == ("sandbox", "execute")
+    assert [(d["deal_id"], d["is_closed"], d["next"]) for d in document["deals"]] == [("W", True, "execute")]
 
 
 def test_given_an_unknown_commitment_when_listing_then_the_valid_ones_are_named(synced: Path) -> None:

@@ -2,9 +2,16 @@
 stored explanation of one deal (`commitments explain DEAL_ID --connection NAME`).
 
 Both read the state store's latest assessments (written by `commitments sync`), so they need no CRM call.
+The list prints as a table, or as CSV (for a spreadsheet) or JSON (for a script) with `--format`.
 """
 
 from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,6 +30,12 @@ from worker.store import runs as run_store
 from worker.store.models import DealAssessmentRow
 
 console = stdout_console()
+
+
+class ListFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
 
 
 def resolve_commitment(value: str, playbook: Playbook) -> Commitment:
@@ -51,9 +64,14 @@ def _ids(encoded: str) -> str:
 
 
 def missing_table(
-    rows: list[DealAssessmentRow], commitment: Commitment, playbook: Playbook, connection: str
+    rows: list[DealAssessmentRow],
+    commitment: Commitment,
+    playbook: Playbook,
+    connection: str,
+    include_closed: bool = False,
 ) -> Table:
-    table = Table(title=f"{connection}: open deals missing {playbook.label(commitment)} ({len(rows)})")
+    which = "deals" if include_closed else "open deals"
+    table = Table(title=f"{connection}: {which} missing {playbook.label(commitment)} ({len(rows)})")
     for column in ("deal", "name", "stage", "owner", "score", "next", "secured", "assessed (UTC)"):
         table.add_column(column)
     for row in rows:
@@ -68,6 +86,43 @@ def missing_table(
             row.assessed_at.strftime("%Y-%m-%d %H:%M"),
         )
     return table
+
+
+def _record(row: DealAssessmentRow) -> dict[str, Any]:
+    """One listed deal as plain values: commitments as ids, the assessment time in ISO 8601 UTC."""
+    return {
+        "deal_id": row.deal_id,
+        "name": row.name,
+        "stage": row.stage,
+        "pipeline": row.pipeline,
+        "owner_id": row.owner_id or "",
+        "is_closed": row.is_closed,
+        "score": row.score,
+        "next": row.next or "",
+        "secured": [c.value for c in deal_store.decode_commitments(row.secured)],
+        "missing": [c.value for c in deal_store.decode_commitments(row.missing)],
+        "stage_gap": row.stage_gap,
+        "assessed_at": row.assessed_at.isoformat(),
+    }
+
+
+CSV_COLUMNS = ("deal_id", "name", "stage", "pipeline", "owner_id", "is_closed", "score", "next", "secured",
+               "missing", "stage_gap", "assessed_at")  # the keys of `_record`, in its order
+
+
+def write_missing(
+    rows: list[DealAssessmentRow], output: ListFormat, commitment: Commitment, connection: str
+) -> None:
+    """The list as CSV (lists joined with ';', as the CRM's multi-selects hold them) or as JSON."""
+    records = [_record(row) for row in rows]
+    if output is ListFormat.JSON:
+        document = {"connection": connection, "missing": commitment.value, "deals": records}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in record.items()})
 
 
 def explanation_table(assessment: Assessment, playbook: Playbook, title: str) -> Table:
@@ -127,18 +182,35 @@ def register(app: typer.Typer) -> None:
         owner: str | None = typer.Option(None, "--owner", help="Only deals of this owner id."),
         connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),
         limit: int = typer.Option(200, "--limit", "-n", min=1, help="At most this many deals."),
+        include_closed: bool = typer.Option(
+            False, "--include-closed", help="List closed deals too (always, for execute: won deals)."
+        ),
+        output: ListFormat = typer.Option(
+            ListFormat.TABLE, "--format", "-f", help="table, csv (for a spreadsheet) or json (for scripts)."
+        ),
     ) -> None:
         """List open deals missing a commitment (expected by their stage, not secured), from the last sync."""
         settings = load_settings()
         playbook = load_playbook(settings.connection(connection).playbook)
         commitment = resolve_commitment(missing, playbook)
+        # Execute is only ever expected of a won deal, which is closed: open deals never miss it.
+        include_closed = include_closed or commitment is Commitment.EXECUTE
         store = open_store(settings)
         try:
             connection_id, name = _connection_id(store, settings, connection)
             with store.session() as session:
                 rows = deal_store.deals_missing(
-                    session, connection_id, commitment, stage=stage, owner_id=owner, limit=limit
+                    session,
+                    connection_id,
+                    commitment,
+                    stage=stage,
+                    owner_id=owner,
+                    include_closed=include_closed,
+                    limit=limit,
                 )
         finally:
             store.close()
-        console.print(missing_table(rows, commitment, playbook, name))
+        if output is ListFormat.TABLE:
+            console.print(missing_table(rows, commitment, playbook, name, include_closed))
+        else:
+            write_missing(rows, output, commitment, name)
