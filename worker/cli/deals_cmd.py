@@ -106,8 +106,11 @@ def _record(row: DealAssessmentRow) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("deal_id", "name", "stage", "pipeline", "owner_id", "is_closed", "score", "next", "secured",
-               "missing", "stage_gap", "assessed_at")  # the keys of `_record`, in its order
+# The keys of `_record`, in its order: the CSV header, written even when no deal is listed.
+CSV_COLUMNS = (
+    "deal_id", "name", "stage", "pipeline", "owner_id", "is_closed", "score", "next", "secured", "missing",
+    "stage_gap", "assessed_at",
+)
 
 
 def write_missing(
