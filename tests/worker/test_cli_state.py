@@ -100,6 +100,15 @@ def test_given_json_format_when_listing_missing_then_a_document_a_script_can_rea
     assert [(d["deal_id"], d["is_closed"], d["next"]) for d in document["deals"]] == [("W", True, "execute")]
 
 
+def test_given_more_deals_than_the_limit_when_listing_then_told_the_list_is_cut(synced: Path) -> None:
+    arguments = ["deals", "--missing", "explore", "-n", "1", "-f", "csv"]
+    result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 0, result.output
+    assert len(list(csv.DictReader(io.StringIO(result.stdout)))) == 1
+    assert "showing the first 1 deals" in result.stderr
+
+
 def test_given_an_unknown_commitment_when_listing_then_the_valid_ones_are_named(synced: Path) -> None:
     result = CliRunner().invoke(app, ["deals", "--missing", "budget"])
 

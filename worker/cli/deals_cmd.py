@@ -19,7 +19,7 @@ from rich.table import Table
 
 from core.models import Assessment, Commitment
 from core.playbook import Playbook
-from worker.cli.output import stdout_console
+from worker.cli.output import stderr_console, stdout_console
 from worker.connections import open_store
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
@@ -217,3 +217,5 @@ def register(app: typer.Typer) -> None:
             console.print(missing_table(rows, commitment, playbook, name, include_closed))
         else:
             write_missing(rows, output, commitment, name)
+        if len(rows) == limit:  # on stderr, so a CSV or JSON export stays clean
+            stderr_console().print(f"[yellow]showing the first {limit} deals; --limit N shows more[/]")
