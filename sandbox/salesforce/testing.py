@@ -5,6 +5,7 @@ simple-salesforce builds `https://{domain}.salesforce.com/...` and `https://{ins
 sandbox's base URL instead, keeping path and query. The connector has its own production version
 (`connectors/salesforce/client.py`); this one is for tests and quick experiments. Note that `sf.mdapi`
 (zeep) posts through its own requests session, not `sf.session`: `route_metadata_api` mounts it there.
+`rsa_key_pair` makes the key pair a JWT bearer login signs with and the sandbox verifies.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 
@@ -51,3 +54,17 @@ def password_login(credentials: dict[str, Any], version: str = "61.0", **kwargs:
 def route_metadata_api(sf: Salesforce, base_url: str) -> None:
     """sf.mdapi's zeep client has its own requests session (not `sf.session`): mount the rewrite there too."""
     sf.mdapi._client.transport.session.mount("https://", RewriteAdapter(base_url))
+
+
+def rsa_key_pair() -> tuple[str, str]:
+    """A fresh (private key PEM, public key PEM) pair for the OAuth JWT bearer flow."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public

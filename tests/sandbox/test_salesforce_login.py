@@ -6,26 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
-from sandbox.salesforce.testing import password_login, sandbox_session
-
-
-def _rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+from sandbox.salesforce.testing import password_login, rsa_key_pair, sandbox_session
 
 
 def _jwt_client(
@@ -84,7 +69,7 @@ def test_given_wrong_password_when_soap_login_then_invalid_login_fault(
 def test_given_registered_public_key_when_jwt_login_then_session_issued(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    private, public = _rsa_pair()
+    private, public = rsa_key_pair()
     salesforce_sandbox.register_jwt_public_key(public)
     sf = _jwt_client(salesforce_sandbox, private)
     assert sf.auth_type == "jwt-bearer"
@@ -98,8 +83,8 @@ def test_given_registered_public_key_when_jwt_login_then_session_issued(
 def test_given_bad_assertion_when_jwt_login_then_oauth_error(
     salesforce_sandbox: SalesforceSandbox, case: str, error: str
 ) -> None:
-    private, public = _rsa_pair()
-    salesforce_sandbox.register_jwt_public_key(public if case != "wrong key" else _rsa_pair()[1])
+    private, public = rsa_key_pair()
+    salesforce_sandbox.register_jwt_public_key(public if case != "wrong key" else rsa_key_pair()[1])
     consumer_key = "another-app" if case == "wrong issuer" else None
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
         _jwt_client(salesforce_sandbox, private, consumer_key=consumer_key)
@@ -109,7 +94,7 @@ def test_given_bad_assertion_when_jwt_login_then_oauth_error(
 def test_given_unknown_user_when_jwt_login_then_not_approved_error_as_salesforce_says(
     salesforce_sandbox: SalesforceSandbox,
 ) -> None:
-    private, public = _rsa_pair()
+    private, public = rsa_key_pair()
     salesforce_sandbox.register_jwt_public_key(public)
     # simple-salesforce warns with authorization instructions on exactly this description
     with (

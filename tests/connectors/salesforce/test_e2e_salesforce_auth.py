@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from salesforce_e2e_support import PLAYBOOK, start_org
 
 from connectors.base import ConfigurationError
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.testing import rsa_key_pair
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +19,6 @@ def org() -> Iterator[SalesforceSandbox]:
     box, _ = start_org(deals=3)
     yield box
     box.stop()
-
-
-def _rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def _connect(box: SalesforceSandbox, auth: dict[str, Any]) -> SalesforceConnector:
@@ -43,7 +29,7 @@ def _connect(box: SalesforceSandbox, auth: dict[str, Any]) -> SalesforceConnecto
 def test_given_a_jwt_signed_by_the_registered_key_when_connecting_then_the_org_is_read(
     org: SalesforceSandbox,
 ) -> None:
-    private, public = _rsa_pair()
+    private, public = rsa_key_pair()
     org.register_jwt_public_key(public)
     creds = org.credentials
     try:
