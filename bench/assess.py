@@ -13,7 +13,9 @@ read.
 `--floor` also times the output alone: the same pydantic models (ten evidence and ten results, the
 assessment, the owned fields with their evidence text, the write plan) built from one pass over each deal's
 activities with no rule logic at all. It is the most any implementation of assess+plan with this output
-could reach on this machine, and why the 20,000 deals/s target is out of reach in CPython (see README).
+could reach on this machine, and why the 20,000 deals/s target is out of reach in CPython (see README). It
+is timed a second time with plain Python objects in place of the models: the difference is what the
+pydantic models themselves cost.
 
     python bench/assess.py --deals 100000
 """
@@ -27,9 +29,12 @@ import resource
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
 
 from core.assess import assess
 from core.models import (
@@ -52,7 +57,7 @@ from core.models import (
     StageChange,
     WritePlan,
 )
-from core.plan import changed_fields, desired_fields, plan
+from core.plan import changed_fields, desired_values, plan
 from core.playbook import Playbook
 from core.trusted import builder
 from worker.playbook_files import load_playbook
@@ -293,25 +298,39 @@ def run(total: int, seed: int, playbook: Playbook, freeze: bool = False) -> Timi
     return Timings(wall, cpu, generation_cpu, count, writes)
 
 
-_evidence, _result = builder(Evidence), builder(CommitmentResult)
-_assessment, _write_plan = builder(Assessment), builder(WritePlan)
 _COMMITMENTS = tuple(Commitment)
+Maker = Callable[[type[BaseModel]], Callable[[dict[str, Any]], Any]]
 
 
-def output_only(deal: Deal, playbook: Playbook) -> WritePlan:
+@cache
+def plain(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
+    """Like `builder`, but makes the lightest Python object with the same attributes instead of the model:
+    the floor built with it shows what the pydantic models themselves cost."""
+    kind = type(cls.__name__, (), {})
+
+    def build(values: dict[str, Any]) -> Any:
+        made: Any = object.__new__(kind)
+        made.__dict__ = values
+        return made
+
+    return build
+
+
+def output_only(deal: Deal, playbook: Playbook, make: Maker = builder) -> Any:
     """The output of assess+plan with none of the logic: what building it costs is the floor."""
     characters = 0
     for activity in sorted(deal.activities, key=lambda a: (a.start, a.id)):
         if activity.status is not ActivityStatus.CANCELED:
             characters += len(f"{activity.subject}\n{activity.body}")
+    evidence, result = make(Evidence), make(CommitmentResult)
     results = tuple(
-        _result(
+        result(
             {
                 "commitment": commitment,
                 "status": CommitmentStatus.PARTIAL,
                 "expected": True,
                 "evidence": (
-                    _evidence(
+                    evidence(
                         {
                             "kind": EvidenceKind.TEXT,
                             "source": "meeting",
@@ -327,7 +346,7 @@ def output_only(deal: Deal, playbook: Playbook) -> WritePlan:
         )
         for commitment in _COMMITMENTS
     )
-    assessment = _assessment(
+    assessment = make(Assessment)(
         {
             "deal_id": deal.id,
             "stage": deal.stage,
@@ -341,18 +360,18 @@ def output_only(deal: Deal, playbook: Playbook) -> WritePlan:
             "assessed_at": NOW,
         }
     )
-    desired = desired_fields(assessment, playbook, NOW)
+    desired = make(OwnedFields)(desired_values(assessment, playbook, NOW))
     changed = changed_fields(desired, deal.current)
-    return _write_plan({"deal_id": deal.id, "values": desired, "changed": changed, "tasks": ()})
+    return make(WritePlan)({"deal_id": deal.id, "values": desired, "changed": changed, "tasks": ()})
 
 
-def floor(total: int, seed: int, playbook: Playbook) -> float:
+def floor(total: int, seed: int, playbook: Playbook, make: Maker = builder) -> float:
     """CPU seconds `output_only` takes over the same deals `run` assesses."""
     cpu = 0.0
     for chunk in chunks(total, 1000, seed):
         began = time.process_time()
         for deal in chunk:
-            output_only(deal, playbook)
+            output_only(deal, playbook, make)
         cpu += time.process_time() - began
     return cpu
 
@@ -383,6 +402,11 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"output alone, no logic (CPU): {floor_cpu:.2f} s -> at most {count / floor_cpu:,.0f} deals/s "
             f"({floor_cpu / count * 1e6:.1f} us/deal)"
+        )
+        plain_cpu = floor(args.deals, args.seed, playbook, plain)
+        print(
+            f"  the same as plain objects, no models: {plain_cpu:.2f} s -> at most {count / plain_cpu:,.0f} "
+            f"deals/s ({plain_cpu / count * 1e6:.1f} us/deal)"
         )
     if args.tracemalloc:
         print(f"tracemalloc peak: {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.models import (
     Assessment,
@@ -63,18 +64,21 @@ def evidence_text(assessment: Assessment, playbook: Playbook) -> str:
     return "\n".join(line.encode()[:share].decode(errors="ignore") for line in lines)
 
 
+def desired_values(assessment: Assessment, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """The owned fields' desired values by field name, in OwnedFields' order."""
+    return {
+        "secured": assessment.secured,
+        "missing": assessment.missing,
+        "next": assessment.next,
+        "score": assessment.score,
+        "stage_gap": assessment.stage_gap,
+        "evidence": evidence_text(assessment, playbook),
+        "assessed_at": now,
+    }
+
+
 def desired_fields(assessment: Assessment, playbook: Playbook, now: datetime) -> OwnedFields:
-    return _owned_fields(
-        {
-            "secured": assessment.secured,
-            "missing": assessment.missing,
-            "next": assessment.next,
-            "score": assessment.score,
-            "stage_gap": assessment.stage_gap,
-            "evidence": evidence_text(assessment, playbook),
-            "assessed_at": now,
-        }
-    )
+    return _owned_fields(desired_values(assessment, playbook, now))
 
 
 def changed_fields(desired: OwnedFields, current: OwnedFields) -> frozenset[OwnedField]:
