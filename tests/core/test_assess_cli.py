@@ -1,5 +1,5 @@
-"""`commitments assess FILE` and `commitments explain DEAL_ID --file FILE` through typer's CliRunner:
-readable output, JSON for machines, and one clear error (no traceback) for each input mistake."""
+"""`commitments assess FILE` and `commitments explain FILE DEAL_ID` (or `DEAL_ID --file FILE`) through
+typer's CliRunner: readable output, JSON for machines, one clear error (no traceback) per input mistake."""
 
 from __future__ import annotations
 
@@ -96,7 +96,10 @@ def test_given_one_bad_deal_when_assessed_then_error_names_it_others_assessed_an
         (["assess", "nope.json"], "nope.json: no such file"),
         (["assess", str(EXAMPLES), "--now", "yesterday"], "--now 'yesterday' is not an ISO date"),
         (["assess", str(EXAMPLES), "--playbook", "missing.yaml"], "missing.yaml: no such playbook file"),
-        (["explain", "006A000001"], "give the deal's source: --file FILE"),
+        (["explain", "006A000001"], "give the deal's source: a Deal JSON file (explain FILE DEAL_ID)"),
+        (["explain", str(EXAMPLES), "006A000001", "--file", "x.json"], "give the Deal JSON file once"),
+        (["explain", "a.json", "b", "c"], "explain takes [FILE] DEAL_ID, got 3 arguments: a.json b c"),
+        (["explain", "nope.json", "006A000001"], "nope.json: no such file"),
         (["explain", "nope", "--file", str(EXAMPLES)], "no deal with id 'nope' (21 deals: 006A000001"),
     ],
 )
@@ -108,10 +111,15 @@ def test_given_user_mistake_when_run_then_one_clear_error_exit_2(
     assert message in " ".join(err.split())
 
 
+@pytest.mark.parametrize(
+    "source",
+    [[str(EXAMPLES), "006A000005"], ["006A000005", "--file", str(EXAMPLES)]],
+    ids=["file-then-id", "id-with-file-option"],
+)
 def test_given_deal_id_when_explained_then_each_commitment_with_reason_evidence_and_hint(
-    cli: typer.Typer,
+    cli: typer.Typer, source: list[str]
 ) -> None:
-    code, out, _ = run(cli, "explain", "006A000005", "--file", str(EXAMPLES), *NOW)
+    code, out, _ = run(cli, "explain", *source, *NOW)
     assert code == 0
     assert "Commitment to Build Consensus: missing (expected by the stage)" in out
     assert "why: only 1 engaged buyer contact on the deal; need 3 incl. a decision maker" in out

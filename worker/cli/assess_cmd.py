@@ -1,11 +1,11 @@
-"""`commitments assess FILE` and `commitments explain DEAL_ID --file FILE`: core on a Deal JSON export,
-with no CRM at all.
+"""`commitments assess FILE` and `commitments explain FILE DEAL_ID` (or `explain DEAL_ID --file FILE`):
+core on a Deal JSON export, with no CRM at all.
 
 `assess` prints one row per deal (stage, score, secured, missing, next, stage gap) or JSON for machines;
 `explain` walks one deal's ten commitments: status, evidence, reason and what would secure it. Input
 mistakes end as one clear message, never a traceback: malformed JSON names the line and column; a bad
 deal names its position, id and field, the other deals are still assessed and the exit code is 1.
-`explain` reads the deal from `--file`; reading it from a connection's state store is a separate option.
+`explain` reads the deal from a file (before the id, or as `--file`) or from a connection's last sync.
 """
 
 from __future__ import annotations
@@ -210,7 +210,12 @@ def _explain(out: Console, deal: Deal, result: Assessment, write_plan: WritePlan
 
 
 def explain_command(
-    deal_id: str = typer.Argument(..., help="The deal's id (Salesforce opportunity id, HubSpot deal id)."),
+    source: list[str] = typer.Argument(
+        ...,
+        metavar="[FILE] DEAL_ID",
+        help="The Deal JSON file (or give --file) and the deal's id (Salesforce opportunity, HubSpot deal).",
+        show_default=False,
+    ),
     file: Path | None = typer.Option(None, "--file", help=FILE_HELP, show_default=False),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP, show_default=False),
     playbook_path: Path | None = typer.Option(None, "--playbook", help=PLAYBOOK_HELP, show_default=False),
@@ -220,8 +225,10 @@ def explain_command(
 ) -> None:
     """Explain one deal: each commitment's status, evidence, reason and what would secure it.
 
-    The deal is read from a Deal JSON file given with --file, or from the last sync of --connection.
+    The deal comes from a Deal JSON file (FILE DEAL_ID, or DEAL_ID --file FILE) or the last sync (-c NAME).
     """
+    with _user_errors():
+        file, deal_id = _file_and_deal_id(source, file)
     if connection is not None and file is None:
         from worker.cli.deals_cmd import explain_stored  # the state-store side lives with `deals`
 
@@ -230,13 +237,26 @@ def explain_command(
         return
     with _user_errors():
         if file is None:
-            raise UserError("give the deal's source: --file FILE (a Deal JSON file) or --connection NAME")
+            raise UserError(
+                "give the deal's source: a Deal JSON file (explain FILE DEAL_ID) or --connection NAME"
+            )
         at = parse_now(now)
         playbook = load_playbook(playbook_path)
         loaded = load_deal_file(file)
         deal = _find(file, loaded, deal_id)
     result = assess(deal, playbook, at)
     _explain(stdout_console(), deal, result, plan(result, deal, playbook, at), playbook)
+
+
+def _file_and_deal_id(source: list[str], file: Path | None) -> tuple[Path | None, str]:
+    """Split `[FILE] DEAL_ID`: the file may come first (as in `assess FILE`) or as --file, not both."""
+    if len(source) == 1:
+        return file, source[0]
+    if len(source) > 2:
+        raise UserError(f"explain takes [FILE] DEAL_ID, got {len(source)} arguments: {' '.join(source)}")
+    if file is not None:
+        raise UserError(f"give the Deal JSON file once: {source[0]!r} or --file {str(file)!r}")
+    return Path(source[0]), source[1]
 
 
 def _find(path: Path, loaded: LoadedDeals, deal_id: str) -> Deal:
