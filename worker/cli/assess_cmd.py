@@ -229,13 +229,11 @@ def explain_command(
     """
     with _user_errors():
         file, deal_id = _file_and_deal_id(source, file)
-    if connection is not None and file is None:
-        from worker.cli.deals_cmd import explain_stored  # the state-store side lives with `deals`
+        if connection is not None and file is None:
+            from worker.cli.deals_cmd import explain_stored  # the state-store side lives with `deals`
 
-        with _user_errors():
             explain_stored(deal_id, connection)
-        return
-    with _user_errors():
+            return
         if file is None:
             raise UserError(
                 "give the deal's source: a Deal JSON file (explain FILE DEAL_ID) or --connection NAME"
