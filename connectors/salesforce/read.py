@@ -6,6 +6,9 @@ A full read pages one subquery SOQL over every opportunity. An incremental read 
 opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
 opportunities whose tasks, events, contact roles, line items or quotes changed in that window (queryAll,
 so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids per query.
+Deals are read through queryAll too (the SOQL says `IsDeleted = false`): query() hides archived
+activities, which would drop a long deal's old meetings (and the commitments they secured) and the
+plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
 budget is checked before every page, so a run stops at a chunk boundary when the reserve is reached.
 """
@@ -70,7 +73,8 @@ class Reader:
         schema = self._schema()
         context = self._context(schema, until)
         if since is None:
-            pages = self._budgeted(self._api.pages(soql.full_read(schema, self._names)))
+            query = soql.full_read(schema, self._names)
+            pages = self._budgeted(self._api.pages(query, include_deleted=True))
         else:
             start = since - timedelta(seconds=self._config.lookback_seconds)
             ids = self.changed_ids(start, until, include_ids)
@@ -107,7 +111,8 @@ class Reader:
 
     def _hydrate(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
         for chunk in chunked(ids, self._config.ids_per_query):
-            yield from self._budgeted(self._api.pages(soql.by_ids(schema, self._names, chunk)))
+            query = soql.by_ids(schema, self._names, chunk)
+            yield from self._budgeted(self._api.pages(query, include_deleted=True))
 
     def _budgeted(self, pages: Iterator[list[Record]]) -> Iterator[list[Record]]:
         """Check the reserve before each page is fetched (the pages are lazy)."""

@@ -4,7 +4,9 @@ One opportunity query carries a subquery per child relationship the org has (con
 contact's name and title, tasks, events, stage history, line items, quotes), so one REST call reads a page
 of deals with everything core needs. Fields are filtered against describe, so an org without quotes,
 without call fields or before `commitments setup` still reads. Literals go through simple-salesforce's
-`format_soql`; `Id IN (...)` lists are chunked by the caller to stay under URL length limits.
+`format_soql`; `Id IN (...)` lists are chunked by the caller to stay under URL length limits. The reader
+sends the deal queries through queryAll, because query() leaves out archived activities (Salesforce
+archives events and closed tasks about a year old); so every level says `IsDeleted = false` itself.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ CHANGE_SOURCES: tuple[tuple[str, str], ...] = (
     ("Task", "WhatId"), ("Event", "WhatId"), ("OpportunityContactRole", "OpportunityId"),
     ("OpportunityLineItem", "OpportunityId"), ("Quote", "OpportunityId"),
 )
+# Hydrating queries go through queryAll (archived activities); this keeps the recycle bin out of them.
+NOT_DELETED = "WHERE IsDeleted = false"
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
 ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId: filter on What.Type
 
@@ -82,17 +86,19 @@ def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
         if relationship not in schema.relationships:
             continue
         wanted = [*child_fields, names.task_key] if child == "Task" else list(child_fields)
-        sub = f"SELECT {', '.join(schema.available(child, wanted))} FROM {relationship}"
+        sub = f"SELECT {', '.join(schema.available(child, wanted))} FROM {relationship} {NOT_DELETED}"
         columns.append(f"({sub}{f' ORDER BY {order}' if order else ''})")
     return f"SELECT {', '.join(columns)} FROM Opportunity"
 
 
 def full_read(schema: OrgSchema, names: FieldNames) -> str:
-    return f"{opportunity_select(schema, names)} ORDER BY Id"
+    return f"{opportunity_select(schema, names)} {NOT_DELETED} ORDER BY Id"
 
 
 def by_ids(schema: OrgSchema, names: FieldNames, ids: Sequence[str]) -> str:
-    return format_soql(f"{opportunity_select(schema, names)} WHERE Id IN {{}} ORDER BY Id", list(ids))
+    return format_soql(
+        f"{opportunity_select(schema, names)} {NOT_DELETED} AND Id IN {{}} ORDER BY Id", list(ids)
+    )
 
 
 def changed_opportunities(start: datetime, end: datetime) -> str:

@@ -122,3 +122,31 @@ def test_given_more_updates_than_the_bulk_threshold_when_applying_then_bulk_api_
     assert run.result.deals_updated == 60
     assert box.app.calls["bulk2_create"] == 1
     assert sync(connect(box), clock.advance(minutes=5)).non_empty == []
+
+
+def test_given_activities_archived_a_year_on_when_reading_then_old_meetings_and_plugin_tasks_still_count(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    sync(connect(box), clock.now)
+    admin = password_login(box.credentials)
+    for task in plugin_tasks(box):  # the reps completed every plugin task
+        admin.Task.update(task["Id"], {"Status": "Completed"})
+    role = next(iter(rows(box, "OpportunityContactRole")))
+    admin.OpportunityContactRole.delete(role["Id"])  # in the recycle bin: queryAll sees it, a deal must not
+    before = {d.id: d for chunk in connect(box).read_deals(None, clock.now) for d in chunk}
+    clock.advance(days=400)
+
+    archived = box.store.archive_old_activities(365)  # what a real org does to year-old activities
+    full = {d.id: d for chunk in connect(box).read_deals(None, clock.now) for d in chunk}
+    some = sorted(before)[:5]
+    incremental = connect(box).read_deals(clock.now, clock.now, include_ids=some)
+    hydrated = {d.id: d for chunk in incremental for d in chunk}
+
+    assert archived > len(plugin_tasks(box)) > 0
+    assert role["ContactId"] not in {c.id for c in full[role["OpportunityId"]].contacts}
+    for deals in (full, hydrated):
+        assert {i: [a.id for a in d.activities] for i, d in deals.items()} == {
+            i: [a.id for a in before[i].activities] for i in deals
+        }
+        assert {i: d.plugin_tasks for i, d in deals.items()} == {i: before[i].plugin_tasks for i in deals}

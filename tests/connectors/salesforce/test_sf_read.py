@@ -17,9 +17,12 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
 ) -> None:
     add_discovery(rsps)
     rsps.get(
-        f"{API}query/",
+        f"{API}queryAll/",
         json=payload("opportunities_page.json"),
-        match=[soql_with("(SELECT Id, Subject", "FROM Tasks)", "FROM Opportunity ORDER BY Id")],
+        match=[soql_with(
+            "(SELECT Id, Subject", "FROM Tasks WHERE IsDeleted = false)",
+            "FROM Opportunity WHERE IsDeleted = false ORDER BY Id",
+        )],
     )
     rsps.get(f"{API}query/01gD0000002HU6KIAW-2", json=payload("tasks_page2.json"))
     sf = connector()
@@ -41,9 +44,9 @@ def test_given_a_top_level_next_page_when_reading_all_then_it_is_followed_and_ch
     second = payload("opportunities_page.json")["records"][1]
     first = {**second, "Id": "0065g00000Abc00AAB"}
     rsps.get(
-        f"{API}query/",
+        f"{API}queryAll/",
         json=query_page([first], "/services/data/v61.0/query/01gNEXT-200"),
-        match=[soql_with("FROM Opportunity ORDER BY Id")],
+        match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")],
     )
     rsps.get(f"{API}query/01gNEXT-200", json=query_page([second]))
     sf = connector(session_config(chunk_size=1))
@@ -82,12 +85,14 @@ def test_given_changes_on_deals_and_children_when_reading_incrementally_then_eac
     rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("SELECT OpportunityId FROM Quote")])
     record = payload("opportunities_page.json")["records"][1]
     rsps.get(
-        f"{API}query/",
+        f"{API}queryAll/",
         json=query_page([{**record, "Id": "006A"}, {**record, "Id": "006B"}]),
-        match=[soql_with("WHERE Id IN ('006A','006B')")],
+        match=[soql_with("WHERE IsDeleted = false AND Id IN ('006A','006B')")],
     )
     rsps.get(
-        f"{API}query/", json=query_page([{**record, "Id": "006C"}]), match=[soql_with("WHERE Id IN ('006C')")]
+        f"{API}queryAll/",
+        json=query_page([{**record, "Id": "006C"}]),
+        match=[soql_with("WHERE IsDeleted = false AND Id IN ('006C')")],
     )
     sf = connector(session_config(ids_per_query=2))
 

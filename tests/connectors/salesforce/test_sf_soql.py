@@ -30,8 +30,9 @@ def test_given_an_org_without_quotes_or_plugin_fields_when_selecting_then_only_w
 
     assert text == (
         "SELECT Id, Name, StageName, "
-        "(SELECT Id, ContactId, Role, IsPrimary, Contact.Name, Contact.Title FROM OpportunityContactRoles), "
-        "(SELECT Id, Subject FROM Tasks) FROM Opportunity"
+        "(SELECT Id, ContactId, Role, IsPrimary, Contact.Name, Contact.Title FROM OpportunityContactRoles "
+        "WHERE IsDeleted = false), "
+        "(SELECT Id, Subject FROM Tasks WHERE IsDeleted = false) FROM Opportunity"
     )
 
 
@@ -43,8 +44,8 @@ def test_given_provisioned_fields_when_selecting_then_plugin_fields_and_the_task
     text = soql.opportunity_select(schema, NAMES)
 
     assert text.startswith("SELECT Id, Commitments_Secured__c, Commitments_Confirmed__c, ")
-    assert "(SELECT Id, Commitment_Key__c FROM Tasks)" in text
-    assert "FROM OpportunityHistories ORDER BY CreatedDate)" in text
+    assert "(SELECT Id, Commitment_Key__c FROM Tasks WHERE IsDeleted = false)" in text
+    assert "FROM OpportunityHistories WHERE IsDeleted = false ORDER BY CreatedDate)" in text
 
 
 def test_given_a_window_when_building_the_incremental_query_then_it_is_inclusive_and_tie_broken() -> None:
@@ -84,7 +85,10 @@ def test_given_ids_with_quotes_when_hydrating_then_literals_are_escaped() -> Non
 
     text = soql.by_ids(schema, NAMES, ["006A", "x' OR Id != '"])
 
-    assert text == "SELECT Id FROM Opportunity WHERE Id IN ('006A','x\\' OR Id != \\'') ORDER BY Id"
+    assert text == (
+        "SELECT Id FROM Opportunity WHERE IsDeleted = false "
+        "AND Id IN ('006A','x\\' OR Id != \\'') ORDER BY Id"
+    )
 
 
 URI_LIMIT = 16_384  # bytes of URI + headers per REST call; keep ~1.4 kB for the headers and a long host
