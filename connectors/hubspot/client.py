@@ -3,9 +3,10 @@
 `HubSpotClient.call(kind, api, method, ...)` is the only way the connector talks to HubSpot. It adds
 `_request_timeout` to every call, asks the SDK for the raw response (`_preload_content=False`) so the
 connector works on the JSON shapes HubSpot documents (and skips the SDK's slow model deserialisation),
-counts calls by kind for `api_calls()`, records the rate-limit headers for `budget()`, throttles search
-calls through a token bucket (HubSpot's search bucket is ~5 requests/second per portal), refreshes an OAuth
-access token on expiry or a 401, and retries under the one policy in errors.py. Each
+counts calls by kind for `api_calls()`, records the rate-limit headers for `budget()` (and for
+`check_budget()`, which the reader and writers call between batches to keep the daily reserve), throttles
+search calls through a token bucket (HubSpot's search bucket is ~5 requests/second per portal), refreshes
+an OAuth access token on expiry or a 401, and retries under the one policy in errors.py. Each
 `client.crm.x.y_api` attribute access builds a new ApiClient and urllib3 PoolManager, so API objects are
 built once and kept. Nothing here touches the network until the first call.
 """
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import ApiBudget, ConfigurationError, FatalError
+from connectors.base import ApiBudget, BudgetExhaustedError, ConfigurationError, FatalError
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.errors import (
     NETWORK_ERRORS,
@@ -258,6 +259,16 @@ class HubSpotClient:
 
     def budget(self) -> ApiBudget | None:
         return self.rate_limits.budget()
+
+    def check_budget(self) -> None:
+        """Stop the run (between batches) once the portal's daily budget is below the configured reserve."""
+        budget = self.budget()
+        reserve = self.config.api_reserve_fraction
+        if budget is not None and budget.remaining_fraction < reserve:
+            raise BudgetExhaustedError(
+                f"HubSpot API budget below the {reserve:.0%} reserve: {budget.used} of {budget.limit} daily "
+                "requests used; the run stops here and resumes later"
+            )
 
     def close(self) -> None:
         """Close the cached API objects' connection pools."""

@@ -63,6 +63,11 @@ class HubSpotConfig(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
     lookback_seconds: int = Field(default=600, ge=0, description="Search index lag allowance.")
+    api_reserve_fraction: float = Field(
+        default=0.2, ge=0, le=1,
+        description="Stop a run before the last part of the portal's daily API limit, which private apps "
+        "share with every other integration (known from HubSpot's daily rate-limit headers).",
+    )
     batch_size: int = Field(default=100, ge=1, le=100, description="Objects per batch read/update/create.")
     association_batch_size: int = Field(default=1000, ge=1, le=1000, description="Ids per association read.")
     search_page_size: int = Field(default=200, ge=1, le=200)

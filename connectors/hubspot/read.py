@@ -7,7 +7,8 @@ plus `include_ids`; then deals batch-read 100 per call. Either way deals are pro
 1,000: one v4 association read per related type per window, associated objects batch-read 100 per call,
 meeting attendees through meetings->contacts. Each window is mapped by the pure `deal_from_hubspot` and
 yielded in chunks; the whole book is never held. Pipelines are read once per `read`, and only when there
-is a deal to map, so an idle incremental run costs exactly its six searches.
+is a deal to map, so an idle incremental run costs exactly its six searches. The portal's daily reserve is
+checked before every search page, deal page and window, so a run stops between batches when it is reached.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class DealReader:
         page_size = self.config.search_page_size
 
         def fetch(filters: list[dict[str, str]]) -> tuple[list[str], bool]:
+            self.client.check_budget()
             body = search_request(filters, page_size)
             data = self.client.call("search", "objects.search", "do_search", object_type, body)
             ids = [str(r["id"]) for r in data.get("results", [])]
@@ -123,6 +125,7 @@ class DealReader:
         after: str | None = None
         seen_after: set[str] = set()
         while True:
+            self.client.check_budget()
             kwargs: dict[str, Any] = {"limit": 100, "properties": properties if inline else ["hs_object_id"]}
             if after is not None:
                 kwargs["after"] = after
@@ -140,6 +143,7 @@ class DealReader:
     def _batch_read_deals(self, ids: Sequence[str]) -> Iterator[Json]:
         properties = self.deal_properties() if ids else []
         for chunk in chunked(ids, self.config.batch_size):
+            self.client.check_budget()
             yield from self.batch_read("deals", chunk, properties)
 
     def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[Json]:
@@ -157,6 +161,7 @@ class DealReader:
         deals = [d for d in deals if not wanted or (d.get("properties") or {}).get("pipeline") in wanted]
         if not deals:
             return []
+        self.client.check_budget()
         deal_ids = [str(d["id"]) for d in deals]
         links = {t: read_associations(self.client, "deals", t, deal_ids) for t in DEAL_RELATED}
         objects = {

@@ -85,6 +85,7 @@ def batch_write(
     outcome = BatchOutcome([], [])
     size = client.config.batch_size
     for start in range(0, len(items), size):
+        client.check_budget()
         try:
             _write(client, method, object_type, list(items[start : start + size]), operation, identify, kind,
                    ambiguous_ok, outcome)

@@ -130,6 +130,22 @@ def test_given_daily_limit_spent_when_reading_then_budget_exhausted_error(
     assert provisioned.app.calls["objects.list"] == 1  # not retried
 
 
+def test_given_daily_usage_inside_the_reserve_when_syncing_then_the_run_stops_before_spending_it(
+    provisioned: HubSpotSandbox, clock: FakeClock, playbook: Playbook
+) -> None:
+    limits = provisioned.portal.limits
+    limits.used_today = limits.daily - 50_000  # 7.7% left: other integrations on the portal need it
+    connector = connector_for(provisioned)  # the default reserve: 20% of the day
+
+    with pytest.raises(BudgetExhaustedError, match="20% reserve"):
+        read_all(connector, None, clock.now)
+    with pytest.raises(BudgetExhaustedError, match="20% reserve"):
+        connector.apply(score_plans(sorted(provisioned.store.tables["deals"])[:5], 7), playbook)
+
+    assert connector.api_calls() == {"pipelines": 1}  # its headers told; nothing more was spent
+    assert provisioned.app.calls["objects.batch_update"] == 0
+
+
 def test_given_rate_limit_headers_when_reading_then_budget_reported(
     provisioned: HubSpotSandbox, clock: FakeClock
 ) -> None:
