@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 
-from core.models import Activity, Commitment, Deal, Evidence, QuoteStatus
+from core.models import Activity, ActivityKind, Commitment, Deal, Evidence, QuoteStatus
 from core.rules.context import DealContext, clip, close_day
 from core.rules.findings import (
     ASSERTED,
@@ -37,6 +37,7 @@ from core.rules.findings import (
 INVEST, REVIEW, RESOLVE = Commitment.INVEST, Commitment.REVIEW, Commitment.RESOLVE
 DECIDE, EXECUTE = Commitment.DECIDE, Commitment.EXECUTE
 _SHOWN_QUOTES = frozenset({QuoteStatus.PRESENTED, QuoteStatus.ACCEPTED})
+TASK = ActivityKind.TASK
 
 
 @lru_cache(maxsize=256)
@@ -156,6 +157,16 @@ def _on_or_after(at: datetime | None, since: datetime | None) -> bool:
     return at is not None and since is not None and at >= since
 
 
+def _held_positions(ctx: DealContext) -> set[int]:
+    """Text positions of what took place: completed tasks, and meetings or calls held with a buyer."""
+    texted = ctx.texted
+    held = {i for i in ctx.evidence_positions if i < len(texted) and texted[i].kind is TASK}
+    if ctx.held_buyer:
+        record_index = ctx.record_index
+        held.update(record_index[a.id] for a in ctx.held_buyer)
+    return held
+
+
 def resolve_rule(ctx: DealContext) -> Finding:
     """Concerns noted as resolved, or a completed security/legal review after the proposal, secure."""
     resolved = ctx.first_text_hit("concern_resolved")
@@ -167,26 +178,35 @@ def resolve_rule(ctx: DealContext) -> Finding:
             + (f" on {day(resolved[0].at)}" if resolved[0].at else ""),
         )
     proposal_at = _proposal_at(ctx)
-    # Completed activities, notes and emails (not the description): a review that actually took place.
-    logged = [i for i in sorted(ctx.evidence_positions) if i < len(ctx.texted)]
-    later = [i for i in logged if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
+    # A review that took place: a completed task, or a meeting or connected call held with a buyer. A note,
+    # an email or a meeting no buyer attended that names a review only mentions it ("review pending").
+    held = _held_positions(ctx)
+    later = [i for i in held if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
     review = ctx.first_record_hit("security_legal_review", later) if later else None
-    after_proposal = review is not None
-    if review is None:
-        review = ctx.first_record_hit("security_legal_review", logged)
-    stage = stage_evidence(ctx, RESOLVE)
-    if review is not None and after_proposal:
+    if review is not None:
         return finding(
             SECURED,
             [text_evidence(OBSERVED, *review, RESOLVE)],
             f"security or legal review completed on {day(review[0].at)}, after the proposal",
         )
+    stage = stage_evidence(ctx, RESOLVE)
+    review = ctx.first_record_hit("security_legal_review", held) if held else None
     if review is not None:
         timing = "before the proposal" if proposal_at is not None else "but no proposal is on record"
         return finding(
             PARTIAL,
             [text_evidence(TEXT, *review, RESOLVE), stage],
             f"a security or legal review is logged, {timing}; resolve concerns after the proposal",
+        )
+    # A note, an email or a completed activity; not the description (the last text, so the first hit is an
+    # activity whenever one names a review), which records nothing that took place.
+    mention = ctx.first_text_hit("security_legal_review")
+    if mention is not None and mention[0].activity is not None:
+        return finding(
+            PARTIAL,
+            [text_evidence(TEXT, *mention, RESOLVE), stage],
+            f"a security or legal review is mentioned in {found_in(mention[0])}, but no completed security"
+            " or legal review is logged after the proposal",
         )
     if stage is not None:
         return finding(PARTIAL, [stage], "the stage expects it, but no concern is noted as resolved")

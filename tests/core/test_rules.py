@@ -417,6 +417,48 @@ RESOLVE = cases(
         UPCOMING,
     ),
     Case("negotiation-stage-alone-is-missing", deal("Negotiation/Review"), MISSING, "no concern is noted"),
+    Case(
+        "note-mentioning-a-pending-review-after-proposal-is-only-text",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[note(body="Security review still pending, starts next month", day="03-20")],
+        ),
+        PARTIAL,
+        "mentioned in a note, but no completed security or legal review is logged after the proposal",
+        ("text",),
+    ),
+    Case(
+        "email-sending-a-questionnaire-after-proposal-is-only-text",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[activity("e1", "email", subject="Security questionnaire attached", day="03-20")],
+        ),
+        PARTIAL,
+        "is mentioned in",
+        ("text",),
+    ),
+    Case(
+        "rep-only-legal-review-meeting-after-proposal-is-only-text",
+        deal(
+            contacts=BUYER,
+            quotes=[quote(day="03-10")],
+            activities=[meeting(subject="Internal legal review prep", day="03-20", attendees=("u7",))],
+        ),
+        PARTIAL,
+        "is mentioned in a meeting",
+        ("text",),
+    ),
+    Case(
+        "legal-review-held-with-buyer-after-proposal-secures",
+        deal(
+            contacts=BUYER,
+            quotes=[quote(day="03-10")],
+            activities=[meeting(subject="Legal review with their counsel", day="03-20")],
+        ),
+        SECURED,
+        "after the proposal",
+        ("observed",),
+    ),
 )
 
 
