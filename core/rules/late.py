@@ -192,7 +192,10 @@ def resolve_rule(ctx: DealContext) -> Finding:
     stage = stage_evidence(ctx, RESOLVE)
     review = ctx.first_record_hit("security_legal_review", held) if held else None
     if review is not None:
-        timing = "before the proposal" if proposal_at is not None else "but no proposal is on record"
+        if proposal_at is None:
+            timing = "but no proposal is on record"
+        else:
+            timing = "before the proposal" if review[0].at is not None else "but its date is not recorded"
         return finding(
             PARTIAL,
             [text_evidence(TEXT, *review, RESOLVE), stage],

@@ -403,6 +403,12 @@ RESOLVE = cases(
         "before the proposal",
     ),
     Case(
+        "undated-security-review-is-partial-and-says-it-is-undated",
+        deal(quotes=[quote(day="03-10")], activities=[SECURITY_TASK.model_copy(update={"start": None})]),
+        PARTIAL,
+        "a security or legal review is logged, but its date is not recorded",
+    ),
+    Case(
         "proposal-stage-entry-dates-the-proposal",
         deal(
             "Negotiation/Review",
