@@ -222,7 +222,8 @@ def decide_rule(ctx: DealContext) -> Finding:
     """Closed won secures; forecast category commit or an accepted quote is partial."""
     deal = ctx.deal
     if deal.is_won:
-        on = f" on {deal.close_date.isoformat()}" if deal.close_date else ""
+        closed = close_day(deal)  # the day it was won: reps often win before the close date they set
+        on = f" on {closed.isoformat()}" if closed else ""
         return finding(
             SECURED,
             [evidence(OBSERVED, "deal", DECIDE, f"closed won{on}", deal.id, ctx.stage_entered_at)],

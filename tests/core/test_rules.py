@@ -475,6 +475,13 @@ def test_given_resolve_signals_when_assessed_then_status_and_reason(case: Case) 
 
 DECIDE = cases(
     Case("closed-won-secures", won(), SECURED, "the deal is closed won on 2026-03-15", ("observed",)),
+    Case(
+        "won-before-the-close-date-cites-the-day-it-was-won",
+        won("06-30", stage_history=history(("Closed Won", "03-15"))),
+        SECURED,
+        "the deal is closed won on 2026-03-15",
+        ("observed",),
+    ),
     Case("forecast-commit-is-partial", deal(forecast_category="COMMIT"), PARTIAL, "a verbal yes"),
     Case(
         "accepted-quote-on-open-deal-is-partial",
