@@ -103,7 +103,7 @@ def review_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [quote_evidence(OBSERVED, quote, REVIEW)],
-            f"quote {quote.name or quote.id} was presented to the buyer"
+            f"quote {clip(quote.name or quote.id, 50)} was presented to the buyer"
             + (" and accepted" if quote.status is QuoteStatus.ACCEPTED else ""),
         )
     meeting = ctx.first_activity_hit("proposal_review", ctx.held_buyer)

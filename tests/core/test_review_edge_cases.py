@@ -6,7 +6,7 @@ import pytest
 from builders import NOW, PLAYBOOK, assessed, at, contact, deal, history, meeting, note, quote, result_of, won
 
 from core.assess import assess
-from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal
+from core.models import Activity, Commitment, CommitmentStatus, Contact, Deal, Quote, QuoteStatus
 from core.plan import evidence_text, plan
 from core.playbook import parse_playbook
 
@@ -224,3 +224,19 @@ def test_given_raw_multi_select_buying_role_when_assessed_then_each_role_counts(
     # A HubSpot export carries hs_buying_role as one ';'-joined value.
     given = deal(amount=50000, contacts=[contact("c1", "CHAMPION;BUDGET_HOLDER")])
     assert result_of(given, C.INVEST).status is SECURED
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Proposal\nv2", "quote Proposal v2 was presented to the buyer"),
+        ("Q-" + "9" * 300, "quote Q-" + "9" * 47 + "… was presented to the buyer"),
+    ],
+    ids=["line-break", "very-long"],
+)
+def test_given_quote_name_with_line_break_or_very_long_when_review_secured_then_reason_is_one_short_line(
+    name: str, reason: str
+) -> None:
+    given = deal(quotes=[Quote(id="q1", status=QuoteStatus.PRESENTED, name=name)])
+    assert result_of(given, C.REVIEW).reason == reason
+    assert len(evidence_text(assessed(given), PLAYBOOK).splitlines()) == 10
