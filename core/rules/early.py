@@ -174,7 +174,8 @@ def _collaborate_partial(ctx: DealContext, working: list[Activity], needed: int)
     if grade is SECURED:
         reason = "solution work is noted on the deal and the stage expects collaboration"
     elif working:
-        reason = f"only 1 working meeting held with buyer contacts; need {needed}, a workshop or line items"
+        held = f"{len(working)} working meeting{'s' if len(working) > 1 else ''}"
+        reason = f"only {held} held with buyer contacts; need {needed}, a workshop or line items"
     elif text is not None:
         reason = f"solution work is noted in {found_in(text[0])}, but no workshop or working meeting is held"
     elif planned is not None:

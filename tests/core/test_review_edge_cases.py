@@ -240,3 +240,24 @@ def test_given_quote_name_with_line_break_or_very_long_when_review_secured_then_
     given = deal(quotes=[Quote(id="q1", status=QuoteStatus.PRESENTED, name=name)])
     assert result_of(given, C.REVIEW).reason == reason
     assert len(evidence_text(assessed(given), PLAYBOOK).splitlines()) == 10
+
+
+@pytest.mark.parametrize(
+    ("needed", "held", "reason"),
+    [
+        (2, 2, "only 1 working meeting held with buyer contacts; need 2"),
+        (3, 3, "only 2 working meetings held with buyer contacts; need 3"),
+        (4, 4, "only 3 working meetings held with buyer contacts; need 4"),
+    ],
+)
+def test_given_collaborate_threshold_when_too_few_working_meetings_then_reason_counts_them(
+    needed: int, held: int, reason: str
+) -> None:
+    # The first held meeting won Commitment for Time; the ones after it are the working meetings.
+    document = PLAYBOOK.model_dump(mode="json")
+    document["thresholds"]["collaborate_min_meetings"] = needed
+    playbook = parse_playbook(document, "custom.yaml")
+    meetings = [meeting(f"m{i}", subject="Sync", day=f"03-0{i + 1}") for i in range(held)]
+    result = assess(deal(contacts=[contact("c1")], activities=meetings), playbook, NOW).result(C.COLLABORATE)
+    assert result.status is PARTIAL
+    assert result.reason.startswith(reason)
