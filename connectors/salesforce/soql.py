@@ -48,6 +48,9 @@ CHANGE_SOURCES: tuple[tuple[str, str], ...] = (
 )
 # Hydrating queries go through queryAll (archived activities); this keeps the recycle bin out of them.
 NOT_DELETED = "WHERE IsDeleted = false"
+# With Shared Activities, inviting a Salesforce user to a meeting adds a child event (IsChild = true, the
+# same What) for that user: one meeting, which must not count as two held meetings.
+NOT_CHILD_EVENT = "AND IsChild = false"
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
 ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId: filter on What.Type
 
@@ -87,6 +90,8 @@ def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
             continue
         wanted = [*child_fields, names.task_key] if child == "Task" else list(child_fields)
         sub = f"SELECT {', '.join(schema.available(child, wanted))} FROM {relationship} {NOT_DELETED}"
+        if child == "Event" and schema.available("Event", ["IsChild"]):
+            sub += f" {NOT_CHILD_EVENT}"
         columns.append(f"({sub}{f' ORDER BY {order}' if order else ''})")
     return f"SELECT {', '.join(columns)} FROM Opportunity"
 

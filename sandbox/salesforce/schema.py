@@ -214,6 +214,7 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 FieldDef("IsAllDayEvent", "boolean", nillable=False),
                 text("Location", 255),
                 pick("EventSubtype", ("Event",)),
+                ro("IsChild", "boolean", nillable=False),
                 *_activity_links(),
             ],
             [ChildRelationship("EventWhoRelations", "EventWhoRelation", "EventId")],

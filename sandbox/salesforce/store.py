@@ -128,7 +128,11 @@ class SalesforceStore:
         """Add a row with its system fields filled; no validation (writes.py validates)."""
         when = stamp or self.now()
         who = user_id or self.org["api_user_id"]
-        record: Record = {name: None for name in self.objects()[object_type].fields}
+        # A checkbox is never null in Salesforce: false until set (IsChild, IsArchived, IsPrivate...).
+        record: Record = {
+            name: False if f.type == "boolean" and not f.nillable else None
+            for name, f in self.objects()[object_type].fields.items()
+        }
         record.update(
             {
                 "IsDeleted": False,

@@ -150,3 +150,19 @@ def test_given_activities_archived_a_year_on_when_reading_then_old_meetings_and_
             i: [a.id for a in before[i].activities] for i in deals
         }
         assert {i: d.plugin_tasks for i, d in deals.items()} == {i: before[i].plugin_tasks for i in deals}
+
+
+def test_given_a_user_invited_to_a_meeting_when_reading_then_its_child_event_is_not_a_second_meeting(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    meeting = next(e for e in rows(box, "Event") if e["WhatId"])
+    fields = {k: v for k, v in meeting.items() if k not in ("Id", "IsDeleted", "SystemModstamp")}
+    # What Shared Activities adds for a Salesforce-user invitee: a copy of the event on their calendar.
+    child = box.store.insert("Event", {**fields, "IsChild": True})
+
+    deals = {d.id: d for chunk in connect(box).read_deals(None, clock.now) for d in chunk}
+    read = [a.id for a in deals[meeting["WhatId"]].activities]
+
+    assert meeting["Id"] in read
+    assert child["Id"] not in read
