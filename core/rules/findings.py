@@ -47,7 +47,10 @@ def when(activity: Activity) -> str:
 
 def found_in(record: TextRecord) -> str:
     """Where a text hit was found, as a rep reads it: "a note", "a meeting", "the deal description"."""
-    return "the deal description" if record.activity is None else f"a {record.source}"
+    if record.activity is None:
+        return "the deal description"
+    article = "an" if record.source[:1] in ("a", "e", "i", "o", "u") else "a"  # "an email"
+    return f"{article} {record.source}"
 
 
 def quoted(activity: Activity) -> str:

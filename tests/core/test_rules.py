@@ -128,6 +128,13 @@ EXPLORE = cases(
         ("text",),
     ),
     Case(
+        "pain-email-alone-is-partial",
+        deal(activities=[activity("e1", "email", subject="Re: churn", body="Churn is our main challenge")]),
+        PARTIAL,
+        "pain is noted in an email",
+        ("text",),
+    ),
+    Case(
         "pain-note-and-stage-secure",
         deal("Qualification", activities=[note(body="Top challenge: backlog")]),
         SECURED,
