@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from connectors.base import BudgetExhaustedError, Connector, ConnectorError, RecordFailure
 from core.assess import assess
-from core.models import Assessment, Deal, WritePlan
+from core.models import Assessment, Deal, PluginTask, TaskActionKind, WritePlan
 from core.plan import plan as plan_deal
 from core.playbook import Playbook
 from worker.errors import UserError
@@ -280,6 +280,7 @@ def _process_chunk(
     playbook = connection.playbook
     assessments = [assess(deal, playbook, now) for deal in deals]
     plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
+    plans = _without_created_tasks(connection, run.connection_id, deals, assessments, plans, now)
     to_write = [p for p in plans if not p.is_empty]
     outcome = ChunkOutcome.planned(to_write)
     if to_write and not dry_run:
@@ -308,6 +309,42 @@ def _process_chunk(
                 run.retry_ids,
             )
     return ChunkReport(deals, assessments, plans, outcome.failures, counts)
+
+
+def _without_created_tasks(
+    connection: SyncConnection,
+    connection_id: int,
+    deals: list[Deal],
+    assessments: list[Assessment],
+    plans: list[WritePlan],
+    now: datetime,
+) -> list[WritePlan]:
+    """The plans, re-planned where one would create a task the plugin created before but the CRM no longer
+    returns (a rep deleted it, or edited its key away): core never creates a key twice when it sees the
+    key, so those deals are planned again with the stored task as a closed one. One query per chunk, and
+    only when the chunk creates tasks."""
+    creates = {action.key for p in plans for action in p.tasks if action.kind is TaskActionKind.CREATE}
+    if not creates:
+        return plans
+    with connection.store.session() as session:
+        known = {
+            key: PluginTask(task_id=row.task_id, key=key, commitment=row.commitment, is_open=False)
+            for key, row in state_store.created_task_keys(session, connection_id, creates).items()
+        }
+    if not known:
+        return plans
+    replanned = []
+    for deal, assessment, planned in zip(deals, assessments, plans, strict=True):
+        gone = tuple(
+            known[action.key]
+            for action in planned.tasks
+            if action.kind is TaskActionKind.CREATE and action.key in known
+        )
+        if gone:
+            deal = deal.model_copy(update={"plugin_tasks": deal.plugin_tasks + gone})
+            planned = plan_deal(assessment, deal, connection.playbook, now)
+        replanned.append(planned)
+    return replanned
 
 
 def _checkpoint(connection: SyncConnection, run: _Run) -> None:

@@ -266,6 +266,23 @@ def test_given_crash_after_crm_write_when_rerun_then_same_state_and_no_duplicate
         assert [run.outcome for run, _ in runs] == ["success", "interrupted"]
 
 
+def test_given_a_rep_deleted_the_plugin_task_when_synced_again_then_it_is_not_created_again(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.put(make_deal("NEW", stage="Prospecting", meetings=0))
+    sync(connection, clock)
+    (task,) = crm.open_tasks("NEW")
+    del crm.tasks[task.task_id]  # the rep deleted it: the CRM no longer returns it or its key
+    crm.put(crm.deals["NEW"].model_copy(update={"name": "NEW (renamed)"}))
+    clock.advance(minutes=5)
+
+    result = sync(connection, clock)
+
+    assert result.counts.deals_read >= 1
+    assert result.counts.tasks_created == 0
+    assert crm.open_tasks("NEW") == []
+
+
 def test_given_run_left_running_by_a_dead_process_when_next_run_then_it_is_closed_as_interrupted(
     connection: SyncConnection, clock: Clock, store: Store
 ) -> None:

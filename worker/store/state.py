@@ -2,8 +2,9 @@
 
 The watermark is the CRM modification time from which the next incremental read starts; it only ever moves
 to a run's frozen start. Pending retries are deals whose writes the CRM refused; the next run reads them
-again whatever their modification time. Task keys mirror the plugin's task keys in the CRM (recorded after
-the CRM confirmed the create, so the CRM side is what prevents duplicates). A lease (`locks` row) keeps two
+again whatever their modification time. Task keys record every task the plugin created (after the CRM
+confirmed the create): the CRM's copy of the key prevents duplicates, and the store's keeps a task a rep
+deleted from being created again. A lease (`locks` row) keeps two
 processes from syncing one connection at the same time; a holder that dies lets it expire.
 """
 
@@ -150,6 +151,19 @@ def record_tasks_completed(
             .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_([t.key for t in unknown]))
             .values(completed_at=now)
         )
+
+
+def created_task_keys(session: Session, connection_id: int, keys: Iterable[str]) -> dict[str, TaskKeyRow]:
+    """The rows of those of `keys` the plugin has created a task for, by key."""
+    wanted = sorted(set(keys))
+    found: dict[str, TaskKeyRow] = {}
+    for start in range(0, len(wanted), 500):
+        batch = wanted[start : start + 500]
+        rows = session.scalars(
+            select(TaskKeyRow).where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(batch))
+        )
+        found.update((row.key, row) for row in rows)
+    return found
 
 
 def task_keys(session: Session, connection_id: int, *, open_only: bool = False) -> list[TaskKeyRow]:
