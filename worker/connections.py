@@ -19,6 +19,7 @@ from connectors.base import Connector
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
 from core.playbook import Playbook
+from worker.errors import UserError
 from worker.playbook_files import load_playbook
 from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings, load_settings
 from worker.store import Store
@@ -92,7 +93,7 @@ def sandbox_crm(
     from sandbox import persist
     from sandbox.generator import generate_book
 
-    if state_file is not None and state_file.exists():
+    if state_file is not None and _has_saved_state(target, state_file):
         handle = start_sandbox(target.crm_name, deals=0)  # its saved state replaces any generated book
         persist.load(handle.store, state_file)
     else:
@@ -105,6 +106,23 @@ def sandbox_crm(
             persist.save(handle.store, state_file)
     finally:
         handle.stop()
+
+
+def _has_saved_state(target: SandboxConnection, state_file: Path) -> bool:
+    """Whether the state file holds this sandbox CRM's state: one file keeps both sandboxes side by side,
+    so the first sync of the other one must start from a generated book, not from nothing."""
+    from sandbox import persist
+    from sandbox.hubspot.store import HubSpotStore
+    from sandbox.salesforce.store import SalesforceStore
+
+    kind = (SalesforceStore if target.crm_name == "salesforce" else HubSpotStore).__name__
+    try:
+        return kind in persist.kinds(state_file)
+    except persist.StateFileError:
+        raise UserError(
+            f"cannot load the sandbox CRM of connection {target.name!r}: {state_file} is not a sandbox state "
+            "file; remove the file to start the sandboxes afresh"
+        ) from None
 
 
 def start_sandbox(crm: str, *, deals: int = 200, seed: int = 1, **options: Any) -> Any:
