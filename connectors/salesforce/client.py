@@ -16,10 +16,13 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
@@ -166,8 +169,34 @@ def salesforce_kwargs(config: SalesforceConfig, session: requests.Session) -> di
     }
 
 
+def check_jwt_key(auth: JwtAuth) -> None:
+    """A JWT signing key that cannot be read or is not an unencrypted PEM private key is a
+    ConfigurationError naming where it came from (simple-salesforce fails with a bare OSError or
+    InvalidKeyError); the key itself is never quoted."""
+    if auth.private_key is not None:
+        pem, where = auth.private_key.get_secret_value().encode(), "private_key"
+    else:
+        path = Path(auth.private_key_file or "")
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the JWT private key file {path} (auth.private_key_file): {exc.strerror or exc}"
+            ) from None
+        where = f"private_key_file {path}"
+    try:
+        serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigurationError(
+            f"the JWT signing key ({where}) is not an unencrypted PEM private key; give the connected app's "
+            "private key (-----BEGIN PRIVATE KEY-----), not its certificate"
+        ) from None
+
+
 def build_salesforce(config: SalesforceConfig, session: requests.Session) -> Salesforce:
     """Log in and return the client. A rejected login is a ConfigurationError, a failed one transient."""
+    if isinstance(config.auth, JwtAuth):
+        check_jwt_key(config.auth)
     try:
         sf = Salesforce(**salesforce_kwargs(config, session))
     except SalesforceAuthenticationFailed as exc:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import responses
 from salesforce_support import password_config, text
 
 from connectors.base import ConfigurationError
 from connectors.salesforce.client import UsageTracker, build_salesforce, build_session
+from connectors.salesforce.config import SalesforceConfig
 
 
 def test_given_a_base_url_when_a_salesforce_url_is_called_then_it_goes_to_the_base_keeping_path_and_query(
@@ -55,4 +58,31 @@ def test_given_a_rejected_login_when_building_then_a_configuration_error_names_u
     assert "sync@acme.com" in message
     assert "login.salesforce.com" in message
     assert "security token" in message
+    assert "SECRET" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("missing.pem", "cannot read the JWT private key file"),
+        (".", "cannot read the JWT private key file"),
+        ("server.crt", "is not an unencrypted PEM private key"),
+        (None, "the JWT signing key (private_key) is not an unencrypted PEM private key"),
+    ],
+)
+def test_given_an_unusable_jwt_key_when_building_then_a_configuration_error_names_the_key_not_its_text(
+    rsps: responses.RequestsMock, tmp_path: Path, key: str | None, expected: str
+) -> None:
+    certificate = "-----BEGIN CERTIFICATE-----\nMIIC-SECRET\n-----END CERTIFICATE-----\n"
+    (tmp_path / "server.crt").write_text(certificate)
+    source = {"private_key_file": str(tmp_path / key)} if key else {"private_key": "not-a-key-SECRET"}
+    auth = {"mode": "jwt", "username": "sync@acme.com", "consumer_key": "ck", **source}
+    config = SalesforceConfig.model_validate({"auth": auth})
+
+    with pytest.raises(ConfigurationError) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+
+    message = str(caught.value)
+    assert expected in message
+    assert source.get("private_key_file", "private_key") in message
     assert "SECRET" not in message
