@@ -27,6 +27,7 @@ from core.models import Assessment, Deal, PluginTask, TaskActionKind, WritePlan
 from core.plan import plan as plan_deal
 from core.playbook import Playbook
 from worker.errors import UserError
+from worker.observability.redaction import safe_error_text, scrub
 from worker.scheduling.lock import DEFAULT_TTL, RunLock, utc_now
 from worker.store import Store
 from worker.store import deals as deal_store
@@ -132,14 +133,14 @@ def run_sync(
     try:
         outcome = _stream(connection, run, now, dry_run, should_stop, on_chunk)
     except BudgetExhaustedError as exc:
-        outcome, error = "budget_stopped", f"API budget exhausted, stopped before finishing: {exc}"
+        outcome, error = "budget_stopped", scrub(f"API budget exhausted, stopped before finishing: {exc}")
     except ConnectorError as exc:
-        outcome, error = "failed", str(exc)
+        outcome, error = "failed", scrub(str(exc))  # runs.error and the summary: an SDK may echo a token
     except KeyboardInterrupt:
         outcome, error = "interrupted", "stopped by the user"
         raise
     except BaseException as exc:
-        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        outcome, error = "failed", safe_error_text(exc)
         raise
     finally:
         api_calls = dict(connection.connector.api_calls() - run.calls_before)

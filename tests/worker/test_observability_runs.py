@@ -3,6 +3,7 @@ leaks into an error (as an SDK's exception text might) never reaches the log, th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -11,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from connectors.base import ConfigurationError
 from connectors.memory import MemoryConnector
 from core.playbook import Playbook
 from tests.worker.conftest import NOW, make_deal
 from worker.observability.logs import make_handler
 from worker.observability.metrics import Metrics
-from worker.observability.redaction import Redactor, safe_error_text
+from worker.observability.redaction import REDACTOR, Redactor, safe_error_text
 from worker.scheduling.runner import Runner, RunRequest, StopCheck
 from worker.settings import load_settings
 from worker.store import Store
+from worker.store import runs as run_store
 from worker.sync import SyncConnection, SyncResult, run_sync
 
 TOKEN = "pat-na1-7f3c2a91-0d4e-4b8a-9c11-5e6f7a8b9c0d"
@@ -100,3 +103,28 @@ def test_given_token_in_sdk_error_when_run_crashes_then_token_never_logged_or_sh
     assert TOKEN not in text
     assert TOKEN[:20] not in text
     assert TOKEN not in safe_error_text(RuntimeError(f"token={TOKEN}"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConfigurationError(f"401 for Bearer {TOKEN}"), ValueError(f"Invalid header value b'Bearer {TOKEN}\\n'")],
+)
+def test_given_token_in_a_connector_error_when_the_sync_fails_then_the_stored_run_error_is_scrubbed(
+    tmp_path: Path, playbook: Playbook, error: Exception
+) -> None:
+    REDACTOR.add(TOKEN)  # as load_settings does for every secret of the settings
+    crm = MemoryConnector([make_deal("D1")])
+    crm.fail_apply_with = error
+    store = Store.open(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    try:
+        with contextlib.suppress(ValueError):
+            run_sync(SyncConnection("acme", crm, playbook, store), NOW)
+        with store.session() as session:
+            [(run, _name)] = run_store.recent_runs(session, "acme")
+    finally:
+        store.close()
+
+    assert run.outcome == "failed"
+    assert run.error is not None
+    assert "401" in run.error or "Invalid header value" in run.error
+    assert TOKEN not in run.error
