@@ -80,6 +80,14 @@ class HubSpotConfig(BaseModel):
         description="hs_call_disposition GUIDs meaning the buyer was reached ('Connected' + custom).",
     )
 
+    @field_validator("access_token")
+    @classmethod
+    def _one_line(cls, value: SecretStr | None) -> SecretStr | None:
+        # It travels in the Authorization header, where a space or line break is refused before sending.
+        if value is not None and any(c.isspace() for c in value.get_secret_value()):
+            raise ValueError("the access token contains a space or line break (pasted with a newline?)")
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

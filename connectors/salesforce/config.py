@@ -102,6 +102,14 @@ class SessionAuth(_Auth):
     session_id: SecretStr
     instance_url: AnyHttpUrl
 
+    @field_validator("session_id")
+    @classmethod
+    def _one_line(cls, value: SecretStr) -> SecretStr:
+        # It travels in the Authorization header, where a space or line break is refused before sending.
+        if any(c.isspace() for c in value.get_secret_value()):
+            raise ValueError("the session id contains a space or line break (pasted with a newline?)")
+        return value
+
 
 SalesforceAuth = Annotated[
     JwtAuth | PasswordAuth | ClientCredentialsAuth | SessionAuth, Field(discriminator="mode")

@@ -144,6 +144,32 @@ def test_given_secret_in_a_bad_connection_when_loading_then_the_error_does_not_s
     assert "pat-na1-very-secret" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("connection", "message"),
+    [
+        (
+            HUBSPOT,
+            "connections.acme.access_token: Value error, the access token contains a space or line break",
+        ),
+        (
+            {"crm": "salesforce", "auth": {"mode": "session", "session_id": "${HS_TOKEN}",
+                                           "instance_url": "https://acme.my.salesforce.com"}},
+            "connections.acme.auth.session_id: Value error, the session id contains a space or line break",
+        ),
+    ],
+)
+def test_given_a_header_token_with_a_stray_newline_when_loading_then_a_clear_error_without_the_token(
+    tmp_path: Path, connection: dict[str, Any], message: str
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": connection}})
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config, HS_TOKEN="pat-na1-very-secret\n"))
+
+    assert any(message in problem for problem in raised.value.problems), raised.value.problems
+    assert "pat-na1-very-secret" not in str(raised.value)
+
+
 def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("connections:\n  acme: [unclosed\n", encoding="utf-8")
