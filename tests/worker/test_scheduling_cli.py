@@ -61,6 +61,7 @@ def test_given_cron_when_added_then_words_and_next_three_fires_in_zone_and_utc(s
         (("--cron", "30 2 * *"), "has 4 field(s); expected 5"),
         (("--cron", "0 2 * * *", "--tz", "Berlin"), "unknown time zone 'Berlin'"),
         (("--every", "10s"), "shorter than the minimum of 1 minute"),
+        (("--every", "99999999d"), "longer than the maximum of 365 days"),
         (("--every", "15m", "--cron", "0 2 * * *"), "not both"),
         ((), "give either --cron"),
     ],

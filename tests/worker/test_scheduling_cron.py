@@ -179,7 +179,8 @@ def test_given_interval_text_when_parsed_then_seconds(text: str, seconds: int) -
 
 
 @pytest.mark.parametrize(
-    ("text", "message"), [("15", "cannot read"), ("fast", "cannot read"), ("30s", "minimum")]
+    ("text", "message"),
+    [("15", "cannot read"), ("fast", "cannot read"), ("30s", "minimum"), ("366d", "maximum of 365 days")],
 )
 def test_given_bad_interval_when_parsed_then_clear_error(text: str, message: str) -> None:
     with pytest.raises(ScheduleError, match=message):

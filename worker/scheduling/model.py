@@ -27,6 +27,7 @@ Mode = Literal["incremental", "full"]
 Kind = Literal["cron", "interval"]
 MODES: tuple[Mode, ...] = ("incremental", "full")
 MIN_INTERVAL_SECONDS = 60
+MAX_INTERVAL_SECONDS = 365 * 86400  # longer ones overflow the fire-time arithmetic (and mean nothing)
 # A new connection gets these (mode, kind, cron or interval seconds).
 DEFAULT_INCREMENTAL_SECONDS = 15 * 60
 DEFAULT_FULL_CRON = "0 2 * * *"
@@ -57,6 +58,8 @@ class ScheduleSpec:
             zone(self.timezone)
         elif not self.interval_seconds or self.interval_seconds < MIN_INTERVAL_SECONDS:
             raise ScheduleError(f"an interval schedule needs at least {MIN_INTERVAL_SECONDS} seconds")
+        elif self.interval_seconds > MAX_INTERVAL_SECONDS:
+            raise ScheduleError(f"an interval schedule may last at most {MAX_INTERVAL_SECONDS} seconds")
 
     @property
     def cron_spec(self) -> CronSpec:
@@ -154,13 +157,15 @@ _INTERVAL = re.compile(r"(\d+)\s*([smhd])")
 
 
 def parse_interval(text: str) -> int:
-    """'15m', '1h30m', '2h', '1d', '90s' -> seconds; at least a minute."""
+    """'15m', '1h30m', '2h', '1d', '90s' -> seconds; at least a minute, at most 365 days."""
     compact = text.strip().lower().replace(" ", "")
     if not compact or _INTERVAL.sub("", compact):
         raise ScheduleError(f"cannot read interval {text!r}; use e.g. 15m, 2h, 1h30m or 1d")
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _INTERVAL.findall(compact))
     if seconds < MIN_INTERVAL_SECONDS:
         raise ScheduleError(f"interval {text!r} is shorter than the minimum of 1 minute")
+    if seconds > MAX_INTERVAL_SECONDS:
+        raise ScheduleError(f"interval {text!r} is longer than the maximum of 365 days")
     return seconds
 
 
