@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -122,3 +123,29 @@ def test_given_stored_assessment_when_read_back_then_it_equals_the_original(
 def test_given_a_bad_database_url_when_opening_then_one_clear_message() -> None:
     with pytest.raises(UserError, match="not a database URL"):
         Store.open("not a url at all")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://sync:pw@db.internal/commitments", "unsupported database 'mysql'; use SQLite"),
+        ("postgresql+psycopg2://sync@db.internal/commitments", "unsupported database driver"),
+        ("postgres://sync@db.internal/commitments", "use SQLite .* or PostgreSQL"),
+    ],
+)
+def test_given_a_database_the_store_does_not_support_when_opening_then_one_clear_message(
+    url: str, message: str
+) -> None:
+    with pytest.raises(UserError, match=message) as raised:
+        Store.open(url)
+
+    assert ":pw@" not in str(raised.value)
+
+
+def test_given_a_file_where_the_sqlite_directory_should_be_when_opening_then_one_clear_message(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "state").write_text("not a directory")
+
+    with pytest.raises(UserError, match="cannot create the state store's directory"):
+        Store.open(f"sqlite:///{tmp_path / 'state' / 'commitments.sqlite3'}")

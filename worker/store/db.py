@@ -42,17 +42,32 @@ def create_store_engine(url: str, **engine_args: Any) -> Engine:
             f"state store URL {_redacted(url)!r} is not a database URL; expected e.g. "
             "sqlite:///state/commitments.sqlite3 or postgresql+psycopg://user@host/db"
         ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UserError(
+            f"state store URL {_redacted(url)!r}: unsupported database {parsed.get_backend_name()!r}; use "
+            "SQLite (sqlite:///state/commitments.sqlite3) or PostgreSQL (postgresql+psycopg://user@host/db)"
+        )
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _make_directory(Path(parsed.database).parent)
         engine_args.setdefault("connect_args", {"timeout": 30})
     try:
         engine = create_engine(parsed, **engine_args)
-    except NoSuchModuleError:
-        raise UserError(f"state store URL {_redacted(url)!r}: unsupported database driver") from None
+    except (NoSuchModuleError, ImportError):  # an unknown dialect, or a driver that is not installed
+        raise UserError(
+            f"state store URL {_redacted(url)!r}: unsupported database driver; use postgresql+psycopg://"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file of that name is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise UserError(f"cannot create the state store's directory {directory}: {why or exc}") from None
 
 
 def _redacted(url: str) -> str:
