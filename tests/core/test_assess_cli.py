@@ -90,6 +90,19 @@ def test_given_one_bad_deal_when_assessed_then_error_names_it_others_assessed_an
     assert "deal #1 (id 'b'): amount: Input should be a valid number" in " ".join(err.split())
 
 
+def test_given_a_long_input_error_when_printed_to_a_pipe_then_it_stays_on_one_line(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    activity = {"id": "a1", "kind": "meeting", "status": "completed", "start": "2026-01-01T10:00:00"}
+    path = _file(tmp_path, json.dumps([{"id": "9003", "stage": "Prospecting", "activities": [activity]}]))
+
+    code, _, err = run(cli, "assess", path)
+
+    assert code == 1
+    line = f"error: {path}: deal #0 (id '9003'): activities[0].start: Input should have timezone info"
+    assert any(row.startswith(line) for row in err.splitlines()), err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

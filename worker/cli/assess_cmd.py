@@ -29,7 +29,7 @@ from core.deal_parsing import DealInputError, parse_deals
 from core.models import Assessment, CommitmentStatus, Deal, WritePlan
 from core.plan import plan
 from core.playbook import Playbook, PlaybookError
-from worker.cli.output import stdout_console
+from worker.cli.output import stderr_console, stdout_console
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
 
@@ -61,7 +61,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (UserError, PlaybookError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(getattr(exc, "exit_code", 2)) from None
 
 
@@ -95,9 +95,10 @@ def load_deal_file(path: Path) -> LoadedDeals:
 
 
 def _print_input_errors(path: Path, errors: list[DealInputError]) -> None:
-    err = Console(stderr=True)
-    for error in errors:
-        err.print(f"[bold red]error:[/] {escape(str(path))}: {escape(str(error))}", highlight=False)
+    err = stderr_console()
+    for error in errors:  # one line each, however long, so logs and grep keep an error whole
+        text = f"[bold red]error:[/] {escape(str(path))}: {escape(str(error))}"
+        err.print(text, highlight=False, soft_wrap=True)
 
 
 def _ids(values: tuple[Any, ...]) -> str:
