@@ -244,12 +244,15 @@ def _path(location: tuple[int | str, ...]) -> str:
 
 def _user_path(document: Any, location: tuple[int | str, ...]) -> str:
     """The key path as the user wrote it: drop the tags pydantic inserts for discriminated unions
-    (an `auth` error's loc is auth.password.username when auth's mode is 'password')."""
+    (an `auth` error's loc is auth.password.username when auth's mode is 'password'). A tag is one of the
+    node's values that is not a key holding a mapping; in mode 'password' the tag 'password' is also a key,
+    but its value is the password, which no error path goes into."""
     parts: list[str] = []
     node = document
     skipped_tag = False
     for part in location:
-        if isinstance(node, dict) and part not in node and part in node.values() and not skipped_tag:
+        tag = isinstance(node, dict) and part in node.values() and not isinstance(node.get(part), dict)
+        if tag and not skipped_tag:
             skipped_tag = True
             continue
         skipped_tag = False

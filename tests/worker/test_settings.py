@@ -114,6 +114,11 @@ def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(
             "c.yaml: connections.acme.auth.password: required, missing",
         ),
         (
+            SALESFORCE | {"auth": {**SALESFORCE["auth"], "domain": "my domain"}},
+            {"SF_PW": "p"},
+            "c.yaml: connections.acme.auth.domain: Value error, expected 'login' (production)",
+        ),
+        (
             {"crm": "hubspot", "access_token": "t", "batchsize": 3},
             {},
             "connections.acme.batchsize: unknown key",
