@@ -3,14 +3,19 @@ and connector text that echoes a secret is scrubbed on the way out."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import typer
+from rich.console import Console
 
 import worker.cli
 from connectors.base import ConfigurationError
+from worker.cli.sync_cmd import summary_table
 from worker.observability.redaction import REDACTOR
+from worker.store.runs import RunCounts
+from worker.sync import SyncResult
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
@@ -62,3 +67,27 @@ def test_given_connector_error_echoing_a_token_when_command_fails_then_token_scr
     assert code == 2
     assert "pat-na1-0123456789abcdef" not in err
     assert "token *** [check scopes]" in err
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "labels"),
+    [
+        (True, ["deals to change", "fields to write", "tasks to create", "tasks to complete"]),
+        (False, ["deals changed", "fields written", "tasks created", "tasks completed"]),
+    ],
+)
+def test_given_a_sync_result_when_summarised_then_the_counts_read_as_planned_or_done(
+    dry_run: bool, labels: list[str]
+) -> None:
+    result = SyncResult(
+        run_id=1, connection="acme", mode="full", dry_run=dry_run, outcome="success", counts=RunCounts(),
+        api_calls={}, duration_s=0.1, started_at=datetime(2026, 4, 1, tzinfo=UTC), watermark_before=None,
+        watermark_after=None,
+    )
+    console = Console(record=True, width=120)
+
+    console.print(summary_table(result))
+
+    text = console.export_text()
+    assert [label for label in labels if label in text] == labels
+    assert "would" not in text

@@ -107,7 +107,6 @@ def plan_table(plans: list[WritePlan], result: SyncResult) -> Table:
 
 
 def summary_table(result: SyncResult) -> Table:
-    would = "would " if result.dry_run else ""
     colour = {"success": "green", "partial": "yellow"}.get(result.outcome, "red")
     dry = ", dry run" if result.dry_run else ""
     title = f"Sync {result.connection} ({result.mode}{dry}): [{colour}]{result.outcome}[/]"
@@ -118,10 +117,10 @@ def summary_table(result: SyncResult) -> Table:
     rows = [
         ("deals read", c.deals_read),
         ("deals assessed", c.deals_assessed),
-        (f"deals {would}changed", c.deals_changed),
-        (f"fields {would}written", c.fields_written),
-        (f"tasks {would}created", c.tasks_created),
-        (f"tasks {would}completed", c.tasks_completed),
+        ("deals to change" if result.dry_run else "deals changed", c.deals_changed),
+        ("fields to write" if result.dry_run else "fields written", c.fields_written),
+        ("tasks to create" if result.dry_run else "tasks created", c.tasks_created),
+        ("tasks to complete" if result.dry_run else "tasks completed", c.tasks_completed),
         ("failures (retried next run)", c.failures),
     ]
     if result.deals_forgotten:
