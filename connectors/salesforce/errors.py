@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.exceptions import (
@@ -111,7 +112,17 @@ def _network(exc: requests.RequestException) -> Verdict:
         isinstance(exc, requests.ConnectionError)
         and isinstance(getattr(exc.args[0], "reason", None) if exc.args else None, NewConnectionError)
     )
-    return Verdict(True, TransientError(f"cannot reach Salesforce: {type(exc).__name__}"), not_sent)
+    error = TransientError(f"cannot reach Salesforce{_host(exc)}: {type(exc).__name__}")
+    return Verdict(True, error, not_sent)
+
+
+def _host(exc: requests.RequestException) -> str:
+    """' at host:port' of the request that failed (never its path, query or user info), or ''."""
+    url = exc.request.url if exc.request is not None else None
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or not parts.hostname:
+        return ""
+    return f" at {parts.hostname}:{parts.port}" if parts.port else f" at {parts.hostname}"
 
 
 def _expired(relogin_possible: bool) -> Verdict:

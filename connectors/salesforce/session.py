@@ -77,6 +77,9 @@ class SalesforceApi:
         self.caller.calls["login"] += 1
 
     def call(self, kind: str, fn: Callable[..., Any], *args: Any, create: bool = False, **kwargs: Any) -> Any:
+        # Log in first, under the login's own retries: a first login inside `fn` would be retried by this
+        # call's retries too, max_attempts² tries (25 by default) before an unreachable org is reported.
+        _ = self.sf
         return self.caller.call(kind, fn, *args, create=create, **kwargs)
 
     @property

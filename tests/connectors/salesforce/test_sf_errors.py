@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -11,13 +12,14 @@ from salesforce_support import (
     API,
     add_discovery,
     connector,
+    no_sleep,
     password_config,
     payload,
     session_config,
     text,
 )
 
-from connectors.base import BudgetExhaustedError, ConfigurationError, FatalError
+from connectors.base import BudgetExhaustedError, ConfigurationError, FatalError, TransientError
 from connectors.salesforce import SalesforceConnector
 
 DESCRIBE = f"{API}sobjects/Opportunity/describe"
@@ -138,3 +140,19 @@ def test_given_an_error_echoing_the_password_when_raised_then_the_secret_is_scru
 
     assert "hunter2-SECRET" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_given_an_unreachable_org_when_reading_then_login_tried_max_attempts_times_and_host_named() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: every connection is refused at once
+    config = password_config(api_base_url=f"http://127.0.0.1:{port}", max_attempts=3)
+    sf = SalesforceConnector(config, sleep=no_sleep)
+
+    expected = rf"cannot reach Salesforce at 127\.0\.0\.1:{port}: ConnectionError"
+    with pytest.raises(TransientError, match=expected):
+        sf.pipeline_stages()
+
+    assert sf.api_calls()["login"] == 3
+    assert sf.api_calls().get("describe", 0) == 0
