@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from hubspot_payloads import load
 
+from connectors.base import ConfigurationError
 from connectors.hubspot.mapping import (
     MappingContext,
     activity_from_hubspot,
@@ -32,6 +33,15 @@ def test_given_pipelines_payload_when_parsed_then_stages_ordered_and_won_from_me
 
 def test_given_pipeline_filter_when_parsed_then_only_included_pipelines_kept() -> None:
     assert list(stages_from_json(load("pipelines_deals.json"), include=("4018240",))) == ["4018240"]
+
+
+def test_given_an_unknown_pipeline_id_in_the_filter_when_parsed_then_the_known_pipelines_are_listed() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        stages_from_json(load("pipelines_deals.json"), include=("4018240", "Renewals"))
+
+    message = str(raised.value)
+    assert "no deal pipeline with id 'Renewals'" in message
+    assert "default (Sales Pipeline), 4018240 (Renewals)" in message
 
 
 def test_given_open_deal_bundle_when_mapped_then_deal_fields_are_read(context: MappingContext) -> None:
