@@ -5,6 +5,7 @@ PostgreSQL). Job functions are called directly; APScheduler is started paused, s
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,16 +16,18 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from connectors.memory import MemoryConnector
-from core.playbook import Playbook
+from core.playbook import Playbook, PlaybookError
 from tests.worker.conftest import NOW, make_deal
 from tests.worker.test_sync import Clock
 from worker.observability.metrics import Metrics
+from worker.scheduling.lock import utc_now
 from worker.scheduling.model import ScheduleSpec
 from worker.scheduling.process import Worker, job_id
 from worker.scheduling.runner import Runner, RunRequest, StopCheck
 from worker.scheduling.schedules import add_schedule, list_schedules, remove_schedule, set_paused
 from worker.store import Store
 from worker.store import runs as run_store
+from worker.store import state as state_store
 from worker.store.models import RunRow, ScheduleRow
 from worker.sync import SyncConnection, SyncResult, run_sync
 
@@ -236,6 +239,34 @@ def test_given_two_runners_with_separate_engines_when_same_connection_then_one_r
     ]
     exposition = metrics.exposition().decode()
     assert 'commitments_lock_contention_total{connection="acme"} 1.0' in exposition
+
+
+def test_given_a_manual_sync_holding_the_sync_lease_when_the_runner_runs_then_skipped_and_recorded(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
+) -> None:
+    with Session(store.engine) as session, session.begin():  # `commitments sync` running in another shell
+        assert state_store.acquire_lease(session, "sync:acme", "cli-sync", utc_now(), timedelta(minutes=5))
+    runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
+
+    outcome = runner.run(RunRequest("acme", "memory", "incremental", "schedule"))
+
+    assert outcome == "skipped_locked"
+    assert runs(store) == [("incremental", "schedule", "skipped_locked")]
+
+
+def test_given_a_playbook_error_when_the_runner_runs_then_one_log_line_and_no_traceback(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        raise PlaybookError("config/missing.yaml: no such playbook file")
+
+    with caplog.at_level(logging.ERROR):
+        outcome = Runner(store, broken, metrics=Metrics()).run(RunRequest("acme", "memory", "full", "manual"))
+
+    assert outcome == "failed"
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "sync failed: config/missing.yaml: no such playbook file"
+    assert record.exc_info is None
 
 
 # ------------------------------------------------------------------------------- the live scheduler loop

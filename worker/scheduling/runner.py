@@ -18,6 +18,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from core.playbook import PlaybookError
+from worker.errors import UserError
 from worker.observability.logs import run_context
 from worker.observability.metrics import METRICS, Metrics
 from worker.observability.redaction import safe_error_text
@@ -98,12 +100,14 @@ class Runner:
         log.info("sync started")
         try:
             result = self.sync(request, should_stop)
+        except SyncAlreadyRunning:
+            raise  # a `commitments sync` holds the sync lease: `run` records it as skipped_locked
+        except (UserError, PlaybookError) as exc:
+            log.error("sync failed: %s", exc)  # a setting or file to fix; the message says which
+            return self._failed(request)
         except Exception as exc:
             log.error("sync crashed: %s", safe_error_text(exc), exc_info=True)
-            self.metrics.record_run(
-                connection=request.connection, mode=request.mode, trigger=request.trigger, outcome="failed"
-            )
-            return "failed"
+            return self._failed(request)
         self.metrics.record_run(
             connection=request.connection,
             mode=result.mode,
@@ -128,6 +132,12 @@ class Runner:
             f"; {result.error}" if result.error else "",
         )
         return result.outcome
+
+    def _failed(self, request: RunRequest) -> str:
+        self.metrics.record_run(
+            connection=request.connection, mode=request.mode, trigger=request.trigger, outcome="failed"
+        )
+        return "failed"
 
     def _skip(self, request: RunRequest, reason: str) -> str:
         now = self.clock()
