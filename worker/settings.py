@@ -130,7 +130,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     process = _environment(env)
     config_file = process.config if process.config.is_file() else None
     if config_file is None and "COMMITMENTS_CONFIG" in env:
-        raise SettingsError([f"{process.config}: COMMITMENTS_CONFIG names a file that does not exist"])
+        raise SettingsError([f"{process.config}: COMMITMENTS_CONFIG {_no_file(process.config)}"])
     document = _read_yaml(config_file) if config_file else {}
     problems: list[str] = []
     source = str(config_file or "settings")
@@ -175,6 +175,12 @@ def _environment(env: Mapping[str, str]) -> WorkerEnvironment:
         raise SettingsError(
             [f"environment: COMMITMENTS_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()]
         ) from None
+
+
+def _no_file(path: Path | None) -> str:
+    if path is not None and path.is_dir():
+        return "names a directory; name the YAML file in it"
+    return "names a file that does not exist"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -296,7 +302,7 @@ def _secrets_file(process: WorkerEnvironment, config_file: Path | None) -> dict[
         path = config_file.parent / "secrets.yaml"
     if path is None or not path.is_file():
         if process.secrets_file is not None:
-            raise SettingsError([f"{path}: COMMITMENTS_SECRETS_FILE names a file that does not exist"])
+            raise SettingsError([f"{path}: COMMITMENTS_SECRETS_FILE {_no_file(path)}"])
         return {}
     document = _read_yaml(path)
     connections = document.get("connections", document)

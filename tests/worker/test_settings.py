@@ -175,6 +175,16 @@ def test_given_a_header_token_with_a_stray_newline_when_loading_then_a_clear_err
     assert "pat-na1-very-secret" not in str(raised.value)
 
 
+@pytest.mark.parametrize("variable", ["COMMITMENTS_CONFIG", "COMMITMENTS_SECRETS_FILE"])
+def test_given_a_settings_file_variable_naming_a_directory_when_loading_then_the_error_says_so(
+    tmp_path: Path, variable: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({variable: str(tmp_path)})
+
+    assert raised.value.problems == [f"{tmp_path}: {variable} names a directory; name the YAML file in it"]
+
+
 def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("connections:\n  acme: [unclosed\n", encoding="utf-8")
