@@ -317,10 +317,19 @@ def _secrets_dir(directory: Path | None) -> dict[str, str]:
     if not directory.is_dir():
         raise SettingsError([f"{directory}: COMMITMENTS_SECRETS_DIR is not a directory"])
     return {
-        entry.name: entry.read_text(encoding="utf-8").strip()
+        entry.name: _secret_file_text(entry)
         for entry in sorted(directory.iterdir())
         if entry.is_file() and entry.name.lower().startswith("commitments_")
     }
+
+
+def _secret_file_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SettingsError([f"{path}: not UTF-8 text; a secret file holds the value as text"]) from None
+    except OSError as exc:
+        raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
 
 
 def _flat_overrides(values: Mapping[str, str]) -> dict[str, Any]:

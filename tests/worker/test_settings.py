@@ -81,6 +81,19 @@ def test_given_a_secret_source_when_loading_then_it_fills_the_connection(
     assert secret(settings.connection("acme-sf").crm.auth.security_token) == expected  # type: ignore[union-attr]
 
 
+def test_given_a_binary_file_in_the_secrets_directory_when_loading_then_the_file_is_named_not_read_out(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "secrets").mkdir()
+    key = tmp_path / "secrets" / "commitments_acme_sf__auth__security_token"
+    key.write_bytes(b"\xff\xfeSECRET")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"COMMITMENTS_SECRETS_DIR": str(tmp_path / "secrets")})
+
+    assert raised.value.problems == [f"{key}: not UTF-8 text; a secret file holds the value as text"]
+
+
 def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(tmp_path: Path) -> None:
     environ = {
         "COMMITMENTS_STATE_DIR": str(tmp_path),
