@@ -10,19 +10,21 @@ datetimes ISO 8601 UTC with milliseconds, an empty string to clear.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from connectors.base import ApplyResult, RecordFailure, TransientError
+from connectors.base import ApplyResult, ConfigurationError, RecordFailure, TransientError
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.config import PropertyNames
 from connectors.hubspot.errors import BadRequestError, NotFoundError
 from core.models import OwnedField, WritePlan
 
 TEXTAREA_LIMIT = 65_536  # HubSpot's maximum length of a string property value
+_MISSING_PROPERTY = re.compile(r'Property \\?"([A-Za-z0-9_]+)\\?" does not exist')
 
 
 def format_value(value: object) -> str:
@@ -110,6 +112,7 @@ def _write(
         data = client.call(kind, "objects.batch", method, object_type, {"inputs": [i.body for i in items]},
                            ambiguous_ok=ambiguous_ok)
     except (BadRequestError, NotFoundError) as exc:
+        _raise_if_not_provisioned(exc, operation, items)
         if len(items) == 1:
             outcome.failures.append(RecordFailure(items[0].deal_id, operation, str(exc), code="400"))
             return
@@ -134,6 +137,21 @@ def _write(
                 item.deal_id, operation, f"HubSpot {operation}: {error.get('message')}",
                 code=error.get("category") or error.get("subCategory"),
             ))
+
+
+def _raise_if_not_provisioned(exc: Exception, operation: str, items: Sequence[Item]) -> None:
+    """Properties the plugin writes are missing from the portal and every record of the batch writes one
+    (`setup` has not run, or they were deleted): bisecting cannot isolate good records, so this is one
+    ConfigurationError saying to run setup instead of a failure per record. HubSpot names the problem only
+    inside the 400's message (`Property "x" does not exist`, error PROPERTY_DOESNT_EXIST)."""
+    missing = set(_MISSING_PROPERTY.findall(str(exc)))
+    if len(items) < 2 or not missing:
+        return
+    if all(missing & set(item.body.get("properties") or {}) for item in items):
+        raise ConfigurationError(
+            f"HubSpot {operation}: the portal lacks the plugin's properties {', '.join(sorted(missing))}; "
+            "run `commitments setup` to create them"
+        )
 
 
 def update_deals(client: HubSpotClient, plans: Sequence[WritePlan], names: PropertyNames) -> ApplyResult:

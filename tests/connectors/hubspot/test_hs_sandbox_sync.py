@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from math import ceil
 
+import pytest
 from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys, read_all, sync
 
+from connectors.base import ConfigurationError
 from core.models import Commitment, OwnedField, OwnedFields, TaskActionKind, WritePlan
 from core.playbook import Playbook
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
@@ -112,3 +114,15 @@ def test_given_association_pages_of_two_when_read_then_same_deals_as_one_page(cl
     assert read[2] == read[500]
     assert any(len(d.activities) > 2 for d in read[2])
     assert calls == 9  # one per related type with pages of 500; more with pages of 2 (each input's `after`)
+
+
+def test_given_a_portal_not_provisioned_when_applying_then_one_error_says_to_run_setup(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector = connector_for(portal)
+
+    with pytest.raises(ConfigurationError, match=r"run `commitments setup` to create them") as raised:
+        sync(connector, playbook, None, clock.now)
+
+    assert "commitments_secured" in str(raised.value)
+    assert connector.api_calls()["batch_update"] == 1  # no bisecting: every record would fail alike
