@@ -135,6 +135,23 @@ def test_given_an_unknown_deal_when_explained_then_a_clear_error(synced: Path) -
     assert "no stored assessment" in result.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--now", "2026-01-01T00:00:00Z"], "--now and --playbook apply to a Deal JSON file"),
+        (["--file", "config/examples/deals.json"], "not both"),
+    ],
+    ids=["now-with-connection", "file-and-connection"],
+)
+def test_given_options_that_do_not_apply_when_explaining_a_stored_deal_then_a_clear_error(
+    synced: Path, extra: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, ["explain", "C", "--connection", "sandbox", *extra])
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 def test_given_runs_when_listing_then_the_history_is_shown(synced: Path) -> None:
     result = CliRunner().invoke(app, ["runs"])
 

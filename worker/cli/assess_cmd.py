@@ -230,7 +230,12 @@ def explain_command(
     """
     with _user_errors():
         file, deal_id = _file_and_deal_id(source, file)
-        if connection is not None and file is None:
+        if connection is not None and file is not None:
+            raise UserError("explain reads a Deal JSON file or the last sync (--connection), not both")
+        if connection is not None and (now is not None or playbook_path is not None):
+            # The stored assessment is shown as that sync made it; silently ignoring them would mislead.
+            raise UserError("--now and --playbook apply to a Deal JSON file, not to a stored assessment")
+        if connection is not None:
             from worker.cli.deals_cmd import explain_stored  # the state-store side lives with `deals`
 
             explain_stored(deal_id, connection)
