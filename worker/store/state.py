@@ -4,8 +4,8 @@ The watermark is the CRM modification time from which the next incremental read 
 to a run's frozen start. Pending retries are deals whose writes the CRM refused; the next run reads them
 again whatever their modification time. Task keys record every task the plugin created (after the CRM
 confirmed the create): the CRM's copy of the key prevents duplicates, and the store's keeps a task a rep
-deleted from being created again. A lease (`locks` row) keeps two
-processes from syncing one connection at the same time; a holder that dies lets it expire.
+deleted from being created again. A lease (`locks` row) keeps two processes from syncing one connection at
+the same time; a holder that dies lets it expire.
 """
 
 from __future__ import annotations
