@@ -2,7 +2,8 @@
 
 `ChunkOutcome` condenses what the connector reported (or, in a dry run, what the plans would do) into
 counts, failures and task records; `record_chunk` writes it in one transaction: the latest assessments and
-commitment history, task keys created and completed, the run's failures, and which deals to retry.
+commitment history, task keys created, completed and found in the CRM (made by a run that died
+before recording them), the run's failures, and which deals to retry.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import ApplyResult, RecordFailure
 from core.models import Assessment, Deal, TaskActionKind, WritePlan
+from core.plan import task_key
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
@@ -77,6 +79,13 @@ def record_chunk(
 ) -> None:
     """`pending` holds the deals queued for retry before this run; those written cleanly leave the queue."""
     deal_store.save_assessments(session, connection_id, list(zip(deals, assessments, strict=True)))
+    seen = [
+        (TaskRecord(t.key, d.id, t.commitment.value, t.task_id), t.is_open)
+        for d in deals
+        for t in d.plugin_tasks
+        if t.key == task_key(d.id, t.commitment)  # not a key of another deal the task is also linked to
+    ]
+    state_store.record_tasks_seen(session, connection_id, seen, now)
     state_store.record_tasks_created(session, connection_id, outcome.created, now)
     state_store.record_tasks_completed(session, connection_id, outcome.completed, now)
     run_store.add_failures(session, run_id, outcome.failures)

@@ -2,10 +2,10 @@
 
 The reference state S is what an undisturbed sync and a second sync leave in a fresh sandbox CRM (the owned
 fields and the plugin's tasks with their keys, open or closed). Each scenario disturbs the runs of an
-identical sandbox (429 storms, 5xx on a write batch, records the CRM refuses, a task create whose answer
-is lost, a rep's edits) and reruns until a run succeeds; the CRM must then hold S (or the documented
-variant), never a duplicate task key, never a non-owned field or stage changed by the plugin, and the run
-history must say what happened (failed, partial, success).
+identical sandbox (429 storms, 5xx on a write batch, records the CRM refuses, a process killed
+mid-apply, a task create whose answer is lost, a rep's edits) and reruns until a run succeeds; the CRM
+must then hold S (or the documented variant), never a duplicate task key, never a non-owned field or stage
+changed by the plugin, and the run history must say what happened (failed, partial, success).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.models import Deal
+from connectors.base import ApplyResult
+from core.models import Deal, WritePlan
 from core.playbook import Playbook
 from sandbox.book import Book
 from sandbox.http import DropConnection, Request, Response
@@ -34,6 +35,10 @@ from worker.sync import SyncResult, run_sync
 pytestmark = pytest.mark.slow
 
 _REFERENCES: dict[str, dict[str, Any]] = {}
+
+
+class Killed(Exception):
+    """Stands in for the process dying in the middle of a run."""
 
 
 @pytest.fixture
@@ -176,6 +181,27 @@ def lose_answer_of_first_task_create(crm: Crm) -> list[int]:
 
     app.decorate = hook
     return dropped
+
+
+def kill_after_applying_half(crm: Crm, store: Store) -> list[str]:
+    """A run whose process dies after the CRM took the writes of half of the deals, before recording them;
+    returns the deals it created a task on."""
+    connection = connect(crm, store)
+    apply = connection.connector.apply
+    created: list[str] = []
+
+    def half_then_die(plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
+        result = apply(plans[: len(plans) // 2], playbook)
+        created.extend(task.deal_id for task in result.tasks_created)
+        raise Killed("process killed mid-apply")
+
+    connection.connector.apply = half_then_die  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Killed):
+            run_sync(connection, datetime.now(UTC))
+    finally:
+        connection.connector.close()
+    return created
 
 
 # ----------------------------------------------------------------------------------------- rep edits
@@ -339,6 +365,28 @@ def test_given_some_deals_refused_when_synced_then_partial_with_per_record_failu
     assert (third.counts.fields_written, third.counts.tasks_created) == (0, 0)
     assert outcomes_in_history(disturbed) == ["partial", "success", "success"]
     assert_converged(crm, disturbed, reference, untouched)
+
+
+def test_given_the_process_killed_mid_apply_when_rerun_then_it_converges_and_remembers_every_task(
+    crm: Crm, disturbed: Store, reference: dict[str, Any], untouched: dict[str, Any]
+) -> None:
+    created_by_killed_run = kill_after_applying_half(crm, disturbed)
+    outcomes = rerun_until_success(crm, disturbed)
+
+    assert created_by_killed_run
+    assert outcomes_in_history(disturbed) == ["failed", "success"]
+    assert outcomes == ["success"]
+    assert_converged(crm, disturbed, reference, untouched)
+    # a task the killed run made and a rep then deletes is not made again: the store remembers it too
+    deal_id = created_by_killed_run[0]
+    task_id, key = open_plugin_task(crm, deal_id)
+    rep_deletes_task(crm, task_id)
+    recreated = sync(crm, disturbed, mode="full")
+    assert recreated.outcome == "success"
+    assert key not in {k for k, _open in crm_state(crm)[deal_id][1]}
+    assert recreated.counts.tasks_created == 0
+    state = crm_state(crm)
+    assert stored_keys(disturbed) >= {key for _fields, tasks in state.values() for key, _open in tasks}
 
 
 def test_given_a_task_create_answer_lost_when_synced_then_each_task_exists_once_and_is_recorded(

@@ -3,9 +3,10 @@
 The watermark is the CRM modification time from which the next incremental read starts; it only ever moves
 to a run's frozen start. Pending retries are deals whose writes the CRM refused; the next run reads them
 again whatever their modification time. Task keys record every task the plugin created (after the CRM
-confirmed the create): the CRM's copy of the key prevents duplicates, and the store's keeps a task a rep
-deleted from being created again. A lease (`locks` row) keeps two processes from syncing one connection at
-the same time; a holder that dies lets it expire.
+confirmed the create, or when a later run finds it in the CRM because the creating run died first): the
+CRM's copy of the key prevents duplicates, and the store's keeps a task a rep deleted from being created
+again. A lease (`locks` row) keeps two processes from syncing one connection at the same time; a holder
+that dies lets it expire.
 """
 
 from __future__ import annotations
@@ -117,6 +118,32 @@ def record_tasks_created(
             "created_at": statement.excluded.created_at,
             "completed_at": None,
         },
+    )
+    session.execute(statement, rows)
+
+
+def record_tasks_seen(
+    session: Session, connection_id: int, tasks: Iterable[tuple[TaskRecord, bool]], now: datetime
+) -> None:
+    """Remember plugin tasks read from the CRM (each with whether it is open) that the store does not know
+    yet: a run killed after the CRM took its creates, before recording them, left them there. Known keys
+    are left as they are."""
+    rows = [
+        {
+            "connection_id": connection_id,
+            "key": t.key,
+            "deal_id": t.deal_id,
+            "commitment": t.commitment,
+            "task_id": t.task_id,
+            "created_at": now,
+            "completed_at": None if is_open else now,
+        }
+        for t, is_open in tasks
+    ]
+    if not rows:
+        return
+    statement = upsert(session, TaskKeyRow).on_conflict_do_nothing(
+        index_elements=[TaskKeyRow.connection_id, TaskKeyRow.key]
     )
     session.execute(statement, rows)
 
