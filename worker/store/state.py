@@ -127,7 +127,10 @@ def record_tasks_seen(
 ) -> None:
     """Remember plugin tasks read from the CRM (each with whether it is open) that the store does not know
     yet: a run killed after the CRM took its creates, before recording them, left them there. Known keys
-    are left as they are."""
+    are left as they are. Every chunk reads its deals' tasks, so the known ones are filtered out with one
+    SELECT instead of an insert attempt per task per run."""
+    tasks = list(tasks)
+    known = created_task_keys(session, connection_id, (t.key for t, _ in tasks)) if tasks else {}
     rows = [
         {
             "connection_id": connection_id,
@@ -139,6 +142,7 @@ def record_tasks_seen(
             "completed_at": None if is_open else now,
         }
         for t, is_open in tasks
+        if t.key not in known
     ]
     if not rows:
         return
