@@ -13,8 +13,6 @@ stored deals the CRM no longer returned (deleted or merged), so `commitments dea
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -208,34 +206,13 @@ def _begin(
 def _take_lease(connection: SyncConnection, clock: Callable[[], datetime], ttl: timedelta) -> RunLock:
     """The lease `sync:NAME`, renewed by a heartbeat while the run lasts (the scheduler's own `run:NAME`
     lock sits around it). A lease left by a killed process on this machine is taken over at once rather
-    than after it expires, so a rerun after a crash need not wait."""
+    than after it expires (`RunLock.acquire`), so a rerun after a crash need not wait."""
     lock = RunLock(connection.store.engine, f"sync:{connection.name}", ttl=ttl, clock=clock)
     if lock.acquire():
         return lock
-    holder = lock.holder()
-    if holder is not None and _dead_local_process(holder):
-        with connection.store.session() as session:
-            state_store.release_lease(session, lock.name, holder)
-        if lock.acquire():
-            return lock
     raise SyncAlreadyRunning(
         f"a sync of connection {connection.name!r} is already running; wait for it to finish"
     )
-
-
-def _dead_local_process(owner: str) -> bool:
-    """True when `owner` ("host:pid:suffix") names a process of this machine that no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _stream(

@@ -338,3 +338,50 @@ def test_given_schedule_row_edited_into_nonsense_when_loaded_then_skipped_with_e
     assert [s.id for s in worker.schedules()] == [broken.id]
     assert f"schedule {kept.id} of acme is invalid" in caplog.text
     assert worker.reconcile().removed == [job_id(kept.id)]
+
+
+def _pid_of_a_finished_process() -> int:
+    import subprocess
+    import sys
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    return int(finished.stdout)
+
+
+@pytest.mark.parametrize("previous", ["killed_process", "same_pid_earlier_process"])
+def test_given_run_lease_left_by_a_worker_killed_moments_ago_when_restarted_worker_runs_then_not_skipped(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock, previous: str
+) -> None:
+    import os
+    import socket
+
+    # given: a worker killed mid-run (or a container restarted with the same pid 1) left its unexpired lease
+    pid = _pid_of_a_finished_process() if previous == "killed_process" else os.getpid()
+    with Session(store.engine) as session, session.begin():
+        assert state_store.acquire_lease(
+            session, "run:acme", f"{socket.gethostname()}:{pid}:0dead0", utc_now(), timedelta(seconds=90)
+        )
+    runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
+
+    # when: the restarted worker's catch-up run starts
+    outcome = runner.run(RunRequest("acme", "memory", "full", "catchup"))
+
+    # then: it runs instead of being recorded as skipped_locked until the next fire
+    assert outcome == "success"
+    assert runs(store) == [("full", "catchup", "success")]
+
+
+def test_given_run_lease_held_by_a_live_process_when_runner_runs_then_skipped(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
+) -> None:
+    import os
+    import socket
+
+    alive = f"{socket.gethostname()}:{os.getppid()}:alive0"  # pytest's parent process
+    with Session(store.engine) as session, session.begin():
+        assert state_store.acquire_lease(session, "run:acme", alive, utc_now(), timedelta(seconds=90))
+    runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
+
+    assert runner.run(RunRequest("acme", "memory", "full", "catchup")) == "skipped_locked"

@@ -8,6 +8,9 @@ Two layers, because APScheduler's `max_instances` only guards one process:
   dedicated connection for the whole run; the database frees it the moment the holder's connection drops.
 (The sync engine takes its own `sync:` lease inside the run as well, which also guards `commitments sync`
 started by hand; this lock decides earlier, before a connector is even built, and records the skip.)
+A lease left by a process of this machine that no longer runs (killed, crashed, or an earlier process that
+had this pid, as a restarted container's pid 1) is taken over at once instead of after it expires, so the
+catch-up run of a worker restarted right after a crash is not skipped as locked.
 Time comes from an injected clock so tests can expire leases without waiting.
 """
 
@@ -32,6 +35,11 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DEFAULT_TTL = timedelta(seconds=90)
 
+# Owners of the leases this process holds (or is taking) right now: a lease on this host and pid whose owner
+# is not among them was left by an earlier process that had the same pid.
+_live_owners: set[str] = set()
+_live_owners_lock = threading.Lock()
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -50,6 +58,24 @@ def advisory_key(name: str) -> int:
 def new_owner() -> str:
     """Who holds a lease: host, pid and a unique suffix so two threads in one process differ too."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def held_by_dead_local_process(owner: str) -> bool:
+    """True when `owner` ("host:pid:suffix") names a process of this machine that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        with _live_owners_lock:
+            return owner not in _live_owners
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class RunLock:
@@ -83,9 +109,18 @@ class RunLock:
         advisory = self._try_advisory()
         if advisory is False:
             return False
-        with Session(self.engine) as session, session.begin():
-            taken = state_store.acquire_lease(session, self.name, self.owner, self.clock(), self.ttl)
+        with _live_owners_lock:
+            _live_owners.add(self.owner)
+        taken = self._take()
         if not taken:
+            holder = self.holder()
+            if holder is not None and held_by_dead_local_process(holder):
+                log.warning("lease %s: taking over from %s, a process that no longer runs", self.name, holder)
+                with Session(self.engine) as session, session.begin():
+                    state_store.release_lease(session, self.name, holder)
+                taken = self._take()
+        if not taken:
+            self._forget_owner()
             self._release_advisory()
             return False
         if heartbeat:
@@ -94,6 +129,14 @@ class RunLock:
             )
             self._heartbeat.start()
         return True
+
+    def _take(self) -> bool:
+        with Session(self.engine) as session, session.begin():
+            return state_store.acquire_lease(session, self.name, self.owner, self.clock(), self.ttl)
+
+    def _forget_owner(self) -> None:
+        with _live_owners_lock:
+            _live_owners.discard(self.owner)
 
     def renew(self) -> bool:
         with Session(self.engine) as session, session.begin():
@@ -110,6 +153,7 @@ class RunLock:
         self._heartbeat = None
         with Session(self.engine) as session, session.begin():
             state_store.release_lease(session, self.name, self.owner)
+        self._forget_owner()
         self._release_advisory()
 
     def holder(self) -> str | None:
