@@ -122,6 +122,31 @@ def test_given_downtime_when_worker_restarts_then_only_stale_connection_catches_
         later.stop()
 
 
+def test_given_a_success_before_a_restart_when_worker_starts_then_last_success_metric_is_exposed(
+    worker: Worker, store: Store
+) -> None:
+    # given: the connection last succeeded before this process started (and fails from now on)
+    worker.seed_defaults()
+    _succeeded(store, "acme", "full", NOW - timedelta(hours=7))
+    _succeeded(store, "acme", "incremental", NOW - timedelta(minutes=10))
+    metrics = Metrics()
+    restarted = Worker(
+        store, worker.runner, connections=worker.connections, clock=worker.clock, metrics=metrics
+    )
+
+    # when: the restarted worker starts
+    try:
+        restarted.start(paused=True)
+        value = metrics.registry.get_sample_value(
+            "commitments_last_success_timestamp_seconds", {"connection": "acme"}
+        )
+    finally:
+        restarted.stop()
+
+    # then: the staleness alert `time() - last_success > 2 * period` has a series to work on
+    assert value == (NOW - timedelta(minutes=10)).timestamp()
+
+
 def test_given_cli_edits_when_worker_polls_then_jobs_follow(
     worker: Worker, store: Store, clock: Clock
 ) -> None:

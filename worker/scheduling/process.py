@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -101,6 +101,7 @@ class Worker:
         self.seed_defaults()
         self.scheduler.start(paused=paused)
         self.reconcile()
+        self.restore_last_success()
         due = self.catch_up()
         self.health.tick()
         return due
@@ -180,6 +181,19 @@ class Worker:
             self.scheduler.resume_job(jid)
             changes.resumed.append(jid)
         self._signatures[jid] = signature
+
+    def restore_last_success(self) -> None:
+        """Expose each scheduled connection's last success from the run history, so that after a restart
+        the staleness alert on `last_success_timestamp_seconds` works before (or without) a new success."""
+        names = {s.connection_id: s.connection for s in self.schedules()}
+        with Session(self.store.engine) as session:
+            history = last_success_by_mode(session)
+        newest: dict[int, datetime] = {}
+        for (connection_id, _mode), started in history.items():
+            if connection_id in names:
+                newest[connection_id] = max(started, newest.get(connection_id, started))
+        for connection_id, started in newest.items():
+            self.metrics.last_success.labels(names[connection_id]).set(started.timestamp())
 
     def catch_up(self) -> list[CatchUp]:
         """Queue one immediate run per connection that missed one while the worker was down."""
