@@ -149,3 +149,65 @@ def test_given_a_file_where_the_sqlite_directory_should_be_when_opening_then_one
 
     with pytest.raises(UserError, match="cannot create the state store's directory"):
         Store.open(f"sqlite:///{tmp_path / 'state' / 'commitments.sqlite3'}")
+
+
+_OPEN_STORE = """
+import sys, time
+from worker.store import Store
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # start together, imports done
+try:
+    Store.open(sys.argv[1], connect_args={"options": sys.argv[2]} if sys.argv[2] else {}).close()
+except Exception as exc:
+    print(type(exc).__name__, str(exc).splitlines()[0])
+    sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_given_a_fresh_database_when_three_processes_open_the_store_at_once_then_all_of_them_open_it(
+    tmp_path: Path, dialect: str
+) -> None:
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.worker.conftest import postgres_url
+
+    # given: a database no process has migrated yet (a first start, or an upgrade with a new migration)
+    options, admin = "", None
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    else:
+        url, schema = postgres_url(), f"test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(url)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        options = f"-csearch_path={schema}"
+    try:
+        # when: a worker, a second worker and an admin's `commitments runs` open it at the same moment
+        start = str(time.time() + 5)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_STORE, url, options, start], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        results = [(p.returncode, out) for p, out in zip(processes, outputs, strict=True)]
+
+        # then: every one of them opens the store; none crashes on the others' half-made tables
+        assert results == [(0, "")] * 3
+        store = Store.open(url, connect_args={"options": options} if options else {})
+        try:
+            with store.engine.connect() as connection:
+                assert not compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        finally:
+            store.close()
+    finally:
+        if admin is not None:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()

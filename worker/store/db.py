@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -77,11 +77,23 @@ def _redacted(url: str) -> str:
         return url.split("@")[-1]
 
 
+# pg_advisory_xact_lock key that serialises migrations (a fixed signed 64-bit number, "commitments-migrate")
+MIGRATION_LOCK_KEY = int.from_bytes(b"cmt-migr", "big", signed=True)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is already there)."""
+    """Bring the schema to the newest revision (a no-op when it is already there).
+
+    Processes that open the store at the same moment (two workers, or a worker and a CLI command, after a
+    first start or an upgrade) take turns: the first migrates, the others wait for it and then find the
+    schema at head, instead of failing on each other's half-created tables."""
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, waited for up to the busy timeout
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
