@@ -294,6 +294,44 @@ def test_given_a_playbook_error_when_the_runner_runs_then_one_log_line_and_no_tr
     assert record.exc_info is None
 
 
+def test_given_a_playbook_error_before_the_sync_starts_when_the_runner_runs_then_the_failure_is_in_runs(
+    store: Store,
+) -> None:
+    # given: the connection's playbook file broke after its last successful run
+    _succeeded(store, "acme", "incremental", NOW - timedelta(minutes=15))
+
+    def broken(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        raise PlaybookError("config/acme.yaml: no such playbook file")
+
+    # when: the scheduled run fires
+    runner = Runner(store, broken, metrics=Metrics())
+    outcome = runner.run(RunRequest("acme", "memory", "incremental", "schedule"))
+
+    # then: `commitments runs` and `schedule list` show the failure and why, not the old success
+    assert outcome == "failed"
+    with Session(store.engine) as session:
+        newest = session.scalars(select(RunRow).order_by(RunRow.id.desc())).first()
+    assert newest is not None
+    assert (newest.mode, newest.trigger, newest.outcome) == ("incremental", "schedule", "failed")
+    assert newest.error == "config/acme.yaml: no such playbook file"
+    assert newest.finished_at is not None
+
+
+def test_given_a_sync_that_recorded_its_own_failure_when_the_runner_runs_then_it_is_recorded_once(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
+) -> None:
+    inner = memory_sync(store, crm, playbook, clock)
+
+    def crashing(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        crm.apply = None  # type: ignore[assignment, method-assign]  # crashes inside run_sync, after its row
+        return inner(request, should_stop)
+
+    assert Runner(store, crashing, metrics=Metrics(), clock=clock).run(
+        RunRequest("acme", "memory", "full", "schedule")
+    ) == "failed"
+    assert runs(store) == [("full", "schedule", "failed")]
+
+
 # ------------------------------------------------------------------------------- the live scheduler loop
 
 

@@ -24,7 +24,7 @@ from worker.observability.logs import run_context
 from worker.observability.metrics import METRICS, Metrics
 from worker.observability.redaction import safe_error_text
 from worker.scheduling.lock import DEFAULT_TTL, Clock, RunLock, lock_name, utc_now
-from worker.scheduling.schedules import record_skipped
+from worker.scheduling.schedules import record_failed, record_skipped
 from worker.settings import Settings
 from worker.store import Store
 from worker.store import runs as run_store
@@ -98,16 +98,17 @@ class Runner:
 
     def _sync(self, request: RunRequest, should_stop: StopCheck) -> str:
         log.info("sync started")
+        newest_before = self._newest_run_id(request)
         try:
             result = self.sync(request, should_stop)
         except SyncAlreadyRunning:
             raise  # a `commitments sync` holds the sync lease: `run` records it as skipped_locked
         except (UserError, PlaybookError) as exc:
             log.error("sync failed: %s", exc)  # a setting or file to fix; the message says which
-            return self._failed(request)
+            return self._failed(request, str(exc), newest_before)
         except Exception as exc:
             log.error("sync crashed: %s", safe_error_text(exc), exc_info=True)
-            return self._failed(request)
+            return self._failed(request, safe_error_text(exc), newest_before)
         self.metrics.record_run(
             connection=request.connection,
             mode=result.mode,
@@ -133,7 +134,27 @@ class Runner:
         )
         return result.outcome
 
-    def _failed(self, request: RunRequest) -> str:
+    def _newest_run_id(self, request: RunRequest) -> int:
+        with Session(self.store.engine) as session:
+            connection = run_store.find_connection(session, request.connection)
+            newest = run_store.last_run(session, connection.id) if connection is not None else None
+            return newest.id if newest is not None else 0
+
+    def _failed(self, request: RunRequest, reason: str, newest_before: int) -> str:
+        """Count the failed run; when it failed before the sync engine recorded a run (a broken playbook
+        file, a settings mistake, a sandbox that would not start), record one, so `commitments runs` and
+        `schedule list` show the failure instead of the last success."""
+        try:
+            if self._newest_run_id(request) == newest_before:
+                now = self.clock()
+                with Session(self.store.engine) as session, session.begin():
+                    connection = run_store.ensure_connection(session, request.connection, request.crm, now)
+                    record_failed(
+                        session, connection.id, mode=request.mode, trigger=request.trigger, now=now,
+                        reason=reason,
+                    )
+        except Exception as exc:  # e.g. the name now belongs to another CRM: the log line above says why
+            log.warning("could not record the failed run: %s", safe_error_text(exc))
         self.metrics.record_run(
             connection=request.connection, mode=request.mode, trigger=request.trigger, outcome="failed"
         )

@@ -180,6 +180,19 @@ def record_skipped(
     return row.id
 
 
+def record_failed(
+    session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str
+) -> int:
+    """A run that failed before the sync engine recorded it (it could not even start): visible in `runs`."""
+    row = run_store.start_run(
+        session, connection_id, mode=mode, trigger=trigger, dry_run=False, started_at=now
+    )
+    row.outcome, row.finished_at, row.duration_s = "failed", now, 0.0
+    row.error = reason[: run_store.ERROR_LIMIT]
+    session.flush()
+    return row.id
+
+
 def scheduled_connections(settings: Settings) -> list[tuple[str, str]]:
     """(name, crm) of the connections that get default schedules: the configured ones, or, with none
     configured, the default sandbox connection."""
