@@ -25,7 +25,7 @@ from sandbox.generator import generate_book
 from worker.connections import build_connector, sandbox_config, start_sandbox
 from worker.playbook_files import load_playbook
 from worker.store import Store
-from worker.sync import SyncConnection
+from worker.sync import SyncConnection, SyncResult, run_sync
 
 BOOK_DEALS = 60
 FAST_RETRIES = {
@@ -91,6 +91,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def connect(crm: Crm, store: Store, name: str = "e2e") -> SyncConnection:
     return SyncConnection(name, crm.connector(), crm.playbook, store)
+
+
+def sync(crm: Crm, store: Store, **options: Any) -> SyncResult:
+    """One run now, through a fresh connector that is closed afterwards."""
+    connection = connect(crm, store)
+    try:
+        return run_sync(connection, datetime.now(UTC), **options)
+    finally:
+        connection.connector.close()
 
 
 def crm_state(crm: Crm) -> dict[str, Any]:

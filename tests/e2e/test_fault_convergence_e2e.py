@@ -25,12 +25,12 @@ from sandbox.book import Book
 from sandbox.http import DropConnection, Request, Response
 from sandbox.salesforce import writes as sf_writes
 from sandbox.salesforce.app import FaultStyle, make_fault_response
-from tests.e2e.conftest import Crm, connect, crm_state, start_crm
+from tests.e2e.conftest import Crm, connect, crm_state, start_crm, sync
 from worker.store import Store
 from worker.store import runs as run_store
 from worker.store import state as state_store
 from worker.store.models import ConnectionRow, RunFailureRow
-from worker.sync import SyncResult, run_sync
+from worker.sync import run_sync
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +61,6 @@ def reference(crm: Crm, book: Book, playbook: Playbook, tmp_path: Any) -> dict[s
 def untouched(crm: Crm) -> dict[str, Any]:
     """Every deal's non-owned data before any sync, as the connector reads it."""
     return non_owned(crm)
-
-
-def sync(crm: Crm, store: Store, **options: Any) -> SyncResult:
-    connection = connect(crm, store)
-    try:
-        return run_sync(connection, datetime.now(UTC), **options)
-    finally:
-        connection.connector.close()
 
 
 def rerun_until_success(crm: Crm, store: Store, runs: int = 4) -> list[str]:

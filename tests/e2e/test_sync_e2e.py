@@ -11,12 +11,12 @@ from core.models import EvidenceKind
 from core.playbook import Playbook
 from sandbox.book import Book
 from sandbox.faults import Fault, FaultPlan
-from tests.e2e.conftest import Crm, connect, crm_state, start_crm, write_calls
+from tests.e2e.conftest import Crm, crm_state, start_crm, sync, write_calls
 from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store.models import DealAssessmentRow, RunRow
-from worker.sync import ChunkReport, SyncResult, run_sync
+from worker.sync import ChunkReport
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +31,6 @@ class CountingFaults(FaultPlan):
         if fault.kind is not None:
             self.injected += 1
         return fault
-
-
-def sync(crm: Crm, store: Store, **options: Any) -> SyncResult:
-    connection = connect(crm, store)
-    try:
-        return run_sync(connection, datetime.now(UTC), **options)
-    finally:
-        connection.connector.close()
 
 
 def test_given_fresh_crm_when_first_sync_then_fields_and_one_task_per_open_deal_are_written(

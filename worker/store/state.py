@@ -92,22 +92,25 @@ class TaskRecord:
     task_id: str
 
 
+def _task_key_row(
+    connection_id: int, task: TaskRecord, now: datetime, completed_at: datetime | None
+) -> dict[str, object]:
+    return {
+        "connection_id": connection_id,
+        "key": task.key,
+        "deal_id": task.deal_id,
+        "commitment": task.commitment,
+        "task_id": task.task_id,
+        "created_at": now,
+        "completed_at": completed_at,
+    }
+
+
 def record_tasks_created(
     session: Session, connection_id: int, tasks: Iterable[TaskRecord], now: datetime
 ) -> None:
     """Upsert by key: a key seen again (the commitment was lost and asked for anew) points at the new task."""
-    rows = [
-        {
-            "connection_id": connection_id,
-            "key": t.key,
-            "deal_id": t.deal_id,
-            "commitment": t.commitment,
-            "task_id": t.task_id,
-            "created_at": now,
-            "completed_at": None,
-        }
-        for t in tasks
-    ]
+    rows = [_task_key_row(connection_id, t, now, completed_at=None) for t in tasks]
     if not rows:
         return
     statement = upsert(session, TaskKeyRow)
@@ -132,15 +135,7 @@ def record_tasks_seen(
     tasks = list(tasks)
     known = created_task_keys(session, connection_id, (t.key for t, _ in tasks)) if tasks else {}
     rows = [
-        {
-            "connection_id": connection_id,
-            "key": t.key,
-            "deal_id": t.deal_id,
-            "commitment": t.commitment,
-            "task_id": t.task_id,
-            "created_at": now,
-            "completed_at": None if is_open else now,
-        }
+        _task_key_row(connection_id, t, now, completed_at=None if is_open else now)
         for t, is_open in tasks
         if t.key not in known
     ]
