@@ -138,6 +138,13 @@ def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
+def check_header_secret(secret: str, what: str) -> None:
+    """A secret sent in the Authorization header, where a space or line break is refused before sending:
+    a settings error now (naming `what`, never the value) instead of a traceback later."""
+    if any(c.isspace() for c in secret):
+        raise ValueError(f"the {what} contains a space or line break (pasted with a newline?)")
+
+
 # ---------------------------------------------------------------------------------------------- protocol
 
 

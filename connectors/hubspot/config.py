@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors.base import check_header_secret
 from core.models import OwnedField
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
@@ -83,9 +84,8 @@ class HubSpotConfig(BaseModel):
     @field_validator("access_token")
     @classmethod
     def _one_line(cls, value: SecretStr | None) -> SecretStr | None:
-        # It travels in the Authorization header, where a space or line break is refused before sending.
-        if value is not None and any(c.isspace() for c in value.get_secret_value()):
-            raise ValueError("the access token contains a space or line break (pasted with a newline?)")
+        if value is not None:
+            check_header_secret(value.get_secret_value(), "access token")
         return value
 
     @field_validator("base_url")

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors.base import check_header_secret
+
 # A custom field's name is at most 40 characters before "__c" (Salesforce Help 000381913); the longest
 # derived name, Commitments_Assessed_At, has 23, which leaves 17 for the prefix.
 FIELD_NAME_MAX = 40
@@ -105,9 +107,7 @@ class SessionAuth(_Auth):
     @field_validator("session_id")
     @classmethod
     def _one_line(cls, value: SecretStr) -> SecretStr:
-        # It travels in the Authorization header, where a space or line break is refused before sending.
-        if any(c.isspace() for c in value.get_secret_value()):
-            raise ValueError("the session id contains a space or line break (pasted with a newline?)")
+        check_header_secret(value.get_secret_value(), "session id")
         return value
 
 

@@ -172,22 +172,23 @@ def record_skipped(
     session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str
 ) -> int:
     """A run that did not happen because another one held the connection's lock: visible in `runs`."""
-    row = run_store.start_run(
-        session, connection_id, mode=mode, trigger=trigger, dry_run=False, started_at=now
-    )
-    row.outcome, row.finished_at, row.duration_s, row.error = "skipped_locked", now, 0.0, reason
-    session.flush()
-    return row.id
+    return _record_unstarted(session, connection_id, "skipped_locked", mode, trigger, now, reason)
 
 
 def record_failed(
     session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str
 ) -> int:
     """A run that failed before the sync engine recorded it (it could not even start): visible in `runs`."""
+    return _record_unstarted(session, connection_id, "failed", mode, trigger, now, reason)
+
+
+def _record_unstarted(
+    session: Session, connection_id: int, outcome: str, mode: str, trigger: str, now: datetime, reason: str
+) -> int:
     row = run_store.start_run(
         session, connection_id, mode=mode, trigger=trigger, dry_run=False, started_at=now
     )
-    row.outcome, row.finished_at, row.duration_s = "failed", now, 0.0
+    row.outcome, row.finished_at, row.duration_s = outcome, now, 0.0
     row.error = reason[: run_store.ERROR_LIMIT]
     session.flush()
     return row.id
