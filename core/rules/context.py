@@ -146,11 +146,13 @@ class DealContext:
         texted: list[Activity] = []  # every activity with a text position, in position order
         texts: list[str] = []
         evidence: list[int] = []
-        previous_id = None
+        seen: set[str] = set()
         for activity in chronological(deal.activities) if deal.activities else ():
-            if activity.id == previous_id:
-                continue  # one CRM record read twice: its copies sort side by side; count it once
-            previous_id = activity.id
+            if activity.id in seen:
+                # One CRM record read twice (joined over two associations, or edited between two reads so
+                # its copies differ in time): count it once, as its earliest copy.
+                continue
+            seen.add(activity.id)
             status = activity.status
             if status in _NEVER_HAPPENED:
                 continue
@@ -192,7 +194,7 @@ class DealContext:
 
     @property
     def record_index(self) -> dict[str, int]:
-        """Activity id to text position (for a repeated id, the last activity with it)."""
+        """Activity id to text position (ids are unique here: repeated copies were dropped above)."""
         if self._record_index is None:
             ids = map(_ID, self.texted)
             self._record_index = dict(zip(ids, range(len(self.texted)), strict=True))

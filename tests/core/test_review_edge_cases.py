@@ -162,9 +162,12 @@ def test_given_naive_now_when_assessed_or_planned_then_clear_error_not_a_naive_t
         plan(assessed(given), given, PLAYBOOK, naive)
 
 
-def test_given_one_meeting_listed_twice_when_assessed_then_it_is_one_meeting() -> None:
-    # The same CRM record read twice (an export joined over two associations) is still one meeting.
-    given = deal(contacts=[contact("c1")], activities=[meeting("m1", "Intro"), meeting("m1", "Intro")])
+@pytest.mark.parametrize("second_day", ["03-02", "03-05"], ids=["same-time", "edited-between-reads"])
+def test_given_one_meeting_listed_twice_when_assessed_then_it_is_one_meeting(second_day: str) -> None:
+    # The same CRM record read twice (an export joined over two associations, or moved between two reads,
+    # so that another activity sorts between its copies) is still one meeting.
+    copies = [meeting("m1", "Intro"), note("n1", day="03-03"), meeting("m1", "Intro", day=second_day)]
+    given = deal(contacts=[contact("c1")], activities=copies)
     result = result_of(given, C.EXPLORE)
     assert result.status is not SECURED, result.reason
 
