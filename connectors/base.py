@@ -9,7 +9,7 @@ fix the configuration, retry later, skip and report one record, or stop.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -83,6 +83,22 @@ class ApplyResult:
         self.tasks_created.extend(other.tasks_created)
         self.tasks_completed += other.tasks_completed
         self.failures.extend(other.failures)
+
+
+def unavailable(deal_ids: Iterable[str], operation: str, exc: TransientError) -> list[RecordFailure]:
+    """The records of deals the CRM stayed unavailable for after the retry policy gave up: failures to
+    retry on the next run (through `include_ids`), so the run goes on and keeps what was written."""
+    return [RecordFailure(deal_id, operation, str(exc), code="transient") for deal_id in deal_ids]
+
+
+def or_failures(write: Callable[[], ApplyResult], deal_ids: Sequence[str], operation: str) -> ApplyResult:
+    """Run one write step; if the CRM stays unavailable, its deals become failures to retry next run."""
+    if not deal_ids:
+        return ApplyResult()
+    try:
+        return write()
+    except TransientError as exc:
+        return ApplyResult(failures=unavailable(deal_ids, operation, exc))
 
 
 @dataclass(frozen=True)

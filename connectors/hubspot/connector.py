@@ -13,14 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import ApiBudget, ApplyResult, SetupReport, TransientError
+from connectors.base import ApiBudget, ApplyResult, SetupReport, or_failures
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.pipelines import load_stages
 from connectors.hubspot.read import DealReader
 from connectors.hubspot.setup import provision
 from connectors.hubspot.tasks import TaskWriter
-from connectors.hubspot.write import unavailable, update_deals
+from connectors.hubspot.write import update_deals
 from core.models import Deal, TaskAction, TaskActionKind, WritePlan
 from core.playbook import Playbook
 
@@ -51,14 +51,14 @@ class HubSpotConnector:
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         result = ApplyResult()
         changed = [p for p in plans if p.changed]
-        result.merge(_or_failures(lambda: update_deals(self.client, changed, self.config.names),
+        result.merge(or_failures(lambda: update_deals(self.client, changed, self.config.names),
                                   [p.deal_id for p in changed], "update"))
         actions = [a for p in plans for a in p.tasks]
         completes = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
         creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
         complete = self.tasks.complete
-        result.merge(_or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
-        result.merge(_or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
+        result.merge(or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
+        result.merge(or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
         return result
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
@@ -79,13 +79,3 @@ class HubSpotConnector:
 
 def _deals(actions: Sequence[TaskAction]) -> list[str]:
     return list(dict.fromkeys(a.deal_id for a in actions))
-
-
-def _or_failures(write: Callable[[], ApplyResult], deal_ids: list[str], operation: str) -> ApplyResult:
-    """Run one write step; if HubSpot stays unavailable, its deals become failures to retry next run."""
-    if not deal_ids:
-        return ApplyResult()
-    try:
-        return write()
-    except TransientError as exc:
-        return ApplyResult(failures=unavailable(deal_ids, operation, exc))

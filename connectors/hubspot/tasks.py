@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
-from connectors.base import COMMITMENT_IDS, ApplyResult, CreatedTask, FatalError, TransientError
+from connectors.base import COMMITMENT_IDS, ApplyResult, CreatedTask, FatalError, TransientError, unavailable
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
 from connectors.hubspot.read import DealReader
-from connectors.hubspot.write import Item, batch_write, format_value, record_id, unavailable
+from connectors.hubspot.write import Item, batch_write, format_value, record_id
 from core.models import PluginTask, TaskAction
 
 

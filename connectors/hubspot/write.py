@@ -11,13 +11,13 @@ datetimes ISO 8601 UTC with milliseconds, an empty string to clear.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from connectors.base import ApplyResult, ConfigurationError, RecordFailure, TransientError
+from connectors.base import ApplyResult, ConfigurationError, RecordFailure, TransientError, unavailable
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.config import PropertyNames
 from connectors.hubspot.errors import BadRequestError, NotFoundError
@@ -97,11 +97,6 @@ def batch_write(
             outcome.failures.extend(unavailable([i.deal_id for i in items[start:]], operation, exc))
             break
     return outcome
-
-
-def unavailable(deal_ids: Iterable[str], operation: str, exc: TransientError) -> list[RecordFailure]:
-    """The records of deals HubSpot stayed unavailable for: failures to retry on the next run."""
-    return [RecordFailure(deal_id, operation, str(exc), code="transient") for deal_id in deal_ids]
 
 
 def _write(

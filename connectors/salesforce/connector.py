@@ -10,15 +10,23 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import ApiBudget, ApplyResult, SetupReport
+from connectors.base import (
+    ApiBudget,
+    ApplyResult,
+    RecordFailure,
+    SetupReport,
+    TransientError,
+    or_failures,
+    unavailable,
+)
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.read import Reader, discover
 from connectors.salesforce.session import SalesforceApi
 from connectors.salesforce.setup import Provisioner
 from connectors.salesforce.soql import OrgSchema
 from connectors.salesforce.tasks import TaskWriter
-from connectors.salesforce.write import Writer, update_writes
-from core.models import Deal, TaskActionKind, WritePlan
+from connectors.salesforce.write import PendingWrite, Writer, update_writes
+from core.models import Deal, TaskAction, TaskActionKind, WritePlan
 from core.playbook import Playbook
 
 
@@ -52,19 +60,31 @@ class SalesforceConnector:
         return self._reader.read(since, until, include_ids)
 
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
-        """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates."""
+        """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates.
+        What Salesforce stays unavailable for after the retry policy gave up becomes failures of those
+        deals (retried next run), as with HubSpot; configuration and budget errors stop the run."""
         self._api.caller.check_budget(self.config.api_reserve_fraction)
         actions = [action for plan in plans for action in plan.tasks]
         updates = update_writes(plans, self.config.field_names())
-        completions = self._tasks.completions([a for a in actions if a.kind is TaskActionKind.COMPLETE])
-        result = ApplyResult()
+        to_complete = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
+        completions, failures = self._completion_writes(to_complete)
+        result = ApplyResult(failures=failures)
         if len(updates) > self.config.bulk_threshold:
-            result.merge(self._writer.bulk_update(updates))
+            deal_ids = [w.deal_id for w in updates]
+            result.merge(or_failures(lambda: self._writer.bulk_update(updates), deal_ids, "update"))
             result.merge(self._writer.composite_update(completions))
         else:
             result.merge(self._writer.composite_update([*updates, *completions]))
         result.merge(self._tasks.create([a for a in actions if a.kind is TaskActionKind.CREATE]))
         return result
+
+    def _completion_writes(self, actions: list[TaskAction]) -> tuple[list[PendingWrite], list[RecordFailure]]:
+        """The composite records closing these tasks; if looking up the ones known only by key stays
+        unavailable, their deals' completions are failures to retry next run instead."""
+        try:
+            return self._tasks.completions(actions), []
+        except TransientError as exc:
+            return [], unavailable(dict.fromkeys(a.deal_id for a in actions), "complete_task", exc)
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
         report = Provisioner(self._api, self.config).run(playbook, dry_run=dry_run)

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import ApplyResult, CreatedTask, FatalError, RecordFailure, TransientError, chunked
+from connectors.base import (
+    ApplyResult,
+    CreatedTask,
+    FatalError,
+    RecordFailure,
+    TransientError,
+    chunked,
+    unavailable,
+)
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
@@ -63,7 +71,13 @@ class TaskWriter:
         for start in range(0, len(pending), self._config.write_batch_size):
             batch = pending[start : start + self._config.write_batch_size]
             self._api.caller.check_budget(self._config.api_reserve_fraction)
-            outcome.merge(self._create_batch(batch))
+            try:
+                outcome.merge(self._create_batch(batch))
+            except TransientError as exc:  # still unavailable: this batch and the rest wait for next run
+                # Safe to retry then: the next run reads the deal's open tasks, and a create that did land
+                # is found by its key instead of being created again.
+                outcome.failures.extend(unavailable([a.deal_id for a in pending[start:]], "create_task", exc))
+                break
         return outcome
 
     def _create_batch(self, batch: list[TaskAction]) -> ApplyResult:

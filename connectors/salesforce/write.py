@@ -4,7 +4,8 @@ Only the changed fields of each `WritePlan` are sent, under the names derived fr
 Multi-selects are `;`-joined commitment ids, the evidence text is cut to the field's byte limit
 (Salesforce enforces long-text lengths in bytes through the API), datetimes are UTC ISO-8601.
 Updates go out as `PATCH composite/sobjects` (200 records a call, `allOrNone: false`); each refused
-record becomes a `RecordFailure`, never an exception. Above `bulk_threshold` updates, one Bulk API 2.0
+record becomes a `RecordFailure`, never an exception, and so does each record of a batch Salesforce stays
+unavailable for (code "transient"). Above `bulk_threshold` updates, one Bulk API 2.0
 update job is used instead and its failed rows are read back into failures. Task completions ride in
 the same composite calls as the field updates (mixed types are allowed).
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from connectors.base import ApplyResult, FatalError, RecordFailure
+from connectors.base import ApplyResult, FatalError, RecordFailure, TransientError, unavailable
 from connectors.salesforce.config import FieldNames, SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
 from core.models import Commitment, OwnedField, WritePlan
@@ -116,15 +117,23 @@ class Writer:
         self._config = config
 
     def composite_update(self, writes: Sequence[PendingWrite]) -> ApplyResult:
+        """Update in composite batches. These writes are idempotent, so a batch Salesforce stays unavailable
+        for after the retry policy gave up is reported, with the rest, as failures to retry next run; what
+        the earlier batches wrote is kept and counted."""
         outcome = ApplyResult()
         size = self._config.write_batch_size
         for start in range(0, len(writes), size):
             batch = writes[start : start + size]
             self._api.caller.check_budget(self._config.api_reserve_fraction)
-            results = self._api.restful(
-                "composite", "composite/sobjects", method="PATCH",
-                json={"allOrNone": False, "records": [w.record for w in batch]},
-            )
+            try:
+                results = self._api.restful(
+                    "composite", "composite/sobjects", method="PATCH",
+                    json={"allOrNone": False, "records": [w.record for w in batch]},
+                )
+            except TransientError as exc:
+                rest = writes[start:]
+                outcome.failures.extend(f for w in rest for f in unavailable((w.deal_id,), w.operation, exc))
+                break
             outcome.merge(tally(batch, results or []))
         return outcome
 

@@ -102,6 +102,33 @@ def test_given_450_changed_deals_when_applied_then_three_composite_calls_of_at_m
     assert not result.failures
 
 
+def test_given_a_batch_salesforce_stays_unavailable_for_when_applied_then_it_and_the_rest_fail_to_retry(
+    rsps: responses.RequestsMock,
+) -> None:
+    # Updates are idempotent: the first batch's writes are kept and counted, this batch and the next are
+    # reported per deal (code "transient", retried next run) instead of failing the whole run.
+    answered: list[int] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        import json
+
+        records = json.loads(request.body)["records"]
+        if answered:
+            return 503, {}, json.dumps(payload("error_server_unavailable.json"))
+        answered.append(len(records))
+        return 200, {}, json.dumps([{"id": r["id"], "success": True, "errors": []} for r in records])
+
+    rsps.add_callback("PATCH", f"{API}composite/sobjects", callback=answer)
+    plans = [_plan(f"006{i:015d}", {OwnedField.SCORE}, score=i % 10) for i in range(450)]
+
+    result = connector(session_config(max_attempts=2)).apply(plans, PLAYBOOK)
+
+    assert (result.deals_updated, result.fields_written) == (200, 200)
+    assert [f.deal_id for f in result.failures] == [p.deal_id for p in plans[200:]]
+    assert {(f.operation, f.code) for f in result.failures} == {("update", "transient")}
+    assert len(rsps.calls) == 1 + 2  # the second batch tried as often as the retry policy allows, no third
+
+
 def test_given_more_updates_than_the_bulk_threshold_when_applied_then_one_bulk_job_runs_and_failures_are_read(
     rsps: responses.RequestsMock,
 ) -> None:
