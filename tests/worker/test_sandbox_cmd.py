@@ -106,9 +106,24 @@ def _free(port: int) -> bool:
     return True
 
 
-def test_given_taken_next_port_when_serving_both_then_error_names_hubspot(busy_port: int) -> None:
-    if not _free(busy_port - 1):
-        pytest.skip(f"port {busy_port - 1} is taken by something else on this machine")
+@pytest.fixture
+def busy_after_free() -> Iterator[int]:
+    """A port this test holds whose predecessor is free (tried until found, so the test never skips)."""
+    for _attempt in range(100):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if port > 1024 and _free(port - 1):
+            listener.listen()
+            yield port
+            listener.close()
+            return
+        listener.close()
+    pytest.fail("no ephemeral port with a free predecessor in 100 tries")
+
+
+def test_given_taken_next_port_when_serving_both_then_error_names_hubspot(busy_after_free: int) -> None:
+    busy_port = busy_after_free
     result = CliRunner().invoke(app, ["sandbox", "serve", "--port", str(busy_port - 1), "--deals", "0"])
     assert isinstance(result.exception, UserError)
     assert "for the hubspot sandbox" in str(result.exception)
