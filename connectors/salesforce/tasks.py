@@ -5,7 +5,8 @@ Each task carries the stable key `cmt:{deal_id}:{commitment}` in the custom Task
 already carry them, so a crash between "created in Salesforce" and "recorded in the state store" never
 duplicates a task: the existing one is reported as created instead. Creates are not idempotent, so the
 retry policy only repeats them when the request provably never reached Salesforce; after any other
-failure this module looks the keys up again and creates only the ones still missing.
+failure this module looks the keys up again and creates only the ones still missing. A task Salesforce
+refuses for its owner (the deal's owner was deactivated) is created once more without an OwnerId.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.models import TaskAction
 
 SUBJECT_MAX = 255
 DESCRIPTION_MAX_BYTES = 32000
+INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"  # the deal's owner was deactivated
 
 
 def task_record(action: TaskAction, key_field: str, priority: str) -> dict[str, Any]:
@@ -47,6 +49,15 @@ def task_record(action: TaskAction, key_field: str, priority: str) -> dict[str, 
     if action.due_date:
         record["ActivityDate"] = action.due_date.isoformat()
     return record
+
+
+def owner_refused(result: dict[str, Any]) -> bool:
+    """A create refused for its OwnerId: INACTIVE_OWNER_OR_USER, or an error on the OwnerId field (some orgs
+    answer FIELD_INTEGRITY_EXCEPTION "Assigned To ID: owner cannot be inactive user" for tasks)."""
+    return any(
+        e.get("statusCode") == INACTIVE_OWNER or "OwnerId" in (e.get("fields") or [])
+        for e in result.get("errors") or []
+    )
 
 
 class TaskWriter:
@@ -96,9 +107,30 @@ class TaskWriter:
                 if round_ + 1 >= self._config.max_attempts:
                     raise
                 continue  # the create may have landed: look the keys up again before retrying
-            outcome.merge(self._tally(batch, results))
+            outcome.merge(self._tally_or_unowned(batch, results))
             return outcome
         return outcome
+
+    def _tally_or_unowned(self, batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:
+        """The batch's results, with the tasks refused for their owner created again without an OwnerId.
+
+        A deactivated user keeps their opportunities but can be given no new task, so Salesforce would
+        refuse the same create on every run and the deal would never get its task. Without OwnerId the
+        task belongs to the integration user, on the deal's timeline for whoever takes the deal over."""
+        tallied = self._tally(batch, results)
+        retry = [
+            a.model_copy(update={"owner_id": None})
+            for a, result in zip(batch, results, strict=True)
+            if a.owner_id and not result.get("success") and owner_refused(result)
+        ]
+        if retry:
+            again = {a.deal_id for a in retry}
+            tallied.failures = [f for f in tallied.failures if f.deal_id not in again]
+            try:
+                tallied.merge(self._create_batch(retry))  # the key re-check first, as for any create
+            except TransientError as exc:  # what the first post created stays counted
+                tallied.failures.extend(unavailable(again, "create_task", exc))
+        return tallied
 
     def _post(self, batch: list[TaskAction]) -> list[dict[str, Any]]:
         records = [task_record(a, self._key_field, self._config.task_priority) for a in batch]

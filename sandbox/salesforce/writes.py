@@ -3,11 +3,12 @@
 `create` and `update` validate a whole record first (unknown or invisible field -> INVALID_FIELD,
 read-only field -> INVALID_FIELD_FOR_INSERT_UPDATE, bad restricted picklist value ->
 INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, text over its length in UTF-8 bytes -> STRING_TOO_LONG, wrong type
--> INVALID_TYPE_ON_FIELD_IN_RECORD, missing required field -> REQUIRED_FIELD_MISSING, ids in
-`store.fail_record_ids` -> `store.fail_status_code`) and return errors instead of raising, so callers can
-report them per record. Side effects follow the platform: LastModifiedDate/SystemModstamp on every write,
-Opportunity stage fields and an OpportunityHistory row on a stage change, Task IsClosed/CompletedDateTime
-from Status, compound Names, line item totals.
+-> INVALID_TYPE_ON_FIELD_IN_RECORD, missing required field -> REQUIRED_FIELD_MISSING, an OwnerId of a
+deactivated user -> INACTIVE_OWNER_OR_USER, ids in `store.fail_record_ids` -> `store.fail_status_code`)
+and return errors instead of raising, so callers can report them per record. Side effects follow the
+platform: LastModifiedDate/SystemModstamp on every write, Opportunity stage fields and an
+OpportunityHistory row on a stage change, Task IsClosed/CompletedDateTime from Status, compound Names,
+line item totals.
 """
 
 from __future__ import annotations
@@ -187,6 +188,12 @@ def _check_references(store: SalesforceStore, obj: ObjectDef, values: Record) ->
             if target is None or store.type_of(value) not in field.reference_to:
                 code = "MALFORMED_ID" if len(value) not in (15, 18) else "INVALID_CROSS_REFERENCE_KEY"
                 return RecordError(code, f"{_label(field)}: id value of incorrect type: {value}", (name,))
+            if name == "OwnerId" and store.type_of(value) == "User" and not target.get("IsActive"):
+                # A deactivated user keeps their records but can be given no new ones (no field named).
+                return RecordError(
+                    "INACTIVE_OWNER_OR_USER",
+                    f"operation performed with inactive user [{value}] as owner of {obj.name.lower()}",
+                )
     return None
 
 

@@ -120,6 +120,31 @@ def test_given_new_task_when_created_then_it_is_a_child_of_its_opportunity(sf: S
     assert sf.Task.get(single["id"])["CompletedDateTime"] is not None
 
 
+def test_given_an_inactive_owner_when_a_task_is_created_for_them_then_inactive_owner_or_user(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    opp_id = _opportunity_ids(sf)[0]
+    owner_id = sf.query(f"SELECT OwnerId FROM Opportunity WHERE Id = '{opp_id}'")["records"][0]["OwnerId"]
+    owner = salesforce_sandbox.store.get(owner_id)
+    assert owner is not None
+    owner["IsActive"] = False  # deactivated: still the owner of record, given nothing new
+    created = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={"allOrNone": False, "records": [
+            {"attributes": {"type": "Task"}, "WhatId": opp_id, "Subject": "Follow up", "OwnerId": owner_id},
+            {"attributes": {"type": "Task"}, "WhatId": opp_id, "Subject": "Follow up"},
+        ]},
+    )
+    assert created[0]["errors"] == [{
+        "statusCode": "INACTIVE_OWNER_OR_USER",
+        "message": f"operation performed with inactive user [{owner_id}] as owner of task",
+        "fields": [],
+    }]
+    assert created[1]["success"] is True  # the integration user owns it
+    assert _update(sf, [{"attributes": {"type": "Opportunity"}, "id": opp_id, "NextStep": "x"}])[0]["success"]
+
+
 def test_given_single_create_with_unknown_field_when_posted_then_400_invalid_field(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.Task.create({"Subject": "x", "Nope__c": 1})

@@ -85,7 +85,43 @@ def test_given_one_create_is_refused_when_creating_then_it_is_a_record_failure_a
 
     assert result.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk09EAA")]
     assert [(f.deal_id, f.operation, f.code) for f in result.failures] == [
-        (B, "create_task", "FIELD_INTEGRITY_EXCEPTION")
+        (B, "create_task", "FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    ]
+
+
+def _unowned_create(deal_id: str, key: str) -> dict[str, object]:
+    return {
+        "attributes": {"type": "Task"}, "WhatId": deal_id, "Subject": "Secure the Commitment",
+        "Description": "Ask for it.", "Status": "Not Started", "Priority": "Normal",
+        "Commitment_Key__c": key, "ActivityDate": "2024-06-13",
+    }
+
+
+def test_given_deals_whose_owner_was_deactivated_when_creating_then_their_tasks_are_created_without_owner(
+    rsps: responses.RequestsMock,
+) -> None:
+    _lookup(rsps, payload("empty_query.json"), KEY_A, KEY_B)
+    rsps.post(f"{API}composite/sobjects", json=payload("composite_create_inactive_owner.json"))
+    _lookup(rsps, payload("empty_query.json"), KEY_A, KEY_B)
+    rsps.post(
+        f"{API}composite/sobjects",
+        json=[
+            {"id": "00T5g00000Tsk10EAA", "success": True, "errors": []},
+            {"id": "00T5g00000Tsk11EAA", "success": True, "errors": []},
+        ],
+        match=[matchers.json_params_matcher(
+            {"allOrNone": False, "records": [_unowned_create(A, KEY_A), _unowned_create(B, KEY_B)]}
+        )],
+    )
+
+    result = connector().apply(
+        [_create(A, KEY_A, Commitment.CHANGE), _create(B, KEY_B, Commitment.TIME)], PLAYBOOK
+    )
+
+    assert result.failures == []
+    assert result.tasks_created == [
+        CreatedTask(A, KEY_A, "00T5g00000Tsk10EAA"),
+        CreatedTask(B, KEY_B, "00T5g00000Tsk11EAA"),
     ]
 
 
