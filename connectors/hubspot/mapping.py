@@ -70,7 +70,8 @@ _CALL_NOT_REACHED = {"BUSY", "NO_ANSWER", "FAILED", "MISSED"}
 _EMAIL_STATUS = {"SCHEDULED": ActivityStatus.SCHEDULED, "SENDING": ActivityStatus.SCHEDULED,
                  "BOUNCED": ActivityStatus.CANCELED, "FAILED": ActivityStatus.CANCELED}
 # hs_quote_status is the quote's lifecycle as the buyer sees it (published, accepted, expired, voided);
-# hs_status is only its internal approval state and the fallback where hs_quote_status is blank.
+# hs_status is its internal approval state, the fallback where hs_quote_status is blank or unknown, and on
+# newer portals may also carry the buyer's decision (_BUYER_DECISION).
 _QUOTE_LIFECYCLE = {
     "DRAFT": QuoteStatus.DRAFT, "PENDING_APPROVAL": QuoteStatus.DRAFT, "CHANGES_REQUESTED": QuoteStatus.DRAFT,
     "PUBLISHING": QuoteStatus.PRESENTED, "PUBLISHED": QuoteStatus.PRESENTED,
@@ -85,6 +86,9 @@ _QUOTE_STATUS = {
     "ACCEPTED": QuoteStatus.ACCEPTED, "WON": QuoteStatus.ACCEPTED,
     "REJECTED": QuoteStatus.REJECTED, "DECLINED": QuoteStatus.REJECTED, "LOST": QuoteStatus.REJECTED,
 }
+# hs_status values that record the buyer's decision (newer portals), which the lifecycle may not show yet.
+_BUYER_DECISION = {"ACCEPTED": QuoteStatus.ACCEPTED, "WON": QuoteStatus.ACCEPTED,
+                   "DECLINED": QuoteStatus.REJECTED, "LOST": QuoteStatus.REJECTED}
 # hs_buying_role values as the role names the playbook speaks of; a budget holder is the economic buyer.
 _BUYING_ROLES = {"BUDGET_HOLDER": "Economic Buyer", "LEGAL_AND_COMPLIANCE": "Legal and Compliance"}
 
@@ -309,13 +313,25 @@ def _quote_signed(props: Mapping[str, Any]) -> bool:
     )
 
 
+def _quote_status(props: Mapping[str, Any]) -> QuoteStatus:
+    """The lifecycle, else hs_status; a buyer's decision in hs_status outranks a lifecycle still open."""
+    lifecycle = str(props.get("hs_quote_status") or "").upper()
+    approval = str(props.get("hs_status") or "").upper()
+    # A lifecycle value the table does not know (a newer one) reads as that word in hs_status would, and
+    # one no table knows leaves hs_status to decide.
+    status = (
+        _QUOTE_LIFECYCLE.get(lifecycle) or _QUOTE_STATUS.get(lifecycle)
+        or _QUOTE_STATUS.get(approval, QuoteStatus.DRAFT)
+    )
+    decision = _BUYER_DECISION.get(approval)
+    if decision is not None and status in (QuoteStatus.DRAFT, QuoteStatus.PRESENTED):
+        return decision
+    return status
+
+
 def quote_from_hubspot(obj: Json) -> Quote:
     props = _props(obj)
-    lifecycle = str(props.get("hs_quote_status") or "").upper()
-    if lifecycle:
-        status = _QUOTE_LIFECYCLE.get(lifecycle, QuoteStatus.DRAFT)
-    else:
-        status = _QUOTE_STATUS.get(str(props.get("hs_status") or "").upper(), QuoteStatus.DRAFT)
+    status = _quote_status(props)
     if _quote_signed(props) and status is not QuoteStatus.REJECTED:
         status = QuoteStatus.ACCEPTED
     return Quote(id=str(obj["id"]), status=status, name=_text(props.get("hs_title")),

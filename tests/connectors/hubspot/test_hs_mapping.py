@@ -219,7 +219,18 @@ def test_given_html_note_body_when_mapped_then_plain_text_lines(context: Mapping
         ({"hs_quote_status": "PUBLISHED", "hs_esign_date": "2026-06-29T10:00:00Z"}, QuoteStatus.ACCEPTED),
         ({"hs_quote_status": "PUBLISHED", "hs_quote_esign_status": "SIGNED"}, QuoteStatus.ACCEPTED),
         ({"hs_quote_status": "PUBLISHED", "hs_manually_signed": "true"}, QuoteStatus.ACCEPTED),
+        # Newer statuses: the buyer's decision in hs_status, newer words in the lifecycle.
+        ({"hs_quote_status": "PUBLISHED", "hs_status": "WON"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_status": "ACCEPTED"}, QuoteStatus.ACCEPTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_status": "DECLINED"}, QuoteStatus.REJECTED),
+        ({"hs_quote_status": "PUBLISHED", "hs_status": "LOST"}, QuoteStatus.REJECTED),
+        ({"hs_quote_status": "ACCEPTED", "hs_status": "LOST"}, QuoteStatus.ACCEPTED),  # the buyer's own word
+        ({"hs_quote_status": "PENDING_BUYER_ACTION"}, QuoteStatus.PRESENTED),
+        ({"hs_quote_status": "DECLINED"}, QuoteStatus.REJECTED),
+        ({"hs_quote_status": "SOMETHING_NEW", "hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.PRESENTED),
         # Portals without hs_quote_status: the approval state is all there is.
+        ({"hs_status": "PENDING_BUYER_ACTION"}, QuoteStatus.PRESENTED),
+        ({"hs_status": "WON"}, QuoteStatus.ACCEPTED),
         ({"hs_status": "APPROVAL_NOT_NEEDED"}, QuoteStatus.PRESENTED),
         ({"hs_quote_status": None, "hs_status": "DRAFT"}, QuoteStatus.DRAFT),
         ({}, QuoteStatus.DRAFT),
