@@ -50,7 +50,8 @@ OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
                  "hs_meeting_end_time", "hs_meeting_outcome", "hs_timestamp"),
     "calls": ("hs_call_title", "hs_call_body", "hs_call_status", "hs_call_disposition", "hs_timestamp",
               "hs_call_duration"),
-    "emails": ("hs_email_subject", "hs_email_text", "hs_email_status", "hs_email_direction", "hs_timestamp"),
+    "emails": ("hs_email_subject", "hs_email_text", "hs_email_html", "hs_email_status", "hs_email_direction",
+               "hs_timestamp"),
     "notes": ("hs_note_body", "hs_timestamp"),
     "tasks": ("hs_task_subject", "hs_task_body", "hs_task_status", "hs_timestamp", "hs_task_completion_date"),
     "line_items": ("name", "quantity", "amount", "price", "createdate"),
@@ -269,7 +270,8 @@ def activity_from_hubspot(
         status = _call_status(props, context.connected_dispositions)
     elif object_type == "emails":
         kind, subject = ActivityKind.EMAIL, str(props.get("hs_email_subject") or "")
-        body = plain_text(props.get("hs_email_text"))
+        # An email logged through the API may carry only its HTML body; its words count all the same.
+        body = plain_text(props.get("hs_email_text")) or plain_text(props.get("hs_email_html"))
         status = _EMAIL_STATUS.get(str(props.get("hs_email_status") or "").upper(), ActivityStatus.COMPLETED)
     elif object_type == "notes":
         body = plain_text(props.get("hs_note_body"))

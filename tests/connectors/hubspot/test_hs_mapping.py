@@ -99,6 +99,17 @@ def test_given_engagements_when_mapped_then_statuses_and_attendees(context: Mapp
     assert [a.start for a in deal.activities] == sorted(a.start for a in deal.activities if a.start)
 
 
+def test_given_an_email_with_only_an_html_body_when_mapped_then_its_text_is_the_body(
+    context: MappingContext,
+) -> None:
+    email = {"id": "802", "properties": {
+        "hs_email_subject": "Re: next steps", "hs_email_text": None,
+        "hs_email_html": "<div>Budget &amp; timeline<br>signed off by the CFO</div>",
+    }}
+    activity = activity_from_hubspot("emails", email, context)
+    assert activity.body == "Budget & timeline\nsigned off by the CFO"
+
+
 def test_given_plugin_task_marker_when_mapped_then_plugin_task_not_activity(context: MappingContext) -> None:
     deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
     assert "902" not in {a.id for a in deal.activities}
