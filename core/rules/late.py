@@ -65,7 +65,9 @@ def invest_rule(ctx: DealContext) -> Finding:
     sign, what = _invest_sign(ctx)
     found = [amount, sign, forecast, stage_evidence(ctx, INVEST)]
     if amount is not None and what:
-        return finding(SECURED, found, f"amount set and {what}")
+        # The sign secured it, not the amount (alone only partial): cite it first, as the CRM's evidence
+        # line and a rep's summary show the first piece of evidence.
+        return finding(SECURED, [sign, amount, forecast, found[-1]], f"amount set and {what}")
     if amount is not None:
         reason = "the amount is set, but there is no economic buyer, budget note or held pilot"
     elif what:

@@ -107,3 +107,10 @@ def test_given_assessment_when_evidence_text_built_then_one_line_per_commitment_
     assert len(lines) == 10
     assert lines[0].startswith("Commitment for Time: secured - held meeting")
     assert lines[0].endswith("[observed meeting m7]")
+
+
+def test_given_invest_secured_by_economic_buyer_when_evidence_text_built_then_line_cites_the_buyer() -> None:
+    d = deal(amount=50000, contacts=[contact("c7", "Economic Buyer", name="Dana Lee")])
+    invest = evidence_text(assessed(d), PLAYBOOK).split("\n")[5]
+    assert invest.startswith("Commitment to Invest: secured - amount set and Dana Lee")
+    assert invest.endswith("[observed contact_role c7]")  # what secured it, not the amount alone

@@ -327,18 +327,21 @@ INVEST = cases(
         deal(amount=50000, contacts=_people("Economic Buyer")),
         SECURED,
         "amount set and P1 is on the deal as economic buyer",
+        ("observed", "asserted"),  # what secured it comes first: the economic buyer, then the amount
     ),
     Case(
         "amount-and-budget-note-secure",
         deal(amount=50000, activities=[note(body="Budget approved for Q3")]),
         SECURED,
         "budget is noted",
+        ("text", "asserted"),
     ),
     Case(
         "amount-and-held-pilot-secure",
         deal(amount=50000, contacts=BUYER, activities=[meeting(subject="Pilot results review")]),
         SECURED,
         "pilot",
+        ("observed", "asserted"),
     ),
     Case("amount-alone-is-partial", deal(amount=50000), PARTIAL, "the amount is set, but"),
     Case(
