@@ -170,3 +170,36 @@ def test_given_no_sync_yet_when_listing_missing_then_told_to_sync_first(
 
     assert isinstance(result.exception, UserError)
     assert "run `commitments sync -c sandbox-hubspot` first" in str(result.exception)
+
+
+@pytest.fixture
+def bracketed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
+    """One synced deal whose CRM text looks like rich markup: a "[q3]" name and a "[/agenda]" subject."""
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "250")
+    deal = make_deal("Q", stage="Qualification", meetings=1)
+    meeting = deal.activities[0].model_copy(update={"subject": "Intro [/agenda] call"})
+    deal = deal.model_copy(update={"name": "Renewal [q3] Acme", "activities": (meeting,)})
+    store = Store.open(url)
+    run_sync(SyncConnection("sandbox", MemoryConnector([deal]), playbook, store), NOW)
+    store.close()
+    return tmp_path
+
+
+def test_given_crm_text_with_brackets_when_listing_missing_then_it_is_printed_as_is(bracketed: Path) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "explore"])
+
+    assert result.exit_code == 0, result.output
+    assert "Renewal [q3] Acme" in result.output
+
+
+def test_given_crm_text_with_brackets_when_explained_from_the_connection_then_it_is_printed_as_is(
+    bracketed: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["explain", "Q", "--connection", "sandbox"])
+
+    assert result.exit_code == 0, result.output
+    assert "Renewal [q3] Acme (Q, Qualification)" in result.output
+    assert 'held meeting "Intro [/agenda] call"' in result.output

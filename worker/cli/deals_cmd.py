@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.models import Assessment, Commitment
@@ -75,11 +76,12 @@ def missing_table(
     for column in ("deal", "name", "stage", "owner", "score", "next", "secured", "assessed (UTC)"):
         table.add_column(column)
     for row in rows:
+        # CRM text is printed as is: "[q3]" in a deal name is not a style, "[/x]" not a closing tag.
         table.add_row(
-            row.deal_id,
-            row.name,
-            row.stage,
-            row.owner_id or "",
+            escape(row.deal_id),
+            escape(row.name),
+            escape(row.stage),
+            escape(row.owner_id or ""),
             str(row.score),
             row.next or "-",
             _ids(row.secured),
@@ -136,13 +138,14 @@ def explanation_table(assessment: Assessment, playbook: Playbook, title: str) ->
     colours = {"secured": "green", "partial": "yellow", "missing": "red", "upcoming": "dim"}
     for result in assessment.results:
         status = result.status.value
+        # Reasons and snippets quote CRM text (subjects, notes, names): never read as rich markup.
         evidence = "\n".join(f"{e.kind.value}: {e.snippet or e.source}" for e in result.evidence[:3]) or "-"
         marker = " (expected)" if result.expected else ""
         table.add_row(
             playbook.label(result.commitment),
             f"[{colours[status]}]{status}[/]{marker}",
-            result.reason,
-            evidence,
+            escape(result.reason),
+            escape(evidence),
         )
     return table
 
@@ -166,7 +169,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
         )
     assessment = deal_store.stored_assessment(row)
     next_label = playbook.label(assessment.next) if assessment.next else "none"
-    title = f"{row.name} ({deal_id}, {row.stage}): score {assessment.score}/10, next: {next_label}"
+    title = escape(f"{row.name} ({deal_id}, {row.stage}): score {assessment.score}/10, next: {next_label}")
     out.print(explanation_table(assessment, playbook, title))
     if assessment.stage_gap:
         out.print("[yellow]The stage is ahead of the commitments actually secured.[/]")
@@ -174,7 +177,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
         lost = f", lost {item.lost_at:%Y-%m-%d}" if item.lost_at else ""
         label = playbook.label(Commitment(item.commitment))
         out.print(f"  {label}: first secured {item.first_secured_at:%Y-%m-%d}{lost}")
-    out.print(f"[dim]assessed {row.assessed_at:%Y-%m-%d %H:%M} UTC by the last sync of {name}[/]")
+    out.print(f"[dim]assessed {row.assessed_at:%Y-%m-%d %H:%M} UTC by the last sync of {escape(name)}[/]")
 
 
 def register(app: typer.Typer) -> None:
