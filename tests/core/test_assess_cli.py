@@ -134,6 +134,7 @@ def test_given_deal_id_when_explained_then_each_commitment_with_reason_evidence_
 ) -> None:
     code, out, _ = run(cli, "explain", *source, *NOW)
     assert code == 0
+    assert "score 3/10, next: Commitment to Change" in out  # the label, as explain --connection shows it
     assert "Commitment to Build Consensus: missing (expected by the stage)" in out
     assert "why: only 1 engaged buyer contact on the deal; need 3 incl. a decision maker" in out
     assert "- observed meeting 00UE01 2026-01-12: Intro" in out

@@ -185,7 +185,9 @@ def _explain(out: Console, deal: Deal, result: Assessment, write_plan: WritePlan
         highlight=False,
     )
     gap = "  [red]stage is ahead of the commitments[/]" if result.stage_gap else ""
-    out.print(f"score {result.score}/10, next: {result.next or '-'}{gap}", highlight=False)
+    # The label, as `explain --connection` and the CRM's picklist show it, not the commitment id.
+    next_label = escape(playbook.label(result.next)) if result.next else "none"
+    out.print(f"score {result.score}/10, next: {next_label}{gap}", highlight=False)
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     for item in result.results:
