@@ -59,7 +59,7 @@ def property_specs(config: HubSpotConfig, playbook: Playbook) -> list[Spec]:
         spec(names.evidence, "Commitment evidence", "string", "textarea",
              "One line per commitment: status and the evidence behind it."),
         spec(names.assessed_at, "Commitments assessed at", "datetime", "date",
-             "When the commitments plugin last assessed this deal."),
+             "When the plugin's assessment of this deal last changed (a sync finding no change keeps it)."),
         spec(names.confirmed, "Commitments confirmed by rep", "enumeration", "checkbox",
              "Tick a commitment you know the buyer made; the plugin reads this, never writes it.", options),
     ]
