@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 
 import worker.cli
-from connectors.base import ConfigurationError
-from worker.cli.sync_cmd import summary_table
+from connectors.base import ConfigurationError, RecordFailure
+from worker.cli.doctor_cmd import findings_table
+from worker.cli.sync_cmd import failures_table, summary_table
+from worker.doctor import Finding
 from worker.observability.redaction import REDACTOR
 from worker.store.runs import RunCounts
 from worker.sync import SyncResult
@@ -91,3 +93,26 @@ def test_given_a_sync_result_when_summarised_then_the_counts_read_as_planned_or_
     text = console.export_text()
     assert [label for label in labels if label in text] == labels
     assert "would" not in text
+
+
+def test_given_crm_answers_that_look_like_markup_when_a_run_is_summarised_then_printed_as_is() -> None:
+    # A CRM's message or a stage name may hold "[...]": rich must not read it as a style ("[q3]" vanished)
+    # or a closing tag ("[/x]" ended the command with a traceback).
+    failure = RecordFailure("006A", "update", "Stage [Legacy] Won is locked [/sales]", "FIELD_[X]")
+    result = SyncResult(
+        run_id=1, connection="acme [eu]", mode="full", dry_run=False, outcome="partial",
+        counts=RunCounts(failures=1), api_calls={}, duration_s=0.1,
+        started_at=datetime(2026, 4, 1, tzinfo=UTC), watermark_before=None, watermark_after=None,
+        error="refused [/services/data]", failures=[failure],
+    )
+    console = Console(record=True, width=200)
+
+    console.print(summary_table(result))
+    console.print(failures_table(result))
+    finding = Finding("stages", "warning", "'[Legacy] Won' is unknown", "map it")
+    console.print(findings_table("acme [eu]", [finding]))
+
+    text = console.export_text()
+    shown = ("acme [eu]", "refused [/services/data]", "Stage [Legacy] Won is locked [/sales]", "FIELD_[X]")
+    for crm_text in (*shown, "'[Legacy] Won' is unknown"):
+        assert crm_text in text

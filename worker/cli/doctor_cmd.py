@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from worker.cli.output import stdout_console
@@ -19,11 +20,11 @@ _MARK = {"ok": "[green]ok[/]", "warning": "[yellow]warning[/]", "problem": "[red
 
 
 def findings_table(connection: str, findings: list[Finding]) -> Table:
-    table = Table(title=f"Doctor: {connection}")
+    table = Table(title=f"Doctor: {escape(connection)}")
     for column in ("check", "status", "found", "fix"):
         table.add_column(column)
     for f in findings:
-        table.add_row(f.check, _MARK[f.severity], f.detail, f.fix)
+        table.add_row(f.check, _MARK[f.severity], escape(f.detail), escape(f.fix))  # CRM stage names: as is
     return table
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -102,14 +103,14 @@ def plan_table(plans: list[WritePlan], result: SyncResult) -> Table:
     for plan in plans:
         fields = ", ".join(sorted(f.value for f in plan.changed)) or "-"
         tasks = ", ".join(f"{t.kind.value} {t.commitment.value}" for t in plan.tasks) or "-"
-        table.add_row(plan.deal_id, fields, tasks)
+        table.add_row(escape(plan.deal_id), fields, tasks)
     return table
 
 
 def summary_table(result: SyncResult) -> Table:
     colour = {"success": "green", "partial": "yellow"}.get(result.outcome, "red")
     dry = ", dry run" if result.dry_run else ""
-    title = f"Sync {result.connection} ({result.mode}{dry}): [{colour}]{result.outcome}[/]"
+    title = f"Sync {escape(result.connection)} ({result.mode}{dry}): [{colour}]{result.outcome}[/]"
     table = Table(title=title, show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -131,7 +132,7 @@ def summary_table(result: SyncResult) -> Table:
     table.add_row("API calls", f"{sum(result.api_calls.values())} ({calls})")
     table.add_row("duration", f"{result.duration_s:.2f} s")
     if result.error:
-        table.add_row("error", f"[red]{result.error}[/]")
+        table.add_row("error", f"[red]{escape(result.error)}[/]")  # CRM text: "[...]" is not markup
     return table
 
 
@@ -140,7 +141,9 @@ def failures_table(result: SyncResult) -> Table:
     for column in ("deal", "operation", "code", "reason"):
         table.add_column(column)
     for failure in result.failures[:20]:
-        table.add_row(failure.deal_id, failure.operation, failure.code or "", failure.message)
+        # What the CRM answered is printed as is: "[q3]" in a message is not a style, "[/x]" not a tag.
+        code, message = escape(failure.code or ""), escape(failure.message)
+        table.add_row(escape(failure.deal_id), failure.operation, code, message)
     return table
 
 
@@ -151,7 +154,7 @@ def setup_table(report: SetupReport) -> Table:
     for column in ("kind", "name", "action", "detail"):
         table.add_column(column)
     for change in report.changes:
-        table.add_row(change.kind, change.name, change.action, change.detail)
+        table.add_row(change.kind, escape(change.name), change.action, escape(change.detail))
     return table
 
 
@@ -164,7 +167,7 @@ def runs_table(rows: list[tuple[RunRow, str]]) -> Table:
         mode = f"{run.mode}{' dry' if run.dry_run else ''}"
         table.add_row(
             str(run.id),
-            name,
+            escape(name),
             run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             mode,
             run.trigger,
@@ -176,7 +179,7 @@ def runs_table(rows: list[tuple[RunRow, str]]) -> Table:
             str(run.failures),
             str(sum((run.api_calls or {}).values())),
             f"{run.duration_s:.1f} s" if run.duration_s is not None else "",
-            (run.error or "")[:60],
+            escape((run.error or "")[:60]),
         )
     return table
 
