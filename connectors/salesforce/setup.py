@@ -23,12 +23,18 @@ from zeep.helpers import serialize_object
 from connectors.base import ConfigurationError, ConnectorError, FatalError, SetupChange, SetupReport
 from connectors.salesforce.config import JwtAuth, PasswordAuth, SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
-from core.models import COMMITMENT_ORDER
+from core.models import COMMITMENT_ORDER, Commitment
 from core.playbook import Playbook
 
 T = TypeVar("T")
 MAX_COMPONENTS = 10
 LIST_COLUMNS = ("OPPORTUNITY.NAME", "ACCOUNT.NAME", "OPPORTUNITY.STAGE_NAME", "CORE.USERS.ALIAS")
+# List-view filters on the standard Closed and Won fields (list views name standard fields by token). A won
+# deal keeps listing what it missed before the decision, which is no work for a manager, so the views show
+# open deals only, as `commitments deals --missing` does; except "Missing Execute", which only a won deal
+# can miss.
+OPEN_ONLY = {"field": "OPPORTUNITY.CLOSED", "operation": "equals", "value": "0"}
+WON_ONLY = {"field": "OPPORTUNITY.WON", "operation": "equals", "value": "1"}
 
 
 @dataclass(frozen=True)
@@ -96,10 +102,13 @@ def desired_list_views(config: SalesforceConfig, playbook: Playbook) -> list[Com
     n, p = config.field_names(), config.field_prefix
     columns = [*LIST_COLUMNS, n.missing, n.next, n.score]
 
-    def view(name: str, label: str, field: str, operation: str, value: str) -> Component:
+    def view(
+        name: str, label: str, field: str, operation: str, value: str, deals: dict[str, str] = OPEN_ONLY
+    ) -> Component:
+        # Filters are ANDed when no booleanFilter is given.
         return Component("ListView", f"Opportunity.{p}{name}", {
             "label": label[:40], "filterScope": "Everything", "columns": columns,
-            "filters": [{"field": field, "operation": operation, "value": value}],
+            "filters": [{"field": field, "operation": operation, "value": value}, deals],
         })
 
     views = [
@@ -109,7 +118,7 @@ def desired_list_views(config: SalesforceConfig, playbook: Playbook) -> list[Com
     if config.list_views_per_commitment:
         views += [
             view(f"Missing_{c.value.capitalize()}", f"Missing {playbook.label(c)}", n.missing, "includes",
-                 c.value)
+                 c.value, WON_ONLY if c is Commitment.EXECUTE else OPEN_ONLY)
             for c in COMMITMENT_ORDER
         ]
     return views

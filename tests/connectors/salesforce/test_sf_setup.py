@@ -8,6 +8,8 @@ from salesforce_support import PLAYBOOK, session_config
 from connectors.base import ConfigurationError
 from connectors.salesforce.session import SalesforceApi
 from connectors.salesforce.setup import (
+    OPEN_ONLY,
+    WON_ONLY,
     Provisioner,
     desired_fields,
     desired_list_views,
@@ -62,10 +64,28 @@ def test_given_an_empty_filter_value_read_back_as_nothing_when_compared_then_the
     echoed = {
         **missing_view.attrs,
         "fullName": missing_view.full_name,
-        "filters": [{"field": "Commitments_Missing__c", "operation": "notEqual", "value": None}],
+        "filters": [
+            {"field": "Commitments_Missing__c", "operation": "notEqual", "value": None},
+            {"field": "OPPORTUNITY.CLOSED", "operation": "equals", "value": "0"},
+        ],
     }
 
     assert differs(missing_view, echoed) == "unchanged"
+
+
+def test_given_the_list_views_when_provisioned_then_open_deals_only_and_won_ones_for_execute() -> None:
+    # A won deal keeps listing the commitments it missed: a manager's "Missing Build Consensus" view
+    # must not fill up with won deals (`commitments deals --missing` leaves them out too); only a won deal
+    # can miss Execute.
+    config = CONFIG.model_copy(update={"list_views_per_commitment": True})
+    views = {view.full_name: view.attrs["filters"][-1] for view in desired_list_views(config, PLAYBOOK)}
+
+    assert len(views) == 12
+    assert views.pop("Opportunity.Missing_Execute") == WON_ONLY == {
+        "field": "OPPORTUNITY.WON", "operation": "equals", "value": "1"
+    }
+    assert all(deals == OPEN_ONLY for deals in views.values())
+    assert OPEN_ONLY == {"field": "OPPORTUNITY.CLOSED", "operation": "equals", "value": "0"}
 
 
 def test_given_the_metadata_api_refuses_a_component_when_provisioning_then_a_clear_error() -> None:
