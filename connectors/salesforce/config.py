@@ -130,6 +130,7 @@ class FieldNames:
     confirmed: str
     task_key: str
     permission_set: str
+    user_permission_set: str  # for reps and managers: read the fields, tick the confirmations
 
     def owned(self) -> dict[str, str]:
         """Owned (written) field name by OwnedField value."""
@@ -221,4 +222,5 @@ class SalesforceConfig(BaseModel):
             confirmed=f"{p}Commitments_Confirmed__c",
             task_key=f"{p}Commitment_Key__c",
             permission_set=f"{p}Commitments_Plugin",
+            user_permission_set=f"{p}Commitments_User",
         )

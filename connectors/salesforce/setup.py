@@ -5,7 +5,8 @@ confirmed multi-select picklists and the next picklist, whose values are the com
 playbook's labels; score, stage gap, evidence, assessed-at), the task key field on activities (external
 id, not unique), a permission set granting read + edit on the written fields and read on the
 rep-confirmation field (the task key under Task. and Event., as field permissions name activity
-fields), its assignment to the integration user, and managers' list views. It reads what
+fields), its assignment to the integration user, a second permission set for reps and managers (read the
+fields, edit the confirmations; the admin assigns it), and managers' list views. It reads what
 exists first (readMetadata, a SOQL for the assignment) and upserts only what differs, at most 10
 components per call, so a second run changes nothing; a dry run reports the same changes and writes
 nothing. The Metadata API reports failures as plain `Exception`s: they become `ConfigurationError`s here.
@@ -81,21 +82,38 @@ def desired_fields(config: SalesforceConfig, playbook: Playbook) -> list[Compone
     ]
 
 
-def desired_permission_set(config: SalesforceConfig) -> Component:
+def _field_permissions(config: SalesforceConfig, *, worker: bool) -> list[dict[str, Any]]:
+    """The worker writes the owned fields and task keys and only reads the confirmations; a sales user
+    reads the owned fields and task keys and ticks the confirmations."""
     n = config.field_names()
     permissions = [
-        {"field": f"Opportunity.{f}", "readable": True, "editable": True} for f in n.owned().values()
+        {"field": f"Opportunity.{f}", "readable": True, "editable": worker} for f in n.owned().values()
     ]
-    permissions.append({"field": f"Opportunity.{n.confirmed}", "readable": True, "editable": False})
+    permissions.append({"field": f"Opportunity.{n.confirmed}", "readable": True, "editable": not worker})
     # Activity custom fields are defined on Activity but secured per object: a permission set names them
     # Task.X__c / Event.X__c (FieldPermissions.Field is "prefixed with the SobjectType"; Activity is none).
     permissions += [
-        {"field": f"{o}.{n.task_key}", "readable": True, "editable": True} for o in ("Event", "Task")
+        {"field": f"{o}.{n.task_key}", "readable": True, "editable": worker} for o in ("Event", "Task")
     ]
-    return Component("PermissionSet", n.permission_set, {
-        "label": "Commitments Plugin", "description": "Field access for the commitments sync worker.",
-        "fieldPermissions": permissions,
-    })
+    return permissions
+
+
+def desired_permission_sets(config: SalesforceConfig) -> list[Component]:
+    """The worker's permission set (assigned to the integration user by setup) and the sales users' one.
+    Fields created through the Metadata API are visible to no profile, so without the second a rep sees
+    none of them; which users are reps and managers is the admin's call, so setup does not assign it."""
+    n = config.field_names()
+    return [
+        Component("PermissionSet", n.permission_set, {
+            "label": "Commitments Plugin", "description": "Field access for the commitments sync worker.",
+            "fieldPermissions": _field_permissions(config, worker=True),
+        }),
+        Component("PermissionSet", n.user_permission_set, {
+            "label": "Commitments User",
+            "description": "Assign to reps and managers: read the commitment fields, tick confirmed ones.",
+            "fieldPermissions": _field_permissions(config, worker=False),
+        }),
+    ]
 
 
 def desired_list_views(config: SalesforceConfig, playbook: Playbook) -> list[Component]:
@@ -171,7 +189,7 @@ class Provisioner:
         report = SetupReport(dry_run=dry_run)
         groups = [
             ("field", desired_fields(self._config, playbook)),
-            ("permission_set", [desired_permission_set(self._config)]),
+            ("permission_set", desired_permission_sets(self._config)),
             ("list_view", desired_list_views(self._config, playbook)),
         ]
         for kind, components in groups:

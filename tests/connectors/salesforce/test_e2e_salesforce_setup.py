@@ -25,7 +25,7 @@ def test_given_a_fresh_org_when_setup_runs_dry_then_it_lists_every_change_and_wr
         ("field", "create"), ("permission_set", "create"), ("list_view", "create"),
         ("permission_assignment", "create"),
     }
-    assert len(report.pending) == 13
+    assert len(report.pending) == 14
     assert not org.store.tables["_Metadata"]
     assert not list(rows(org, "PermissionSetAssignment"))
 
@@ -39,9 +39,9 @@ def test_given_setup_ran_when_it_runs_again_then_nothing_changes_and_the_fields_
 
     second = sf.setup(PLAYBOOK, dry_run=False)
 
-    assert len(first.pending) == 13
+    assert len(first.pending) == 14
     assert second.pending == []
-    assert org.app.calls["metadata"] - calls_before == 3  # reads only: fields, permission set, views
+    assert org.app.calls["metadata"] - calls_before == 3  # reads only: fields, permission sets, views
     schema = sf.schema()
     assert schema.has("Opportunity", "Commitments_Secured__c")
     assert schema.has("Task", "Commitment_Key__c")
@@ -71,5 +71,5 @@ def test_given_the_metadata_session_expires_when_setup_runs_then_it_logs_in_agai
 
     report = sf.setup(PLAYBOOK, dry_run=False)
 
-    assert len(report.pending) == 13
+    assert len(report.pending) == 14
     assert sf.api_calls()["login"] == 2

@@ -13,7 +13,7 @@ from connectors.salesforce.setup import (
     Provisioner,
     desired_fields,
     desired_list_views,
-    desired_permission_set,
+    desired_permission_sets,
     differs,
 )
 
@@ -31,16 +31,21 @@ def test_given_the_playbook_when_fields_are_designed_then_picklist_values_are_id
     assert len(values) == 10
 
 
-def test_given_the_permission_set_when_designed_then_confirmed_is_read_only_and_the_rest_editable() -> None:
-    permissions = {
-        p["field"]: p["editable"] for p in desired_permission_set(CONFIG).attrs["fieldPermissions"]
-    }
+@pytest.mark.parametrize(("which", "worker"), [(0, True), (1, False)], ids=["worker", "sales-user"])
+def test_given_the_permission_sets_when_designed_then_the_worker_writes_and_sales_users_confirm(
+    which: int, worker: bool
+) -> None:
+    permission_set = desired_permission_sets(CONFIG)[which]
+    permissions = {p["field"]: p for p in permission_set.attrs["fieldPermissions"]}
 
-    assert permissions.pop("Opportunity.Commitments_Confirmed__c") is False
-    assert set(permissions.values()) == {True}
+    assert all(p["readable"] for p in permissions.values())
+    confirmed = permissions.pop("Opportunity.Commitments_Confirmed__c")
+    assert confirmed["editable"] is not worker  # reps tick it; the worker only reads it
+    assert {p["editable"] for p in permissions.values()} == {worker}
     # field permissions name activity custom fields per object (Task./Event.), never Activity.
     assert {"Task.Commitment_Key__c", "Event.Commitment_Key__c"} <= set(permissions)
     assert not [f for f in permissions if f.startswith("Activity.")]
+    assert len(permissions) == 9
 
 
 def test_given_an_echo_of_the_same_field_when_compared_then_unchanged_and_a_new_label_updates() -> None:
