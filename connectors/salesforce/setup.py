@@ -69,16 +69,21 @@ def desired_fields(config: SalesforceConfig, playbook: Playbook) -> list[Compone
         _picklist(playbook, False, "Next Commitment", opp + n.next, "The next commitment to win (plugin)."),
         _picklist(playbook, True, "Commitments Confirmed", opp + n.confirmed,
                   "Commitments the rep confirmed by hand; read by the plugin, never written."),
-        Component("CustomField", opp + n.score, {"label": "Commitment Score", "type": "Number",
-                                                  "precision": 2, "scale": 0}),
+        Component("CustomField", opp + n.score, {
+            "label": "Commitment Score", "type": "Number", "precision": 2, "scale": 0,
+            "description": "How many of the ten buyer commitments are secured (plugin)."}),
         Component("CustomField", opp + n.stage_gap, {
-            "label": "Stage Ahead of Commitments", "type": "Checkbox", "defaultValue": "false"}),
-        Component("CustomField", opp + n.evidence, {"label": "Commitment Evidence", "type": "LongTextArea",
-                                                     "length": 32768, "visibleLines": 10}),
+            "label": "Stage Ahead of Commitments", "type": "Checkbox", "defaultValue": "false",
+            "description": "An open deal whose stage expects commitments not yet secured (plugin)."}),
+        Component("CustomField", opp + n.evidence, {
+            "label": "Commitment Evidence", "type": "LongTextArea", "length": 32768, "visibleLines": 10,
+            "description": "One line per commitment: its status and the evidence behind it (plugin)."}),
         Component("CustomField", opp + n.assessed_at, {
-            "label": "Commitments Assessed At", "type": "DateTime"}),
+            "label": "Commitments Assessed At", "type": "DateTime",
+            "description": "When the plugin's assessment last changed; a sync finding no change keeps it."}),
         Component("CustomField", "Activity." + n.task_key, {
-            "label": "Commitment Key", "type": "Text", "length": 100, "externalId": True, "unique": False}),
+            "label": "Commitment Key", "type": "Text", "length": 100, "externalId": True, "unique": False,
+            "description": "The plugin's key for its own tasks (cmt:deal:commitment); do not edit."}),
     ]
 
 

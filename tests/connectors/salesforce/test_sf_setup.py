@@ -56,11 +56,12 @@ def test_given_an_echo_of_the_same_field_when_compared_then_unchanged_and_a_new_
         "type": "Number",
         "precision": "2",
         "scale": "0",
-        "description": None,
+        "description": "How many of the ten buyer commitments are secured (plugin).",
     }
 
     assert differs(score, echoed) == "unchanged"
     assert differs(score, {**echoed, "label": "Score"}) == "update"
+    assert differs(score, {**echoed, "description": None}) == "update"  # provisioned before it had one
     assert differs(score, {"fullName": None}) == "create"
 
 
