@@ -235,10 +235,12 @@ def _connection(
 
 
 def _playbook_path(value: Any, config_file: Path | None) -> Path | None:
+    """A relative playbook path is relative to the connections file, as its comments say; never to the
+    working directory first, or the worker and an admin's shell could each read a different playbook."""
     if value in (None, ""):
         return None
     path = Path(str(value)).expanduser()
-    if not path.is_absolute() and config_file is not None and not path.exists():
+    if not path.is_absolute() and config_file is not None:
         return config_file.parent / path
     return path
 

@@ -107,6 +107,21 @@ def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(
     assert list(settings.connections) == ["prod"]
 
 
+def test_given_a_relative_playbook_path_when_loading_then_it_is_beside_the_config_not_in_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir, elsewhere = tmp_path / "etc", tmp_path / "cwd"
+    config_dir.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "playbook.yaml").write_text("version: 1\n", encoding="utf-8")  # not the admin's playbook
+    config = write(config_dir / "c.yaml", {"connections": {"acme": HUBSPOT | {"playbook": "playbook.yaml"}}})
+    monkeypatch.chdir(elsewhere)
+
+    settings = load_settings(env_for(config, HS_TOKEN="t"))
+
+    assert settings.connection("acme").playbook == config_dir / "playbook.yaml"
+
+
 @pytest.mark.parametrize(
     ("connection", "environ", "message"),
     [
