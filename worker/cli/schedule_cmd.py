@@ -140,7 +140,7 @@ def run_now(
 ) -> None:
     """Run one sync of the connection now, unless a run of it is already going (then it is skipped)."""
     with open_worker_state() as (settings, store):
-        runner = Runner(store, settings_sync(settings, store))
+        runner = Runner(store, settings_sync(store))
         request = RunRequest(connection, repo.crm_of(settings, connection), mode.value, "manual")
         outcome = runner.run(request)
     colour = {"success": "green", "partial": "yellow"}.get(outcome, "red")

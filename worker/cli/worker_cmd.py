@@ -62,7 +62,7 @@ def worker(
     stop = threading.Event()
     _stop_on_signals(stop)
     with open_worker_state() as (settings, store):
-        runner = Runner(store, settings_sync(settings, store))
+        runner = Runner(store, settings_sync(store))
         process = Worker(
             store,
             runner,

@@ -25,7 +25,7 @@ from worker.observability.metrics import METRICS, Metrics
 from worker.observability.redaction import safe_error_text
 from worker.scheduling.lock import DEFAULT_TTL, Clock, RunLock, lock_name, utc_now
 from worker.scheduling.schedules import record_failed, record_skipped
-from worker.settings import Settings
+from worker.settings import Settings, load_settings
 from worker.store import Store
 from worker.store import runs as run_store
 from worker.sync import SyncAlreadyRunning, SyncResult
@@ -46,13 +46,18 @@ class RunRequest:
 SyncFn = Callable[[RunRequest, StopCheck], SyncResult]
 
 
-def settings_sync(settings: Settings, store: Store) -> SyncFn:
-    """The production sync function: open the named connection from settings and run the sync engine."""
+def settings_sync(store: Store, load: Callable[[], Settings] = load_settings) -> SyncFn:
+    """The production sync function: load the settings, open the named connection and run the sync engine.
+
+    The settings are read again for every run, as the playbook is: a long-running worker then uses a
+    password or token rotated in the connections file, secrets file or secrets directory, and stops
+    syncing a connection removed from the file (its runs fail, naming it), without a restart.
+    """
     from worker.connections import open_connection
     from worker.sync import run_sync
 
     def sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
-        with open_connection(settings, request.connection, store) as connection:
+        with open_connection(load(), request.connection, store) as connection:
             return run_sync(
                 connection, utc_now(), mode=request.mode, trigger=request.trigger, should_stop=should_stop
             )

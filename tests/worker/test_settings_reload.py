@@ -1,0 +1,93 @@
+"""The worker reads its settings again for every run: a secret rotated in the secrets file, or a connection
+removed from the connections file, takes effect at the next run of a long-running worker, no restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.connections import build_connector, sandbox_config, start_sandbox
+from worker.observability.metrics import Metrics
+from worker.playbook_files import load_playbook
+from worker.scheduling.runner import Runner, RunRequest, settings_sync
+from worker.settings import Settings, load_settings
+from worker.store import Store
+from worker.store.models import RunRow
+
+
+@pytest.fixture
+def portal() -> Iterator[Any]:
+    """A provisioned sandbox HubSpot portal."""
+    handle = start_sandbox("hubspot", deals=3)
+    connector = build_connector(sandbox_config("hubspot", handle.credentials), load_playbook())
+    connector.setup(load_playbook(), dry_run=False)
+    connector.close()
+    yield handle
+    handle.stop()
+
+
+def _write(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+
+
+def _secrets(tmp_path: Path, token: str) -> None:
+    tokens = {name: {"access_token": token} for name in ("acme", "other")}
+    _write(tmp_path / "secrets.yaml", {"connections": tokens})
+
+
+def _loader(config: Path) -> Any:
+    def load() -> Settings:
+        return load_settings({"COMMITMENTS_CONFIG": str(config), "COMMITMENTS_STATE_DIR": str(config.parent)})
+
+    return load
+
+
+def _newest_error(store: Store) -> str | None:
+    with Session(store.engine) as session:
+        newest = session.scalars(select(RunRow).order_by(RunRow.id.desc())).first()
+        assert newest is not None
+        return newest.error
+
+
+def test_given_a_worker_with_an_old_token_when_the_secrets_file_is_rotated_then_the_next_run_uses_the_new_one(
+    tmp_path: Path, portal: Any, store: Store
+) -> None:
+    config = tmp_path / "connections.yaml"
+    _write(config, {"connections": {"acme": {"crm": "hubspot", "base_url": portal.credentials["host"]}}})
+    _secrets(tmp_path, "pat-na1-revoked")
+    runner = Runner(store, settings_sync(store, _loader(config)), metrics=Metrics())
+    request = RunRequest("acme", "hubspot", "full", "schedule")
+    assert runner.run(request) == "failed"
+
+    # when: the admin rotates the token in the secrets file while the worker keeps running
+    _secrets(tmp_path, portal.credentials["access_token"])
+    outcome = runner.run(request)
+
+    # then: the next run logs in with the new token
+    assert outcome == "success", _newest_error(store)
+
+
+def test_given_a_connection_removed_from_the_file_when_its_schedule_fires_then_the_run_fails_naming_it(
+    tmp_path: Path, portal: Any, store: Store
+) -> None:
+    config = tmp_path / "connections.yaml"
+    body = {"crm": "hubspot", "base_url": portal.credentials["host"]}
+    _write(config, {"connections": {"acme": body, "other": body}})
+    _secrets(tmp_path, portal.credentials["access_token"])
+    runner = Runner(store, settings_sync(store, _loader(config)), metrics=Metrics())
+    request = RunRequest("acme", "hubspot", "incremental", "schedule")
+    assert runner.run(request) == "success"
+
+    # when: the admin removes the connection while the worker keeps running
+    _write(config, {"connections": {"other": body}})
+    outcome = runner.run(request)
+
+    # then: it is not synced any more, and the run says why
+    assert outcome == "failed"
+    assert "no connection named 'acme'" in (_newest_error(store) or "")
