@@ -13,6 +13,7 @@ from datetime import datetime
 from connectors.base import (
     ApiBudget,
     ApplyResult,
+    ConfigurationError,
     RecordFailure,
     SetupReport,
     TransientError,
@@ -64,6 +65,7 @@ class SalesforceConnector:
         What Salesforce stays unavailable for after the retry policy gave up becomes failures of those
         deals (retried next run), as with HubSpot; configuration and budget errors stop the run."""
         self._api.caller.check_budget(self.config.api_reserve_fraction)
+        self._require_owned_fields(plans)
         actions = [action for plan in plans for action in plan.tasks]
         updates = update_writes(plans, self.config.field_names())
         to_complete = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
@@ -77,6 +79,23 @@ class SalesforceConnector:
             result.merge(self._writer.composite_update([*updates, *completions]))
         result.merge(self._tasks.create([a for a in actions if a.kind is TaskActionKind.CREATE]))
         return result
+
+    def _require_owned_fields(self, plans: Sequence[WritePlan]) -> None:
+        """Stop with one ConfigurationError when a field the plans write is not in the org (setup has not
+        run, or an admin deleted the field): every update names it, so otherwise each deal would fail on
+        its own with INVALID_FIELD, run after run, and its other changed fields would never be written.
+        Checked against the schema the read discovered: applying never costs describe calls of its own."""
+        schema = self._schema
+        if schema is None:
+            return
+        names = self.config.field_names().owned()
+        written = {names[field.value] for plan in plans for field in plan.changed}
+        missing = sorted(name for name in written if not schema.has("Opportunity", name))
+        if missing:
+            raise ConfigurationError(
+                f"Salesforce: the org lacks the plugin's fields Opportunity.{', Opportunity.'.join(missing)} "
+                "(deleted, or setup has not run); run `commitments setup` to create them"
+            )
 
     def _completion_writes(self, actions: list[TaskAction]) -> tuple[list[PendingWrite], list[RecordFailure]]:
         """The composite records closing these tasks; if looking up the ones known only by key stays

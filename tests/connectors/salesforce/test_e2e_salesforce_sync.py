@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
 
-from sandbox.salesforce import SalesforceSandbox
+from connectors.base import ConfigurationError
+from sandbox.salesforce import SalesforceSandbox, metadata_soap
 from sandbox.salesforce.testing import password_login
 
 
@@ -110,6 +111,21 @@ def test_given_a_locked_record_when_applying_then_it_is_reported_and_the_rest_ar
     assert run.result.deals_updated == 59
     assert [p.deal_id for p in retry.non_empty if p.changed] == [locked]
     assert retry.result.deals_updated == 1
+
+
+def test_given_an_admin_deleted_an_owned_field_when_syncing_then_one_error_says_to_run_setup(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    sync(connect(box), clock.now)
+    assessed = {r["Id"]: r.get("Commitments_Assessed_At__c") for r in rows(box, "Opportunity")}
+    metadata_soap.delete(box.store, "CustomField", ["Opportunity.Commitment_Score__c"])  # in Setup
+
+    with pytest.raises(ConfigurationError, match="run `commitments setup`") as raised:
+        sync(connect(box), clock.advance(hours=1))
+
+    assert "Opportunity.Commitment_Score__c" in str(raised.value)
+    assert {r["Id"]: r.get("Commitments_Assessed_At__c") for r in rows(box, "Opportunity")} == assessed
 
 
 def test_given_more_updates_than_the_bulk_threshold_when_applying_then_bulk_api_writes_them(
