@@ -57,6 +57,16 @@ def test_given_open_task_not_yet_secured_when_planned_then_no_second_task() -> N
     assert planned(d).tasks == ()
 
 
+def test_given_next_moved_back_while_a_later_task_is_open_when_planned_then_left_open_until_closed() -> None:
+    # given: next is time again (its evidence is gone) while the plugin's explore task is still open
+    open_later = deal(plugin_tasks=[task(C.EXPLORE)])
+    closed_later = deal(plugin_tasks=[task(C.EXPLORE, is_open=False)])  # then the rep completes it
+
+    # then: the open task is neither completed nor joined by a second one; once closed, time gets a task
+    assert planned(open_later).tasks == ()
+    assert [(t.kind, t.commitment) for t in planned(closed_later).tasks] == [(CREATE, C.TIME)]
+
+
 def test_given_task_created_before_and_completed_when_planned_then_not_created_twice() -> None:
     d = deal(plugin_tasks=[task(C.TIME, is_open=False)])
     assert planned(d).tasks == ()
