@@ -53,10 +53,14 @@ def diagnose(
     try:
         stages = connector.pipeline_stages()
     except ConfigurationError as exc:
-        fix = f"check the credentials of connection {connection!r} (config file, secrets file or environment)"
-        return [
-            Finding("credentials", "problem", f"the CRM rejected the credentials: {scrub(str(exc))}", fix)
-        ]
+        # Not only a rejected login: a wrong setting (a HubSpot pipeline id that does not exist) fails this
+        # first call too, and the connector's message already says which; do not call it a credentials issue.
+        fix = (
+            f"check the settings and credentials of connection {connection!r} "
+            "(config file, secrets file or environment)"
+        )
+        detail = f"the CRM refused the connection: {scrub(str(exc))}"
+        return [Finding("credentials", "problem", detail, fix)]
     except ConnectorError as exc:
         fix = "check the CRM's URL and status, and the network between the worker and the CRM; then rerun"
         return [Finding("credentials", "problem", f"could not reach the CRM: {scrub(str(exc))}", fix)]

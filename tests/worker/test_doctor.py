@@ -12,7 +12,7 @@ import pytest
 from connectors.base import Connector
 from core.playbook import Playbook
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
-from worker.connections import build_connector, sandbox_config
+from worker.connections import build_connector, sandbox_config, start_sandbox
 from worker.doctor import Finding, diagnose, has_problems
 from worker.observability.logs import make_handler
 from worker.observability.redaction import Redactor
@@ -154,3 +154,19 @@ def test_given_rejected_token_when_diagnosed_then_clear_problem_and_token_nowher
     for text in (shown, stream.getvalue()):
         assert TOKEN not in text
         assert "KnownSecretTokenValue" not in text
+
+
+def test_given_an_unknown_hubspot_pipeline_id_when_diagnosed_then_the_setting_is_named_not_the_credentials(
+    playbook: Playbook,
+) -> None:
+    portal = start_sandbox("hubspot", deals=3)
+    try:
+        config = sandbox_config("hubspot", portal.credentials).model_copy(update={"pipelines": ("typo",)})
+        findings = diagnose(build_connector(config, playbook), playbook, NOW, connection="acme")
+    finally:
+        portal.stop()
+
+    (first,) = findings
+    assert (first.check, first.severity) == ("credentials", "problem")
+    assert "no deal pipeline with id 'typo'" in first.detail
+    assert "rejected the credentials" not in first.detail
