@@ -151,6 +151,16 @@ def test_given_a_file_where_the_sqlite_directory_should_be_when_opening_then_one
         Store.open(f"sqlite:///{tmp_path / 'state' / 'commitments.sqlite3'}")
 
 
+def test_given_the_sqlite_file_replaced_by_one_that_is_not_a_database_when_opening_then_one_clear_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "commitments.sqlite3"
+    path.write_text("not a database, e.g. a backup copied over it by mistake\n" * 200, encoding="utf-8")
+
+    with pytest.raises(UserError, match=r"cannot open the state store sqlite:///.*: file is not a database"):
+        Store.open(f"sqlite:///{path}")
+
+
 _OPEN_STORE = """
 import sys, time
 from worker.store import Store

@@ -17,7 +17,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.errors import UserError
@@ -121,7 +121,7 @@ class Store:
         if run_migrations:
             try:
                 migrate(engine)
-            except OperationalError as exc:
+            except DatabaseError as exc:  # unreachable, refused, or (SQLite) a file that is not a database
                 engine.dispose()
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "cannot connect"
                 raise UserError(f"cannot open the state store {_redacted(url)}: {reason}") from None
