@@ -136,6 +136,14 @@ class Playbook(_Strict):
         absent = [c.value for c in COMMITMENT_ORDER if c not in value]
         if absent:
             raise ValueError(f"guidance missing for: {', '.join(absent)}")
+        # Labels are what reps and managers pick from in CRM picklists, filters and list views, and what a
+        # label read back from the CRM is mapped to: two commitments with one label cannot be told apart.
+        by_label: dict[str, list[str]] = {}
+        for commitment in COMMITMENT_ORDER:
+            by_label.setdefault(value[commitment].label.strip().casefold(), []).append(commitment.value)
+        shared = ["/".join(ids) for ids in by_label.values() if len(ids) > 1]
+        if shared:
+            raise ValueError(f"each commitment needs its own label; these share one: {', '.join(shared)}")
         return value
 
     def label(self, commitment: Commitment) -> str:

@@ -54,6 +54,17 @@ def test_given_invalid_value_when_loaded_then_error_names_key_path_and_expectati
     assert str(tmp_path) in message
 
 
+def test_given_two_commitments_with_one_label_when_loaded_then_error_names_them(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["commitments"]["explore"]["label"] = "commitment to change "  # an admin's copy-paste
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+
+    assert "commitments: Value error, each commitment needs its own label" in str(caught.value)
+    assert "these share one: explore/change" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
