@@ -210,6 +210,12 @@ def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _
         return _FileModel.model_validate(document)
     except ValidationError as exc:
         problems.extend(f"{source}: {_path(e['loc'])}: {_message(e)}" for e in exc.errors())
+    # Still read the valid top-level keys, so the connections' own problems are listed in the same error
+    # instead of appearing one fix at a time.
+    known = {key: value for key, value in document.items() if key in _FileModel.model_fields}
+    try:
+        return _FileModel.model_validate(known)
+    except ValidationError:
         return _FileModel()
 
 

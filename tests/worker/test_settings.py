@@ -166,6 +166,21 @@ def test_given_bad_settings_when_loading_then_one_clear_line_per_problem(
     assert "Traceback" not in str(raised.value)
 
 
+def test_given_a_top_level_typo_and_a_connection_typo_when_loading_then_both_are_listed(
+    tmp_path: Path,
+) -> None:
+    document = {"databse_url": "sqlite:///x", "connections": {"acme": HUBSPOT | {"chunksize": 5}}}
+    config = write(tmp_path / "c.yaml", document)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config, HS_TOKEN="t"))
+
+    assert [p.split(": ", 1)[1] for p in raised.value.problems] == [
+        "databse_url: unknown key (check the spelling)",
+        "connections.acme.chunksize: unknown key (check the spelling)",
+    ]
+
+
 def test_given_secret_in_a_bad_connection_when_loading_then_the_error_does_not_show_it(
     tmp_path: Path,
 ) -> None:
