@@ -25,6 +25,7 @@ def read_associations(
     found: dict[str, list[Row]] = {object_id: [] for object_id in unique}
     for chunk in chunked(unique, client.config.association_batch_size):
         pending: list[dict[str, str]] = [{"id": object_id} for object_id in chunk]
+        asked: set[tuple[str, str]] = set()  # (id, cursor) pairs already followed
         while pending:
             data = client.call(
                 "assoc_read", "associations.batch", "get_page", from_type, to_type, {"inputs": pending}
@@ -34,7 +35,9 @@ def read_associations(
                 from_id = str(result["from"]["id"])
                 found.setdefault(from_id, []).extend(result.get("to", []))
                 after = (result.get("paging") or {}).get("next", {}).get("after")
-                if after:
+                # A cursor answered twice would page forever: stop following that id (loop guard).
+                if after and (from_id, str(after)) not in asked:
+                    asked.add((from_id, str(after)))
                     pending.append({"id": from_id, "after": str(after)})
     return found
 
