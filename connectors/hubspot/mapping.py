@@ -156,7 +156,8 @@ def _text(value: object) -> str | None:
 
 
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
+# A tag opens with a letter, "/" or "!" right after "<": "x < 5 and y > 3" in a note is text, not a tag.
+_TAG = re.compile(r"<[A-Za-z/!][^>]*>")
 
 
 def plain_text(value: object) -> str:

@@ -14,6 +14,7 @@ from connectors.hubspot.mapping import (
     deal_from_hubspot,
     parse_commitments,
     parse_time,
+    plain_text,
     quote_from_hubspot,
 )
 from connectors.hubspot.pipelines import stages_from_json
@@ -213,6 +214,18 @@ def test_given_html_note_body_when_mapped_then_plain_text_lines(context: Mapping
     deal = deal_from_hubspot(load("deal_bundle_open.json"), context)
     note = next(a for a in deal.activities if a.id == "851")
     assert note.body == "Compelling event: audit in Q1\nCFO & COO aligned\nbudget approved"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>x < 5 and y > 3</p>", "x < 5 and y > 3"),  # comparisons in a note are text, not a tag
+        ("<div>budget &lt;50k&gt; approved<br/>next</div>", "budget <50k> approved\nnext"),
+        ("<!-- sig --><b>Go</b>-live", "Go-live"),
+    ],
+)
+def test_given_html_body_when_made_plain_then_only_tags_are_dropped(html: str, text: str) -> None:
+    assert plain_text(html) == text
 
 
 @pytest.mark.parametrize(
