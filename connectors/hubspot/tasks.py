@@ -7,7 +7,8 @@ makes, and reads as a harmless footnote to the rep. Before each create batch the
 through the deal->tasks association (strongly consistent, unlike search), so a crash between "created" and
 "recorded", or a create whose answer was lost to a dropped connection, never makes a second task: a create
 is never blindly resent; the re-check runs again and only the still-missing tasks are sent. Tasks are
-associated to their deal with the tasks->deals type id looked up from the labels API (cached).
+associated to their deal with the tasks->deals type id looked up from the labels API (cached). A create
+refused for its owner (the deal's owner is no longer a HubSpot owner) is sent once more without one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from core.models import PluginTask, TaskAction
 
 def key_marker(key: str) -> str:
     return f"[commitments-key: {key}]"
+
+
+OWNER_REFUSED = "INVALID_OWNER_ID"  # in the message of a write naming an owner HubSpot no longer has
 
 
 def task_properties(action: TaskAction) -> dict[str, str]:
@@ -99,11 +103,29 @@ class TaskWriter:
             if not actions:
                 return result
             try:
-                result.merge(self._send_creates(actions))
+                result.merge(self._send_creates_or_unowned(actions))
                 return result
             except TransientError:
                 if attempt == attempts:
                     raise  # may or may not have been created: the next run's re-check settles it
+        return result
+
+    def _send_creates_or_unowned(self, actions: list[TaskAction]) -> ApplyResult:
+        """Create the tasks; those HubSpot refuses for their owner are sent once more without one.
+
+        A deal whose owner was deactivated or removed keeps that owner id, and HubSpot refuses a task for
+        it (INVALID_OWNER_ID) on every run: the deal would never get its task. Without hubspot_owner_id the
+        task is unassigned, on the deal's timeline for whoever takes the deal over. A refused create wrote
+        nothing, so it is resent without looking the key up again."""
+        result = self._send_creates(actions)
+        refused = {f.deal_id for f in result.failures if OWNER_REFUSED in f.message}
+        retry = [
+            a.model_copy(update={"owner_id": None}) for a in actions if a.owner_id and a.deal_id in refused
+        ]
+        if retry:
+            again = {a.deal_id for a in retry}
+            result.failures = [f for f in result.failures if f.deal_id not in again]
+            result.merge(self._send_creates(retry))
         return result
 
     def _send_creates(self, actions: list[TaskAction]) -> ApplyResult:

@@ -126,3 +126,35 @@ def test_given_a_portal_not_provisioned_when_applying_then_one_error_says_to_run
 
     assert "commitments_secured" in str(raised.value)
     assert connector.api_calls()["batch_update"] == 1  # no bisecting: every record would fail alike
+
+
+def test_given_a_deal_owner_hubspot_no_longer_has_when_synced_then_the_task_is_created_unassigned(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    # HubSpot refuses a task for an owner it no longer has (INVALID_OWNER_ID) on every run: without the
+    # fallback such a deal never gets its task and every run reports the same failure.
+    connector_for(portal).setup(playbook, dry_run=False)
+    owners = portal.store.tables["owners"]
+    gone = next(iter(owners))
+    del owners[gone]
+
+    outcome = sync(connector_for(portal), playbook, None, clock.now)
+
+    assert outcome.result.failures == []
+    orphaned = [
+        a for p in outcome.plans for a in p.tasks if a.kind is TaskActionKind.CREATE and a.owner_id == gone
+    ]
+    assert orphaned, "the removed owner owns open deals that need a task"
+    for action in orphaned:
+        assert deal_task_keys(portal, action.deal_id) == [action.key]
+        assert plugin_task_owner(portal, action.deal_id) is None
+    creates = [a for p in outcome.plans for a in p.tasks if a.kind is TaskActionKind.CREATE]
+    kept = next(a for a in creates if a.owner_id != gone)
+    assert plugin_task_owner(portal, kept.deal_id) == kept.owner_id
+
+
+def plugin_task_owner(portal: HubSpotSandbox, deal_id: str) -> str | None:
+    store = portal.store
+    tasks = [store.tables["tasks"][t]["properties"] for t in store.associated("deals", deal_id, "tasks")]
+    (task,) = [t for t in tasks if "[commitments-key:" in (t.get("hs_task_body") or "")]
+    return task.get("hubspot_owner_id") or None
