@@ -161,6 +161,9 @@ class Deal(_Frozen):
     id: str
     name: str = ""
     stage: str
+    stage_label: str | None = Field(
+        default=None, description="The stage as the CRM shows it, where that differs from `stage` (HubSpot)."
+    )
     pipeline: str = "default"
     is_closed: bool = False
     is_won: bool = False

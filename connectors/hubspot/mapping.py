@@ -388,6 +388,7 @@ def deal_from_hubspot(bundle: Json, context: MappingContext) -> Deal:
         id=str(deal["id"]),
         name=str(props.get("dealname") or ""),
         stage=stage_id,
+        stage_label=stage.label if stage and stage.label != stage_id else None,  # ids read badly: "1167842"
         pipeline=pipeline,
         is_closed=is_closed,
         is_won=is_won,

@@ -60,6 +60,31 @@ def test_given_a_stage_filter_when_listing_missing_then_only_that_stage(synced: 
     assert "Deal A" not in result.output
 
 
+def test_given_a_hubspot_stage_id_with_a_label_when_listing_then_the_label_shows_and_filters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook
+) -> None:
+    # HubSpot stages are ids ("1167842" in a custom pipeline): a manager reads and filters by the label.
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    deal = make_deal("H", stage="Needs Analysis", meetings=0).model_copy(update={"stage_label": "Deep Dive"})
+    store = Store.open(url)
+    run_sync(SyncConnection("sandbox", MemoryConnector([deal]), playbook, store), NOW)
+    store.close()
+
+    by_label = CliRunner().invoke(app, ["deals", "--missing", "time", "--stage", "Deep Dive"])
+    by_value = CliRunner().invoke(app, ["deals", "-m", "time", "--stage", "Needs Analysis", "-f", "json"])
+    explained = CliRunner().invoke(app, ["explain", "H", "--connection", "sandbox"])
+
+    assert by_label.exit_code == 0, by_label.output
+    assert "Deep Dive" in by_label.output
+    assert "Deal H" in by_label.output
+    listed = json.loads(by_value.output)["deals"]
+    assert [(d["stage"], d["stage_label"]) for d in listed] == [("Needs Analysis", "Deep Dive")]
+    assert "(H, Deep Dive)" in explained.output
+
+
 def test_given_a_won_deal_without_kickoff_when_listing_missing_execute_then_it_is_listed(
     synced: Path,
 ) -> None:

@@ -117,7 +117,7 @@ def _table(rows: list[tuple[Deal, Assessment]]) -> Table:
     for deal, result in rows:
         table.add_row(
             escape(f"{deal.id} {deal.name}".strip()),
-            escape(deal.stage),
+            escape(deal.stage_label or deal.stage),
             f"{result.score}/10",
             _ids(result.secured),
             _ids(result.missing),
@@ -179,8 +179,9 @@ def assess_command(
 
 
 def _explain(out: Console, deal: Deal, result: Assessment, write_plan: WritePlan, playbook: Playbook) -> None:
+    label = f" ({escape(deal.stage_label)})" if deal.stage_label else ""  # the value is what stage maps name
     out.print(
-        f"[bold]{escape(deal.name or deal.id)}[/] ({escape(deal.id)})  stage {escape(deal.stage)!r} "
+        f"[bold]{escape(deal.name or deal.id)}[/] ({escape(deal.id)})  stage {escape(deal.stage)!r}{label} "
         f"in pipeline {escape(deal.pipeline)!r}",
         highlight=False,
     )

@@ -60,6 +60,11 @@ def _connection_id(store: Store, settings: Settings, name: str | None) -> tuple[
     return row.id, resolved
 
 
+def shown_stage(row: DealAssessmentRow) -> str:
+    """The stage as the CRM shows it (HubSpot's label), else its value."""
+    return row.stage_label or row.stage
+
+
 def _ids(encoded: str) -> str:
     return ", ".join(c.value for c in deal_store.decode_commitments(encoded)) or "-"
 
@@ -80,7 +85,7 @@ def missing_table(
         table.add_row(
             escape(row.deal_id),
             escape(row.name),
-            escape(row.stage),
+            escape(shown_stage(row)),
             escape(row.owner_id or ""),
             str(row.score),
             row.next or "-",
@@ -96,6 +101,7 @@ def _record(row: DealAssessmentRow) -> dict[str, Any]:
         "deal_id": row.deal_id,
         "name": row.name,
         "stage": row.stage,
+        "stage_label": row.stage_label or "",
         "pipeline": row.pipeline,
         "owner_id": row.owner_id or "",
         "is_closed": row.is_closed,
@@ -110,8 +116,8 @@ def _record(row: DealAssessmentRow) -> dict[str, Any]:
 
 # The keys of `_record`, in its order: the CSV header, written even when no deal is listed.
 CSV_COLUMNS = (
-    "deal_id", "name", "stage", "pipeline", "owner_id", "is_closed", "score", "next", "secured", "missing",
-    "stage_gap", "assessed_at",
+    "deal_id", "name", "stage", "stage_label", "pipeline", "owner_id", "is_closed", "score", "next",
+    "secured", "missing", "stage_gap", "assessed_at",
 )
 
 
@@ -169,7 +175,8 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
         )
     assessment = deal_store.stored_assessment(row)
     next_label = playbook.label(assessment.next) if assessment.next else "none"
-    title = escape(f"{row.name} ({deal_id}, {row.stage}): score {assessment.score}/10, next: {next_label}")
+    stage = shown_stage(row)
+    title = escape(f"{row.name} ({deal_id}, {stage}): score {assessment.score}/10, next: {next_label}")
     out.print(explanation_table(assessment, playbook, title))
     if assessment.stage_gap:
         out.print("[yellow]The stage is ahead of the commitments actually secured.[/]")
@@ -184,7 +191,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def deals(
         missing: str = typer.Option(..., "--missing", "-m", help="Commitment id or label, e.g. consensus."),
-        stage: str | None = typer.Option(None, "--stage", help="Only deals in this CRM stage."),
+        stage: str | None = typer.Option(
+            None, "--stage", help="Only deals in this CRM stage (its value, or the label HubSpot shows)."
+        ),
         owner: str | None = typer.Option(None, "--owner", help="Only deals of this owner id."),
         connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),
         limit: int = typer.Option(200, "--limit", "-n", min=1, help="At most this many deals."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import chunked
@@ -35,6 +35,7 @@ def _row(connection_id: int, deal: Deal, assessment: Assessment) -> dict[str, ob
         "deal_id": deal.id,
         "name": deal.name,
         "stage": deal.stage,
+        "stage_label": deal.stage_label,
         "pipeline": deal.pipeline,
         "owner_id": deal.owner_id,
         "is_closed": deal.is_closed,
@@ -116,8 +117,8 @@ def deals_missing(
         )
         .order_by(DealAssessmentRow.stage, DealAssessmentRow.name, DealAssessmentRow.deal_id)
     )
-    if stage is not None:
-        query = query.where(DealAssessmentRow.stage == stage)
+    if stage is not None:  # the stage value, or its label as the CRM shows it (HubSpot)
+        query = query.where(or_(DealAssessmentRow.stage == stage, DealAssessmentRow.stage_label == stage))
     if owner_id is not None:
         query = query.where(DealAssessmentRow.owner_id == owner_id)
     if not include_closed:

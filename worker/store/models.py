@@ -150,6 +150,7 @@ class DealAssessmentRow(Base):
     deal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     stage: Mapped[str] = mapped_column(String(120))
+    stage_label: Mapped[str | None] = mapped_column(String(255))  # as the CRM shows it, when not `stage`
     pipeline: Mapped[str] = mapped_column(String(120))
     owner_id: Mapped[str | None] = mapped_column(String(64))
     is_closed: Mapped[bool] = mapped_column(Boolean)

@@ -50,6 +50,7 @@ def test_given_open_deal_bundle_when_mapped_then_deal_fields_are_read(context: M
     assert (deal.id, deal.name, deal.stage, deal.pipeline) == (
         "9001", "Acme Corp - Platform rollout", "presentationscheduled", "default"
     )
+    assert deal.stage_label == "Presentation Scheduled"  # what a manager sees in HubSpot, for display
     assert (deal.is_closed, deal.is_won, deal.amount, deal.currency) == (False, False, 48000.0, "USD")
     assert deal.close_date == date(2026, 12, 15)
     assert (deal.forecast_category, deal.owner_id) == ("BEST_CASE", "77001")
