@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
-from worker.store.db import migrate
+from worker.store.db import WAL_ATTEMPTS, journal_to_wal, migrate
 from worker.store.models import Base
 
 
@@ -221,3 +222,39 @@ def test_given_a_fresh_database_when_three_processes_open_the_store_at_once_then
             with admin.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+class LockedCursor:
+    """A cursor whose journal-mode switch SQLite answers "database is locked" the first `locked` times."""
+
+    def __init__(self, locked: int, error: str = "database is locked") -> None:
+        self.locked, self.error, self.statements = locked, error, 0
+
+    def execute(self, statement: str) -> None:
+        self.statements += 1
+        if self.statements <= self.locked:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_given_another_process_switching_a_new_file_to_wal_when_connecting_then_it_retries() -> None:
+    # SQLite answers "locked" at once here (no busy wait): three processes opening a new store failed so.
+    pauses: list[float] = []
+    cursor = LockedCursor(locked=3)
+
+    journal_to_wal(cursor, sleep=pauses.append)
+
+    assert cursor.statements == 4
+    assert len(pauses) == 3
+
+
+def test_given_the_file_stays_locked_when_connecting_then_it_goes_on_in_its_current_mode() -> None:
+    cursor = LockedCursor(locked=10_000)
+
+    journal_to_wal(cursor, sleep=lambda _s: None)  # no error: the connection keeps the file's current mode
+
+    assert cursor.statements == WAL_ATTEMPTS
+
+
+def test_given_another_sqlite_error_when_switching_to_wal_then_it_is_raised() -> None:
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        journal_to_wal(LockedCursor(locked=1, error="disk I/O error"), sleep=lambda _s: None)

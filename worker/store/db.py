@@ -7,7 +7,9 @@ out sessions. SQLite files get WAL journaling and a busy timeout so a CLI run an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,28 @@ from worker.errors import UserError
 MIGRATIONS = "worker:migrations"
 
 
+WAL_ATTEMPTS, WAL_PAUSE_S = 50, 0.02
+
+
+def journal_to_wal(cursor: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Switch the file to WAL journaling. That needs a moment of exclusive access, and when another process
+    is opening or switching the same file SQLite answers "database is locked" at once, without waiting its
+    busy timeout (processes starting together on a new store failed so). So retry briefly; the mode is kept
+    in the file, so once any process has switched it every connection uses WAL, and if none has yet this
+    connection simply goes on in the file's current mode (WAL is for concurrency, not correctness)."""
+    for _attempt in range(WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            sleep(WAL_PAUSE_S)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    journal_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
