@@ -35,6 +35,8 @@ CRM_CONFIG: TypeAdapter[SalesforceConfig | HubSpotConfig] = TypeAdapter(CrmConfi
 CRMS = ("salesforce", "hubspot")
 SANDBOX_CONNECTIONS = {"sandbox": "salesforce", "sandbox-hubspot": "hubspot"}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Text PyYAML quotes (with repr) in a problem; one character ('%') and token names ('<stream end>') stay.
+_YAML_QUOTED = re.compile(r"(?<!\S)(?:'(?!<)[^']{2,}'|\"(?!<)[^\"]{2,}\")")
 
 
 class SettingsError(UserError):
@@ -193,9 +195,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise SettingsError(
-            [f"{path}: YAML syntax error at {where}: {exc.problem or 'invalid YAML'}"]
-        ) from None
+        raise SettingsError([f"{path}: YAML syntax error at {where}: {_yaml_problem(exc.problem)}"]) from None
     except yaml.YAMLError:
         raise SettingsError([f"{path}: YAML syntax error"]) from None
     if data is None:
@@ -203,6 +203,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError([f"{path}: expected a mapping with 'connections' at the top level"])
     return data
+
+
+def _yaml_problem(problem: str | None) -> str:
+    """PyYAML's problem text without the source text it quotes. An unquoted value starting with '!' or
+    '*' is read as a tag or an alias, and the problem then quotes it whole ("could not determine a
+    constructor for the tag '!pa55word'"): in a secrets file that value is a password or a token."""
+    if not problem:
+        return "invalid YAML"
+    text, hidden = _YAML_QUOTED.subn("'...'", problem)
+    return f"{text} (put quotes around a value that starts with !, & or *)" if hidden else text
 
 
 def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _FileModel:

@@ -236,6 +236,23 @@ def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: P
         load_settings(env_for(config))
 
 
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("!Pa55-word-9", "tag"), ("*Pa55-word-9", "alias"), ("!it's-Pa55-word-9", "tag with a quote")],
+)
+def test_given_an_unquoted_secret_yaml_reads_as_a_tag_or_alias_when_loading_then_the_error_hides_it(
+    tmp_path: Path, value: str, kind: str
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": SALESFORCE}})
+    (tmp_path / "secrets.yaml").write_text(f"acme:\n  auth:\n    password: {value}\n", encoding="utf-8")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config, SF_PW="unused"))
+
+    assert "secrets.yaml: YAML syntax error at line 3, column 15" in str(raised.value), kind
+    assert "Pa55-word" not in str(raised.value), kind
+
+
 def test_given_several_connections_and_no_default_when_choosing_then_the_user_is_asked(
     tmp_path: Path,
 ) -> None:
