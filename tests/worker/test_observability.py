@@ -73,6 +73,10 @@ def test_given_registered_secret_and_token_patterns_when_logged_then_never_in_ou
     ("text", "expected"),
     [
         ("Authorization: Bearer abcdefghijkl.mnop", "Authorization: Bearer ***"),
+        # base64 of "consumer_key:consumer_secret", as a proxy or server echoing request headers shows it
+        ("Authorization: Basic Y2stMTIzOnNlY3JldC00NTY=", "Authorization: Basic ***"),
+        ("{'Authorization': 'Basic Y2stMTIzOnNlY3JldC00NTY='}", "{'Authorization': 'Basic ***'}"),
+        ("the basic permissions are missing", "the basic permissions are missing"),
         ("GET /x?access_token=XYZ123456&y=1", "GET /x?access_token=***&y=1"),
         ('{"refresh_token": "abc12345"}', '{"refresh_token": "***"}'),
         ("sessionId=00Dxx0000001gPL!AR8AQJXg5r", "sessionId=***"),

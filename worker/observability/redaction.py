@@ -1,10 +1,10 @@
 """Keeping secrets out of logs and error text.
 
 One `Redactor` holds the secret values known to the process (every `SecretStr` in the loaded settings is
-registered at start) and a few token-shaped patterns (`Bearer xxx`, `access_token=...`, Salesforce
-session ids); `scrub(text)` replaces both with `***`. `RedactingFilter` applies it to every log record,
-including the formatted exception, so a token that leaks into an SDK's exception message never reaches a
-log line. Airbyte does the same before logging connector errors.
+registered at start) and a few token-shaped patterns (`Bearer xxx`, `Authorization: Basic xxx`,
+`access_token=...`, Salesforce session ids); `scrub(text)` replaces both with `***`. `RedactingFilter`
+applies it to every log record, including the formatted exception, so a token that leaks into an SDK's
+exception message never reaches a log line. Airbyte does the same before logging connector errors.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 _PATTERNS = (
     # Authorization headers and similar "Bearer <token>"/"OAuth <token>"
     (re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=!-]{8,}"), rf"\1 {MASK}"),
+    # HTTP Basic credentials (Salesforce client credentials send base64 of "consumer key:secret", which no
+    # registered secret matches); only after an Authorization key, as "basic" is also an ordinary word
+    (re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/]{4,}=*"), rf"\1{MASK}"),
     # key=value / "key": "value" forms of token-ish keys
     (
         re.compile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from salesforce_support import password_config, text
 from connectors.base import ConfigurationError
 from connectors.salesforce.client import UsageTracker, build_salesforce, build_session
 from connectors.salesforce.config import SalesforceConfig
+from worker.observability.redaction import Redactor
 
 
 def test_given_a_base_url_when_a_salesforce_url_is_called_then_it_goes_to_the_base_keeping_path_and_query(
@@ -59,6 +62,29 @@ def test_given_a_rejected_login_when_building_then_a_configuration_error_names_u
     assert "login.salesforce.com" in message
     assert "security token" in message
     assert "SECRET" not in message
+
+
+def test_given_client_credentials_refused_by_an_endpoint_echoing_headers_when_scrubbed_then_no_credential(
+    rsps: responses.RequestsMock,
+) -> None:
+    auth = {"mode": "client_credentials", "consumer_key": "3MVG9-key", "consumer_secret": "cs-SECRET"}
+    config = SalesforceConfig.model_validate({"auth": {**auth, "domain": "acme.my"}})
+    rsps.add_callback(
+        responses.POST,
+        "https://acme.my.salesforce.com/services/oauth2/token",
+        callback=lambda request: (400, {}, json.dumps({
+            "error": "invalid_grant", "error_description": f"you sent {dict(request.headers)}"
+        })),
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+
+    basic = base64.b64encode(b"3MVG9-key:cs-SECRET").decode()
+    assert basic in str(caught.value)  # the echo arrived ...
+    shown = Redactor(["cs-SECRET"]).scrub(str(caught.value))  # ... and what the CLI and runs.error show
+    assert basic not in shown
+    assert "Basic ***" in shown
 
 
 @pytest.mark.parametrize(
