@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -53,7 +54,7 @@ class WorkerEnvironment(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMMITMENTS_", extra="ignore")
 
     config: Path = Path("config/connections.yaml")
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)  # may hold the PostgreSQL password
     state_dir: Path | None = None
     secrets_file: Path | None = None
     secrets_dir: Path | None = None
@@ -84,7 +85,7 @@ class _FileModel(BaseModel):
 
     connections: dict[str, Any] = Field(default_factory=dict)
     default_connection: str | None = None
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)
     state_dir: Path | None = None
 
 
@@ -92,7 +93,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     config_file: Path | None
-    database_url: str
+    database_url: str = Field(repr=False)  # a PostgreSQL URL may hold the password
     state_dir: Path
     connections: dict[str, ConnectionSettings]
     default_connection: str | None = None
@@ -162,7 +163,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     # Every command loads settings through here, so every secret is known to the log/error redactor
     # before the first CRM call can echo it back.
     REDACTOR.add_from(settings)
+    REDACTOR.add(*_url_password(url))
     return settings
+
+
+def _url_password(url: str) -> list[str]:
+    """The password in a database URL, as written and percent-decoded (a driver may echo either)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # not a URL at all; opening the store says so
+        return []
+    return [password, unquote(password)] if password else []
 
 
 def _environment(env: Mapping[str, str]) -> WorkerEnvironment:

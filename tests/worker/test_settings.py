@@ -10,6 +10,7 @@ import yaml
 from pydantic import SecretStr
 
 from worker.errors import UserError
+from worker.observability.redaction import scrub
 from worker.settings import SandboxConnection, SettingsError, load_settings
 
 HUBSPOT = {"crm": "hubspot", "access_token": "${HS_TOKEN}"}
@@ -48,6 +49,18 @@ def test_given_env_references_when_loading_then_secrets_come_from_the_environmen
 
     assert secret(settings.connection().crm.access_token) == "pat-na1-secret"  # type: ignore[union-attr]
     assert "pat-na1-secret" not in repr(settings)
+
+
+def test_given_a_database_url_with_a_password_when_loading_then_repr_and_scrubbed_text_hide_it(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+psycopg://commitments:pg-pa55%21word@db.internal/commitments"
+
+    settings = load_settings({"COMMITMENTS_DATABASE_URL": url, "COMMITMENTS_STATE_DIR": str(tmp_path)})
+
+    assert settings.database_url == url
+    assert "pa55" not in repr(settings)
+    assert "pa55" not in scrub(f"could not connect to {url} (password pg-pa55!word refused)")
 
 
 @pytest.mark.parametrize(
