@@ -134,7 +134,7 @@ def login_target(config: SalesforceConfig) -> LoginTarget:
         )
     if isinstance(auth, ClientCredentialsAuth):
         return LoginTarget(
-            f"client credentials of consumer key {auth.consumer_key[:6]}...",
+            f"client credentials of consumer key {auth.consumer_key.get_secret_value()[:6]}...",
             f"{auth.domain}.salesforce.com",
             "the consumer key and secret, that the client credentials flow is enabled with a run-as user",
         )
@@ -150,7 +150,7 @@ def salesforce_kwargs(config: SalesforceConfig, session: requests.Session) -> di
             "privatekey_file": auth.private_key_file
         }
         return {
-            **common, **key, "username": auth.username, "consumer_key": auth.consumer_key,
+            **common, **key, "username": auth.username, "consumer_key": auth.consumer_key.get_secret_value(),
             "domain": auth.domain, "instance_url": auth.my_domain,
         }
     if isinstance(auth, PasswordAuth):
@@ -160,7 +160,7 @@ def salesforce_kwargs(config: SalesforceConfig, session: requests.Session) -> di
         }
     if isinstance(auth, ClientCredentialsAuth):
         return {
-            **common, "consumer_key": auth.consumer_key,
+            **common, "consumer_key": auth.consumer_key.get_secret_value(),
             "consumer_secret": auth.consumer_secret.get_secret_value(), "domain": auth.domain,
         }
     assert isinstance(auth, SessionAuth)

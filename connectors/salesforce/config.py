@@ -47,7 +47,7 @@ class JwtAuth(_Auth):
 
     mode: Literal["jwt"] = "jwt"
     username: str
-    consumer_key: str
+    consumer_key: SecretStr  # the connected app's client id: with the key it logs in, so kept out of reprs
     private_key: SecretStr | None = Field(default=None, description="The PEM text of the signing key.")
     private_key_file: str | None = Field(default=None, description="Path to the PEM file instead.")
     domain: Literal["login", "test"] = "login"
@@ -84,7 +84,7 @@ class ClientCredentialsAuth(_Auth):
     """OAuth client credentials flow; Salesforce only serves it on the org's My Domain."""
 
     mode: Literal["client_credentials"] = "client_credentials"
-    consumer_key: str
+    consumer_key: SecretStr
     consumer_secret: SecretStr
     domain: str = Field(description="The org's My Domain, e.g. 'acme.my'.")
 

@@ -56,6 +56,25 @@ def test_given_secrets_when_the_config_is_printed_then_they_do_not_appear() -> N
 
 
 @pytest.mark.parametrize(
+    "auth",
+    [
+        {"mode": "jwt", "username": "u@x.com", "consumer_key": "3MVG9-ck-0001", "private_key": "PEM-0002"},
+        {"mode": "client_credentials", "consumer_key": "3MVG9-ck-0001", "consumer_secret": "cs-0002",
+         "domain": "acme.my"},
+    ],
+)
+def test_given_a_connected_app_when_the_config_is_printed_then_its_consumer_key_does_not_appear(
+    auth: dict[str, str],
+) -> None:
+    config = SalesforceConfig.model_validate({"auth": auth})
+
+    shown = repr(config) + str(config) + config.model_dump_json()
+
+    assert "ck-0001" not in shown
+    assert "0002" not in shown
+
+
+@pytest.mark.parametrize(
     "my_domain", ["acme.my", "acme.my.salesforce.com", "https://acme.my.salesforce.com/"]
 )
 def test_given_a_my_domain_in_any_form_when_jwt_is_configured_then_the_host_fragment_is_passed(
