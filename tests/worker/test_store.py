@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 
 import worker.scheduling.schedules  # noqa: F401 - the scheduler's tables live on the same metadata
+from connectors.base import RecordFailure
 from core.assess import assess
 from core.models import Commitment
 from core.playbook import Playbook
@@ -21,7 +23,7 @@ from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
 from worker.store.db import WAL_ATTEMPTS, journal_to_wal, migrate
-from worker.store.models import Base
+from worker.store.models import Base, RunFailureRow
 
 
 def test_given_migrated_database_when_compared_to_the_models_then_they_agree(store: Store) -> None:
@@ -121,9 +123,30 @@ def test_given_stored_assessment_when_read_back_then_it_equals_the_original(
     assert deal_store.stored_assessment(stored) == assessment
 
 
-def test_given_a_bad_database_url_when_opening_then_one_clear_message() -> None:
-    with pytest.raises(UserError, match="not a database URL"):
-        Store.open("not a url at all")
+@pytest.mark.parametrize("url", ["not a url at all", "postgresql+psycopg://sync:pw-SECRET@db:notaport/x"])
+def test_given_a_bad_database_url_when_opening_then_one_clear_message(url: str) -> None:
+    with pytest.raises(UserError, match="not a database URL") as raised:
+        Store.open(url)
+    assert "pw-SECRET" not in str(raised.value)
+
+
+def test_given_a_crm_answer_echoing_a_token_when_a_failure_is_recorded_then_it_is_stored_scrubbed(
+    store: Store,
+) -> None:
+    # The CRM's words are stored as they came, and a proxy or SDK may echo what the request carried.
+    echoed = RecordFailure("006A", "update", "refused: Authorization: Bearer 00Dabc!AQ4AQLongSessionToken")
+    with store.session() as session:
+        connection = run_store.ensure_connection(session, "acme", "salesforce", NOW)
+        run = run_store.start_run(
+            session, connection.id, mode="full", trigger="manual", dry_run=False, started_at=NOW
+        )
+        run_store.add_failures(session, run.id, [echoed])
+
+    with store.session() as session:
+        (message,) = session.scalars(select(RunFailureRow.message)).all()
+
+    assert "LongSessionToken" not in message
+    assert message.startswith("refused: Authorization: Bearer ***")
 
 
 @pytest.mark.parametrize(

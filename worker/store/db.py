@@ -58,7 +58,7 @@ def create_store_engine(url: str, **engine_args: Any) -> Engine:
     """An engine for `url`; creates the SQLite file's directory. Bad URLs become one clear UserError."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise UserError(
             f"state store URL {_redacted(url)!r} is not a database URL; expected e.g. "
             "sqlite:///state/commitments.sqlite3 or postgresql+psycopg://user@host/db"
@@ -94,7 +94,7 @@ def _make_directory(directory: Path) -> None:
 def _redacted(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url.split("@")[-1]
 
 

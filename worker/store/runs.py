@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import RecordFailure
 from worker.errors import UserError
+from worker.observability.redaction import scrub
 from worker.store.models import ConnectionRow, RunFailureRow, RunRow
 
 OUTCOMES = ("running", "success", "partial", "failed", "budget_stopped", "interrupted")
@@ -117,7 +118,8 @@ def add_failures(session: Session, run_id: int, failures: Iterable[RecordFailure
             "deal_id": f.deal_id,
             "operation": f.operation,
             "code": f.code,
-            "message": f.message[:FAILURE_MESSAGE_LIMIT],
+            # The CRM's own words, which an SDK or a proxy may have filled with what the request carried.
+            "message": scrub(f.message)[:FAILURE_MESSAGE_LIMIT],
         }
         for f in failures
     ]
