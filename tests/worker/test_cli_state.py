@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.memory import MemoryConnector
+from core.models import Commitment
 from core.playbook import Playbook
 from tests.worker.conftest import NOW, make_deal
 from worker.cli import app
@@ -151,6 +152,17 @@ def test_given_a_synced_deal_when_explained_from_the_connection_then_each_commit
     assert "Deal C (C, Needs Analysis)" in result.output
     assert "Commitment to Execute" in result.output
     assert "first secured" in result.output
+
+
+def test_given_a_synced_deal_when_explained_from_the_connection_then_what_would_secure_the_rest_is_shown(
+    synced: Path, playbook: Playbook
+) -> None:
+    # As `explain FILE DEAL_ID` does: a rep reads what to do about each commitment not secured yet.
+    result = CliRunner().invoke(app, ["explain", "A", "--connection", "sandbox"])
+
+    assert result.exit_code == 0, result.output
+    assert "to secure:" in result.output
+    assert playbook.commitments[Commitment.TIME].secure_hint.split()[0] in result.output
 
 
 def test_given_an_unknown_deal_when_explained_then_a_clear_error(synced: Path) -> None:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from core.models import Assessment, Commitment
+from core.models import Assessment, Commitment, CommitmentStatus
 from core.playbook import Playbook
 from worker.cli.output import stderr_console, stdout_console
 from worker.connections import open_store
@@ -137,7 +137,7 @@ def write_missing(
 
 
 def explanation_table(assessment: Assessment, playbook: Playbook, title: str) -> Table:
-    """One row per commitment: status, why, and the evidence behind it."""
+    """One row per commitment: status, why (and, unless secured, what would secure it), and the evidence."""
     table = Table(title=title, show_lines=True)
     for column in ("commitment", "status", "why", "evidence"):
         table.add_column(column)
@@ -147,10 +147,13 @@ def explanation_table(assessment: Assessment, playbook: Playbook, title: str) ->
         # Reasons and snippets quote CRM text (subjects, notes, names): never read as rich markup.
         evidence = "\n".join(f"{e.kind.value}: {e.snippet or e.source}" for e in result.evidence[:3]) or "-"
         marker = " (expected)" if result.expected else ""
+        why = result.reason
+        if result.status is not CommitmentStatus.SECURED:
+            why += f"\nto secure: {playbook.commitments[result.commitment].secure_hint}"
         table.add_row(
             playbook.label(result.commitment),
             f"[{colours[status]}]{status}[/]{marker}",
-            escape(result.reason),
+            escape(why),
             escape(evidence),
         )
     return table
