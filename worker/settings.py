@@ -38,6 +38,7 @@ SANDBOX_CONNECTIONS = {"sandbox": "salesforce", "sandbox-hubspot": "hubspot"}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Text PyYAML quotes (with repr) in a problem; one character ('%') and token names ('<stream end>') stay.
 _YAML_QUOTED = re.compile(r"(?<!\S)(?:'(?!<)[^']{2,}'|\"(?!<)[^\"]{2,}\")")
+Unset = tuple[tuple[str, ...], str]  # an unset `${VAR}`: its key path (connection name first), the problem
 
 
 class SettingsError(UserError):
@@ -138,10 +139,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     problems: list[str] = []
     source = str(config_file or "settings")
     raw = _file_model(document, source, problems)
-    expanded = _expand(raw.connections, env, f"{source}: connections", problems)
-    _merge(expanded, _secrets_file(process, config_file))
-    _merge(expanded, _flat_overrides(_secrets_dir(process.secrets_dir)))
-    _merge(expanded, _flat_overrides({k: v for k, v in env.items() if k.startswith("COMMITMENTS_")}))
+    unset: list[Unset] = []
+    expanded = _expand(raw.connections, env, f"{source}: connections", (), unset)
+    overrides = [
+        _secrets_file(process, config_file),
+        _flat_overrides(_secrets_dir(process.secrets_dir)),
+        _flat_overrides({k: v for k, v in env.items() if k.startswith("COMMITMENTS_")}),
+    ]
+    for override in overrides:
+        _merge(expanded, override)
+    # A `${VAR}` that is not set is no problem where a later source gives the value (later ones win).
+    problems.extend(problem for path, problem in unset if not any(_sets(o, path) for o in overrides))
     connections = {
         name: conn
         for name, body in expanded.items()
@@ -307,18 +315,19 @@ def _message(error: Any) -> str:
 # ------------------------------------------------------------------------------------ secrets sources
 
 
-def _expand(value: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
-    """Replace `${VAR}` in every string with the variable's value; a missing variable is a problem."""
+def _expand(value: Any, env: Mapping[str, str], where: str, path: tuple[str, ...], unset: list[Unset]) -> Any:
+    """Replace `${VAR}` in every string with the variable's value; a missing variable is recorded in `unset`
+    with the key path (connection name first) and the problem."""
     if isinstance(value, dict):
-        return {k: _expand(v, env, f"{where}.{k}", problems) for k, v in value.items()}
+        return {k: _expand(v, env, f"{where}.{k}", (*path, str(k)), unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, env, f"{where}.{i}", problems) for i, v in enumerate(value)]
+        return [_expand(v, env, f"{where}.{i}", (*path, str(i)), unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(1) not in env:
-            problems.append(f"{where}: environment variable {match.group(1)} is not set")
+            unset.append((path, f"{where}: environment variable {match.group(1)} is not set"))
             return ""
         return env[match.group(1)]
 
@@ -395,6 +404,25 @@ def _merge(connections: dict[str, Any], overrides: dict[str, Any]) -> None:
                 continue
             name = key.lower().replace("_", "-") if key.isupper() else key
         connections[name] = _deep_merge(connections.get(name, {}), body)
+
+
+def _sets(overrides: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether `overrides` (by connection, as `_merge` matches them) gives the value at `path`, or one
+    holding it."""
+    name, keys = path[0], path[1:]
+    for key, node in overrides.items():
+        if _env_name(key) != _env_name(name):
+            continue
+        for part in keys:
+            if not isinstance(node, dict):
+                break
+            if part not in node:
+                node = None
+                break
+            node = node[part]
+        if node is not None:
+            return True
+    return False
 
 
 def _deep_merge(base: Any, override: Any) -> Any:

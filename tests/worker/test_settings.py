@@ -94,6 +94,27 @@ def test_given_a_secret_source_when_loading_then_it_fills_the_connection(
     assert secret(settings.connection("acme-sf").crm.auth.security_token) == expected  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("source", ["env", "secrets_file", "secrets_dir"])
+def test_given_an_unset_env_reference_that_a_later_source_fills_when_loading_then_that_value_is_used(
+    tmp_path: Path, source: str
+) -> None:
+    # The example connection files write ${HUBSPOT_ACCESS_TOKEN} and offer the other sources instead.
+    config = write(tmp_path / "c.yaml", {"connections": {"acme-hs": HUBSPOT}})
+    environ = env_for(config)
+    if source == "env":
+        environ["COMMITMENTS_ACME_HS__ACCESS_TOKEN"] = "pat-later"
+    elif source == "secrets_file":
+        write(tmp_path / "secrets.yaml", {"connections": {"acme-hs": {"access_token": "pat-later"}}})
+    else:
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "commitments_acme_hs__access_token").write_text("pat-later\n")
+        environ["COMMITMENTS_SECRETS_DIR"] = str(tmp_path / "secrets")
+
+    settings = load_settings(environ)
+
+    assert secret(settings.connection("acme-hs").crm.access_token) == "pat-later"  # type: ignore[union-attr]
+
+
 def test_given_a_binary_file_in_the_secrets_directory_when_loading_then_the_file_is_named_not_read_out(
     tmp_path: Path,
 ) -> None:
