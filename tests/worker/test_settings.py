@@ -31,7 +31,10 @@ def secret(value: SecretStr | None) -> str:
     return value.get_secret_value()
 
 
-def test_given_no_config_file_when_loading_then_the_sandbox_is_the_default_connection(tmp_path: Path) -> None:
+def test_given_no_config_file_when_loading_then_the_sandbox_is_the_default_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # not the checkout, whose config/connections.yaml an admin may have written
     settings = load_settings({"COMMITMENTS_STATE_DIR": str(tmp_path)})
 
     assert settings.connections == {}
@@ -128,7 +131,10 @@ def test_given_a_binary_file_in_the_secrets_directory_when_loading_then_the_file
     assert raised.value.problems == [f"{key}: not UTF-8 text; a secret file holds the value as text"]
 
 
-def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(tmp_path: Path) -> None:
+def test_given_a_connection_only_in_the_environment_when_loading_then_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     environ = {
         "COMMITMENTS_STATE_DIR": str(tmp_path),
         "COMMITMENTS_PROD__CRM": "hubspot",
