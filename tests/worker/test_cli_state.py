@@ -74,7 +74,7 @@ def test_given_a_hubspot_stage_id_with_a_label_when_listing_then_the_label_shows
     run_sync(SyncConnection("sandbox", MemoryConnector([deal]), playbook, store), NOW)
     store.close()
 
-    by_label = CliRunner().invoke(app, ["deals", "--missing", "time", "--stage", "Deep Dive"])
+    by_label = CliRunner().invoke(app, ["deals", "--missing", "time", "--stage", "deep dive"])
     by_value = CliRunner().invoke(app, ["deals", "-m", "time", "--stage", "Needs Analysis", "-f", "json"])
     explained = CliRunner().invoke(app, ["explain", "H", "--connection", "sandbox"])
 

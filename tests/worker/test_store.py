@@ -81,6 +81,7 @@ def test_given_a_held_lease_when_another_owner_asks_then_refused_until_it_expire
         (Commitment.TIME, None, None, ["A"]),
         (Commitment.EXPLORE, None, None, ["A", "B"]),
         (Commitment.EXPLORE, "Needs Analysis", None, ["B"]),
+        (Commitment.EXPLORE, "needs analysis", None, ["B"]),  # any case, on both databases
         (Commitment.EXPLORE, None, "nobody", []),
     ],
 )

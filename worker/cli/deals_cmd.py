@@ -195,7 +195,7 @@ def register(app: typer.Typer) -> None:
     def deals(
         missing: str = typer.Option(..., "--missing", "-m", help="Commitment id or label, e.g. consensus."),
         stage: str | None = typer.Option(
-            None, "--stage", help="Only deals in this CRM stage (its value, or the label HubSpot shows)."
+            None, "--stage", help="Only deals in this stage (its value or HubSpot label; any case)."
         ),
         owner: str | None = typer.Option(None, "--owner", help="Only deals of this owner id."),
         connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),

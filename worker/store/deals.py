@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import chunked
@@ -98,6 +98,13 @@ def _update_history(session: Session, connection_id: int, assessments: Sequence[
         session.execute(update(CommitmentHistoryRow), changed)
 
 
+def _stage_is(stage: str) -> ColumnElement[bool]:
+    """The stage value or its label as the CRM shows it (HubSpot), in any case as `--missing` takes a
+    commitment; exact text as well, as SQLite's lower() folds ASCII letters only."""
+    columns = (DealAssessmentRow.stage, DealAssessmentRow.stage_label)
+    return or_(*(c == stage for c in columns), *(func.lower(c) == stage.lower() for c in columns))
+
+
 def deals_missing(
     session: Session,
     connection_id: int,
@@ -117,8 +124,8 @@ def deals_missing(
         )
         .order_by(DealAssessmentRow.stage, DealAssessmentRow.name, DealAssessmentRow.deal_id)
     )
-    if stage is not None:  # the stage value, or its label as the CRM shows it (HubSpot)
-        query = query.where(or_(DealAssessmentRow.stage == stage, DealAssessmentRow.stage_label == stage))
+    if stage is not None:
+        query = query.where(_stage_is(stage))
     if owner_id is not None:
         query = query.where(DealAssessmentRow.owner_id == owner_id)
     if not include_closed:
