@@ -15,6 +15,7 @@ is the in-process sandbox ("sandbox" for Salesforce, "sandbox-hubspot" for HubSp
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Mapping
@@ -36,8 +37,9 @@ CRM_CONFIG: TypeAdapter[SalesforceConfig | HubSpotConfig] = TypeAdapter(CrmConfi
 CRMS = ("salesforce", "hubspot")
 SANDBOX_CONNECTIONS = {"sandbox": "salesforce", "sandbox-hubspot": "hubspot"}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Text PyYAML quotes (with repr) in a problem; one character ('%') and token names ('<stream end>') stay.
-_YAML_QUOTED = re.compile(r"(?<!\S)(?:'(?!<)[^']{2,}'|\"(?!<)[^\"]{2,}\")")
+# Text PyYAML quotes (with repr) in a problem, one quoted text at a time (escapes included), so the quote
+# closing one text never opens a match with the quote opening the next ("expected ' ', but found '!'").
+_YAML_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 Unset = tuple[tuple[str, ...], str]  # an unset `${VAR}`: its key path (connection name first), the problem
 
 
@@ -230,8 +232,19 @@ def _yaml_problem(problem: str | None) -> str:
     constructor for the tag '!pa55word'"): in a secrets file that value is a password or a token."""
     if not problem:
         return "invalid YAML"
-    text, hidden = _YAML_QUOTED.subn("'...'", problem)
-    return f"{text} (put quotes around a value that starts with !, & or *)" if hidden else text
+    text = _YAML_QUOTED.sub(_hide_quoted, problem)
+    return f"{text} (put quotes around a value that starts with !, & or *)" if text != problem else text
+
+
+def _hide_quoted(match: re.Match[str]) -> str:
+    """'...' for a quoted text; one character ('%', '\\t' for a tab) and token names ('<stream end>') stay,
+    as they say what is wrong."""
+    quoted = match.group()
+    try:
+        value = ast.literal_eval(quoted)
+    except (ValueError, SyntaxError):
+        value = quoted
+    return quoted if len(value) <= 1 or quoted[1:2] == "<" else "'...'"
 
 
 def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _FileModel:

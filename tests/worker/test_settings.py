@@ -293,6 +293,28 @@ def test_given_an_unquoted_secret_yaml_reads_as_a_tag_or_alias_when_loading_then
     assert "Pa55-word" not in str(raised.value), kind
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("connections:\n\tacme:\n    crm: hubspot\n", "found character '\\t' that cannot start any token"),
+        ("connections:\n  acme:\n    token: !ab'c\"d\n", "expected ' ', but found '\"'"),
+    ],
+    ids=["tab-indent", "two-quoted-characters"],
+)
+def test_given_a_yaml_error_quoting_single_characters_when_loading_then_the_message_keeps_them(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    # Only quoted values are hidden: the one character PyYAML stopped at is what the user has to fix.
+    config = tmp_path / "c.yaml"
+    config.write_text(text, encoding="utf-8")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    assert raised.value.problems[0].endswith(expected), raised.value.problems
+    assert "put quotes around" not in str(raised.value)
+
+
 def test_given_several_connections_and_no_default_when_choosing_then_the_user_is_asked(
     tmp_path: Path,
 ) -> None:
