@@ -131,6 +131,13 @@ def test_given_a_bad_database_url_when_opening_then_one_clear_message(url: str) 
     assert "pw-SECRET" not in str(raised.value)
 
 
+def test_given_a_password_with_an_unencoded_at_when_opening_the_store_then_its_tail_is_not_shown() -> None:
+    # SQLAlchemy reads "pw@SECRET-tail@db" as password "pw" and host "SECRET-tail@db".
+    with pytest.raises(UserError, match="%40") as raised:
+        Store.open("postgresql+psycopg://sync:pw@SECRET-tail@db/x")
+    assert "SECRET-tail" not in str(raised.value)
+
+
 def test_given_a_crm_answer_echoing_a_token_when_a_failure_is_recorded_then_it_is_stored_scrubbed(
     store: Store,
 ) -> None:

@@ -63,6 +63,13 @@ def create_store_engine(url: str, **engine_args: Any) -> Engine:
             f"state store URL {_redacted(url)!r} is not a database URL; expected e.g. "
             "sqlite:///state/commitments.sqlite3 or postgresql+psycopg://user@host/db"
         ) from None
+    if parsed.host and "@" in parsed.host:
+        # SQLAlchemy ends the password at its first '@' and reads the rest as the host, so the driver's
+        # "cannot resolve host" error (and the URL shown with the password hidden) would print its tail.
+        raise UserError(
+            "state store URL: an '@' in the user name or password must be written as %40 "
+            "(e.g. postgresql+psycopg://user:pa%40ss@host/db)"
+        )
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UserError(
             f"state store URL {_redacted(url)!r}: unsupported database {parsed.get_backend_name()!r}; use "
