@@ -21,11 +21,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
@@ -178,12 +179,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _url_password(url: str) -> list[str]:
-    """The password in a database URL, as written and percent-decoded (a driver may echo either)."""
+    """The password in a database URL, as written and percent-decoded (a driver may echo either). Read as
+    SQLAlchemy reads it (up to the first '@'), so a '/', '?' or '#' in it, which a URL parser takes for
+    the path, query or fragment, is known too."""
     try:
-        password = urlsplit(url).password
-    except ValueError:  # not a URL at all; opening the store says so
+        password = make_url(url).password
+    except (ArgumentError, ValueError):  # not a URL at all; opening the store says so
         return []
-    return [password, unquote(password)] if password else []
+    if not password:
+        return []
+    written = url.partition("://")[2].partition("@")[0].partition(":")[2]
+    return [written, str(password)]
 
 
 def _environment(env: Mapping[str, str]) -> WorkerEnvironment:

@@ -66,6 +66,18 @@ def test_given_a_database_url_with_a_password_when_loading_then_repr_and_scrubbe
     assert "pa55" not in scrub(f"could not connect to {url} (password pg-pa55!word refused)")
 
 
+@pytest.mark.parametrize("password", ["pg/pa55word", "pg#pa55word", "pg?pa55word"])
+def test_given_a_database_password_with_a_path_character_when_loading_then_scrubbed_text_hides_it(
+    tmp_path: Path, password: str
+) -> None:
+    # SQLAlchemy reads the password up to its '@'; a URL parser would end it at '/', '#' or '?'.
+    url = f"postgresql+psycopg://commitments:{password}@db.internal/commitments"
+
+    load_settings({"COMMITMENTS_DATABASE_URL": url, "COMMITMENTS_STATE_DIR": str(tmp_path)})
+
+    assert "pa55" not in scrub(f"could not connect to {url} (password {password} refused)")
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
