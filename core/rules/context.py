@@ -102,6 +102,25 @@ def chronological(activities: Sequence[Activity]) -> list[Activity]:
     return sorted(activities, key=_sort_key)
 
 
+_PENDING = frozenset({ActivityStatus.SCHEDULED, ActivityStatus.OPEN})
+
+
+def distinct_activities(ordered: list[Activity]) -> list[Activity]:
+    """One activity per id, in the given (chronological) order. One CRM record read twice (joined over two
+    associations, or edited between two reads so its copies differ in time) counts once: as a copy whose
+    outcome is known (held, canceled, missed) rather than one still scheduled or open, since a record only
+    moves from pending to an outcome (a meeting moved to a later day and then held is held, not scheduled);
+    otherwise as its earliest copy."""
+    if len(set(map(_ID, ordered))) == len(ordered):
+        return ordered
+    kept: dict[str, Activity] = {}
+    for activity in ordered:
+        seen = kept.get(activity.id)
+        if seen is None or (seen.status in _PENDING and activity.status not in _PENDING):
+            kept[activity.id] = activity
+    return [activity for activity in ordered if kept[activity.id] is activity]
+
+
 class TextRecord(NamedTuple):
     """A text the keyword search can hit: an activity (subject and body) or the deal description."""
 
@@ -146,13 +165,7 @@ class DealContext:
         texted: list[Activity] = []  # every activity with a text position, in position order
         texts: list[str] = []
         evidence: list[int] = []
-        seen: set[str] = set()
-        for activity in chronological(deal.activities) if deal.activities else ():
-            if activity.id in seen:
-                # One CRM record read twice (joined over two associations, or edited between two reads so
-                # its copies differ in time): count it once, as its earliest copy.
-                continue
-            seen.add(activity.id)
+        for activity in distinct_activities(chronological(deal.activities)) if deal.activities else ():
             status = activity.status
             if status in _NEVER_HAPPENED:
                 continue

@@ -172,6 +172,19 @@ def test_given_one_meeting_listed_twice_when_assessed_then_it_is_one_meeting(sec
     assert result.status is not SECURED, result.reason
 
 
+@pytest.mark.parametrize("held_first", [False, True], ids=["held-copy-last", "held-copy-first"])
+def test_given_a_meeting_read_before_and_after_it_was_moved_and_held_when_assessed_then_it_counts_as_held(
+    held_first: bool,
+) -> None:
+    # One record read twice: scheduled for 03-02, then moved to 03-05 and held (the newer copy).
+    copies = [meeting("m1", "Intro", status="scheduled"), meeting("m1", "Intro", day="03-05")]
+    given = deal(contacts=[contact("c1")], activities=copies[::-1] if held_first else copies)
+
+    result = result_of(given, C.TIME)
+
+    assert result.status is SECURED, result.reason
+
+
 def test_given_playbook_without_roles_when_hubspot_budget_holder_on_deal_then_economic_buyer() -> None:
     # The built-in role defaults must match the shipped playbook: HubSpot's buying role BUDGET_HOLDER is
     # its economic buyer, also when an admin's playbook leaves the roles section out.
