@@ -3,7 +3,9 @@
 `POST /crm/v4/associations/{from}/{to}/batch/read` answers one row per input id with its associated ids
 and association types (labels included) and, when an object has more associations than one page, a
 `paging.next.after` for that input alone; those inputs are asked again together until none is left. Ids
-without associations come back as per-input errors (207), which simply mean "none".
+without associations come back as per-input errors (207), which simply mean "none". A cursor answered twice
+stops the read with a FatalError (as the Salesforce paginator and the HubSpot search do): stopping quietly
+would hand on a partial list, and the task re-check would then miss a plugin task and create it again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.base import chunked
+from connectors.base import FatalError, chunked
 from connectors.hubspot.client import HubSpotClient
 
 Row = dict[str, Any]  # {"toObjectId": 123, "associationTypes": [{"category", "typeId", "label"}]}
@@ -35,10 +37,17 @@ def read_associations(
                 from_id = str(result["from"]["id"])
                 found.setdefault(from_id, []).extend(result.get("to", []))
                 after = (result.get("paging") or {}).get("next", {}).get("after")
-                # A cursor answered twice would page forever: stop following that id (loop guard).
-                if after and (from_id, str(after)) not in asked:
-                    asked.add((from_id, str(after)))
-                    pending.append({"id": from_id, "after": str(after)})
+                if not after:
+                    continue
+                # A cursor answered twice would page forever (loop guard); what it leaves unread may hold
+                # a plugin task or a buyer's meeting, so the read fails instead of returning a partial list.
+                if (from_id, str(after)) in asked:
+                    raise FatalError(
+                        f"HubSpot answered the same {from_type}->{to_type} association page twice for "
+                        f"{from_type} {from_id}; stopping"
+                    )
+                asked.add((from_id, str(after)))
+                pending.append({"id": from_id, "after": str(after)})
     return found
 
 
