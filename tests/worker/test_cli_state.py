@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.memory import MemoryConnector
-from core.models import Commitment
+from core.models import Commitment, Deal
 from core.playbook import Playbook
 from tests.worker.conftest import NOW, make_deal
 from worker.cli import app
@@ -21,14 +21,25 @@ from worker.store import Store
 from worker.sync import SyncConnection, run_sync
 
 
-@pytest.fixture
-def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
-    """A state store holding one sync of four deals under the default connection name ("sandbox"): three
-    open ones and W, won a month ago with no kickoff since (missing execute, and consensus: one contact)."""
+def sync_for_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook, deals: list[Deal], columns: int = 200
+) -> Path:
+    """`deals` synced once into a fresh state store under the default connection name ("sandbox"), which
+    the CLI, run from `tmp_path`, then reads; a wide terminal so table rows are not wrapped."""
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    store = Store.open(url)
+    run_sync(SyncConnection("sandbox", MemoryConnector(deals), playbook, store), NOW)
+    store.close()
+    return tmp_path
+
+
+@pytest.fixture
+def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
+    """One sync of four deals: three open ones and W, won a month ago with no kickoff since (missing
+    execute, and consensus: one contact)."""
     deals = [
         make_deal("A", stage="Qualification", meetings=0),
         make_deal("B", stage="Needs Analysis", meetings=1),
@@ -37,10 +48,7 @@ def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) 
             update={"close_date": NOW.date() - timedelta(days=30)}
         ),
     ]
-    store = Store.open(url)
-    run_sync(SyncConnection("sandbox", MemoryConnector(deals), playbook, store), NOW)
-    store.close()
-    return tmp_path
+    return sync_for_the_cli(tmp_path, monkeypatch, playbook, deals)
 
 
 @pytest.mark.parametrize("commitment", ["time", "Commitment for Time", "commitment FOR time"])
@@ -65,14 +73,8 @@ def test_given_a_hubspot_stage_id_with_a_label_when_listing_then_the_label_shows
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook
 ) -> None:
     # HubSpot stages are ids ("1167842" in a custom pipeline): a manager reads and filters by the label.
-    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
     deal = make_deal("H", stage="Needs Analysis", meetings=0).model_copy(update={"stage_label": "Deep Dive"})
-    store = Store.open(url)
-    run_sync(SyncConnection("sandbox", MemoryConnector([deal]), playbook, store), NOW)
-    store.close()
+    sync_for_the_cli(tmp_path, monkeypatch, playbook, [deal])
 
     by_label = CliRunner().invoke(app, ["deals", "--missing", "time", "--stage", "deep dive"])
     by_value = CliRunner().invoke(app, ["deals", "-m", "time", "--stage", "Needs Analysis", "-f", "json"])
@@ -212,17 +214,10 @@ def test_given_no_sync_yet_when_listing_missing_then_told_to_sync_first(
 @pytest.fixture
 def bracketed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook) -> Path:
     """One synced deal whose CRM text looks like rich markup: a "[q3]" name and a "[/agenda]" subject."""
-    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMMITMENTS_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "250")
     deal = make_deal("Q", stage="Qualification", meetings=1)
     meeting = deal.activities[0].model_copy(update={"subject": "Intro [/agenda] call"})
     deal = deal.model_copy(update={"name": "Renewal [q3] Acme", "activities": (meeting,)})
-    store = Store.open(url)
-    run_sync(SyncConnection("sandbox", MemoryConnector([deal]), playbook, store), NOW)
-    store.close()
-    return tmp_path
+    return sync_for_the_cli(tmp_path, monkeypatch, playbook, [deal], columns=250)
 
 
 def test_given_crm_text_with_brackets_when_listing_missing_then_it_is_printed_as_is(bracketed: Path) -> None:
