@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol, TypeVar, runtime_checkable
 
-from core.models import COMMITMENT_ORDER, Commitment, Deal, WritePlan
+from core.models import COMMITMENT_ORDER, Commitment, Deal, TaskAction, WritePlan
 from core.playbook import Playbook
 
 T = TypeVar("T")
@@ -89,6 +89,30 @@ def unavailable(deal_ids: Iterable[str], operation: str, exc: TransientError) ->
     """The records of deals the CRM stayed unavailable for after the retry policy gave up: failures to
     retry on the next run (through `include_ids`), so the run goes on and keeps what was written."""
     return [RecordFailure(deal_id, operation, str(exc), code="transient") for deal_id in deal_ids]
+
+
+def until_unavailable(
+    items: Sequence[T],
+    size: int,
+    write: Callable[[Sequence[T]], ApplyResult],
+    unwritten: Callable[[Sequence[T], TransientError], list[RecordFailure]],
+) -> ApplyResult:
+    """Write `items` in batches of `size`. When the CRM stays unavailable for a batch after the retry policy
+    gave up, that batch and the rest become failures (`unwritten`) to retry next run, and what the earlier
+    batches wrote is kept: safe for updates (idempotent) and for creates, whose keys the next run finds."""
+    outcome = ApplyResult()
+    for start in range(0, len(items), size):
+        try:
+            outcome.merge(write(items[start : start + size]))
+        except TransientError as exc:
+            outcome.failures.extend(unwritten(items[start:], exc))
+            break
+    return outcome
+
+
+def unwritten_creates(rest: Sequence[TaskAction], exc: TransientError) -> list[RecordFailure]:
+    """The task creates of `until_unavailable` left unsent: their deals' failures."""
+    return unavailable([a.deal_id for a in rest], "create_task", exc)
 
 
 def or_failures(write: Callable[[], ApplyResult], deal_ids: Sequence[str], operation: str) -> ApplyResult:

@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
-from connectors.base import COMMITMENT_IDS, ApplyResult, CreatedTask, FatalError, TransientError, unavailable
+from connectors.base import (
+    COMMITMENT_IDS,
+    ApplyResult,
+    CreatedTask,
+    FatalError,
+    TransientError,
+    until_unavailable,
+    unwritten_creates,
+)
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
@@ -80,16 +88,10 @@ class TaskWriter:
         return found
 
     def create(self, actions: Sequence[TaskAction]) -> ApplyResult:
-        result = ApplyResult()
-        size = self.client.config.batch_size
-        for start in range(0, len(actions), size):
-            try:
-                result.merge(self._create_batch(list(actions[start : start + size])))
-            except TransientError as exc:  # still unavailable: this batch and the rest wait for next run
-                failures = unavailable([a.deal_id for a in actions[start:]], "create_task", exc)
-                result.merge(ApplyResult(failures=failures))
-                break
-        return result
+        def write(batch: Sequence[TaskAction]) -> ApplyResult:
+            return self._create_batch(list(batch))
+
+        return until_unavailable(actions, self.client.config.batch_size, write, unwritten_creates)
 
     def _create_batch(self, actions: list[TaskAction]) -> ApplyResult:
         result = ApplyResult()

@@ -22,6 +22,8 @@ from connectors.base import (
     TransientError,
     chunked,
     unavailable,
+    until_unavailable,
+    unwritten_creates,
 )
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
@@ -75,21 +77,13 @@ class TaskWriter:
         return found
 
     def create(self, actions: Sequence[TaskAction]) -> ApplyResult:
-        outcome = ApplyResult()
-        if not actions:
-            return outcome
         pending = list({a.key: a for a in actions}.values())
-        for start in range(0, len(pending), self._config.write_batch_size):
-            batch = pending[start : start + self._config.write_batch_size]
+
+        def write(batch: Sequence[TaskAction]) -> ApplyResult:
             self._api.caller.check_budget(self._config.api_reserve_fraction)
-            try:
-                outcome.merge(self._create_batch(batch))
-            except TransientError as exc:  # still unavailable: this batch and the rest wait for next run
-                # Safe to retry then: the next run reads the deal's open tasks, and a create that did land
-                # is found by its key instead of being created again.
-                outcome.failures.extend(unavailable([a.deal_id for a in pending[start:]], "create_task", exc))
-                break
-        return outcome
+            return self._create_batch(list(batch))
+
+        return until_unavailable(pending, self._config.write_batch_size, write, unwritten_creates)
 
     def _create_batch(self, batch: list[TaskAction]) -> ApplyResult:
         outcome = ApplyResult()

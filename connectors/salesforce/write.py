@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from connectors.base import ApplyResult, FatalError, RecordFailure, TransientError, unavailable
+from connectors.base import (
+    ApplyResult,
+    FatalError,
+    RecordFailure,
+    TransientError,
+    unavailable,
+    until_unavailable,
+)
 from connectors.salesforce.config import FieldNames, SalesforceConfig
 from connectors.salesforce.session import SalesforceApi
 from core.models import Commitment, OwnedField, WritePlan
@@ -120,22 +127,18 @@ class Writer:
         """Update in composite batches. These writes are idempotent, so a batch Salesforce stays unavailable
         for after the retry policy gave up is reported, with the rest, as failures to retry next run; what
         the earlier batches wrote is kept and counted."""
-        outcome = ApplyResult()
-        size = self._config.write_batch_size
-        for start in range(0, len(writes), size):
-            batch = writes[start : start + size]
+        def write(batch: Sequence[PendingWrite]) -> ApplyResult:
             self._api.caller.check_budget(self._config.api_reserve_fraction)
-            try:
-                results = self._api.restful(
-                    "composite", "composite/sobjects", method="PATCH",
-                    json={"allOrNone": False, "records": [w.record for w in batch]},
-                )
-            except TransientError as exc:
-                rest = writes[start:]
-                outcome.failures.extend(f for w in rest for f in unavailable((w.deal_id,), w.operation, exc))
-                break
-            outcome.merge(tally(batch, results or []))
-        return outcome
+            results = self._api.restful(
+                "composite", "composite/sobjects", method="PATCH",
+                json={"allOrNone": False, "records": [w.record for w in batch]},
+            )
+            return tally(batch, results or [])
+
+        def unwritten(rest: Sequence[PendingWrite], exc: TransientError) -> list[RecordFailure]:
+            return [f for w in rest for f in unavailable((w.deal_id,), w.operation, exc)]
+
+        return until_unavailable(writes, self._config.write_batch_size, write, unwritten)
 
     def bulk_update(self, writes: Sequence[PendingWrite]) -> ApplyResult:
         """One Bulk API 2.0 update job; its failed rows are read back as failures."""
