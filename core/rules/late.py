@@ -63,11 +63,12 @@ def invest_rule(ctx: DealContext) -> Finding:
     if _forecast_in(deal, ctx.playbook.forecast.invested):
         forecast = evidence(ASSERTED, "forecast", INVEST, f"forecast {deal.forecast_category}", deal.id)
     sign, what = _invest_sign(ctx)
-    found = [amount, sign, forecast, stage_evidence(ctx, INVEST)]
+    stage = stage_evidence(ctx, INVEST)
     if amount is not None and what:
         # The sign secured it, not the amount (alone only partial): cite it first, as the CRM's evidence
         # line and a rep's summary show the first piece of evidence.
-        return finding(SECURED, [sign, amount, forecast, found[-1]], f"amount set and {what}")
+        return finding(SECURED, [sign, amount, forecast, stage], f"amount set and {what}")
+    found = [amount, sign, forecast, stage]
     if amount is not None:
         reason = "the amount is set, but there is no economic buyer, budget note or held pilot"
     elif what:
