@@ -4,7 +4,7 @@
 relationships as `{totalSize, done, records}` or null), with child lists already drained of their
 `nextRecordsUrl` pages. `context` carries what the mapping cannot know from the record: the stages'
 meaning, the plugin's field names, how to read commitment picklist values, and `now` (an event is held
-once it has ended).
+once it has ended; an all-day event once its last day has ended in every time zone).
 
 Conventions (shared with the sandbox and what real orgs do): an Event whose Subject starts with
 "Canceled:"/"Cancelled:" was canceled and "No-show:"/"No show:" was a no-show; a Task with TaskSubtype
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.base import COMMITMENT_IDS, parse_commitments
@@ -171,8 +171,25 @@ def event_status(raw: Record, now: datetime) -> ActivityStatus:
         return ActivityStatus.CANCELED
     if subject.startswith(_NO_SHOW_PREFIXES):
         return ActivityStatus.NO_SHOW
-    end = parse_datetime(raw.get("EndDateTime")) or parse_datetime(raw.get("StartDateTime"))
+    end = all_day_event_over(raw) if raw.get("IsAllDayEvent") else None
+    end = end or parse_datetime(raw.get("EndDateTime")) or parse_datetime(raw.get("StartDateTime"))
     return ActivityStatus.COMPLETED if end is not None and end <= now else ActivityStatus.SCHEDULED
+
+
+# An all-day event's times are midnights UTC (Salesforce drops their time part), so its EndDateTime is no
+# end: it is over once its last day has ended in every time zone (the org's is not known here), which is
+# 12 hours after that day ends in UTC.
+_LAST_TIME_ZONE = timedelta(hours=12)
+
+
+def all_day_event_over(raw: Record) -> datetime | None:
+    """When an all-day event is over everywhere: its days are StartDateTime plus DurationInMinutes (1,440 a
+    day); without a duration, EndDateTime is taken as the start of its last day."""
+    start, minutes = parse_datetime(raw.get("StartDateTime")), raw.get("DurationInMinutes")
+    if start is not None and isinstance(minutes, int) and minutes > 0:
+        return start + timedelta(minutes=minutes) + _LAST_TIME_ZONE
+    last_day = parse_datetime(raw.get("EndDateTime")) or start
+    return None if last_day is None else last_day + timedelta(days=1) + _LAST_TIME_ZONE
 
 
 def activity_from_event(raw: Record, now: datetime) -> Activity:

@@ -28,7 +28,8 @@ TASK_FIELDS = (
     "Type", "CallDisposition", "WhoId", "OwnerId", "CreatedDate",
 )
 EVENT_FIELDS = (
-    "Id", "Subject", "Description", "StartDateTime", "EndDateTime", "WhoId", "OwnerId", "CreatedDate",
+    "Id", "Subject", "Description", "StartDateTime", "EndDateTime", "IsAllDayEvent", "DurationInMinutes",
+    "WhoId", "OwnerId", "CreatedDate",
 )
 LINE_ITEM_FIELDS = ("Id", "Name", "Quantity", "TotalPrice", "CreatedDate")
 # (relationship, child object, fields, ORDER BY)

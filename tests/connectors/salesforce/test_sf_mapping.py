@@ -131,6 +131,30 @@ def test_given_an_event_when_its_status_is_read_then_now_and_the_subject_prefix_
     assert event_status({"Subject": subject, "EndDateTime": end}, NOW) is expected
 
 
+# NOW is 2024-06-10 15:00 UTC: an all-day event on June 10 is still going on (in UTC and in the Americas),
+# one on June 9 is over in UTC but not until 12:00 UTC on June 10 in the last time zone.
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"StartDateTime": "2024-06-10T00:00:00.000+0000", "EndDateTime": "2024-06-10T00:00:00.000+0000",
+          "DurationInMinutes": 1440}, ActivityStatus.SCHEDULED),
+        ({"StartDateTime": "2024-06-10T00:00:00.000+0000", "EndDateTime": "2024-06-10T00:00:00.000+0000"},
+         ActivityStatus.SCHEDULED),
+        ({"StartDateTime": "2024-06-09T00:00:00.000+0000", "EndDateTime": "2024-06-09T00:00:00.000+0000",
+          "DurationInMinutes": 1440}, ActivityStatus.COMPLETED),
+        ({"StartDateTime": "2024-06-08T00:00:00.000+0000", "EndDateTime": "2024-06-10T00:00:00.000+0000",
+          "DurationInMinutes": 4320}, ActivityStatus.SCHEDULED),
+        ({"StartDateTime": "2024-06-09T00:00:00.000+0000", "EndDateTime": "2024-06-09T00:00:00.000+0000",
+          "DurationInMinutes": 1440, "Subject": "Canceled: Onsite"}, ActivityStatus.CANCELED),
+    ],
+    ids=["today", "today-no-duration", "yesterday", "three-days-to-today", "canceled"],
+)
+def test_given_an_all_day_event_when_its_status_is_read_then_it_is_held_once_its_last_day_ended_everywhere(
+    event: dict[str, object], expected: ActivityStatus
+) -> None:
+    assert event_status({"Subject": "Onsite workshop", **event, "IsAllDayEvent": True}, NOW) is expected
+
+
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
