@@ -115,6 +115,15 @@ def unwritten_creates(rest: Sequence[TaskAction], exc: TransientError) -> list[R
     return unavailable([a.deal_id for a in rest], "create_task", exc)
 
 
+def creates_after_completions(creates: Sequence[TaskAction], done: ApplyResult) -> list[TaskAction]:
+    """The task creates to send once the completions were applied (`done`): not those of deals whose old
+    task the CRM stayed unavailable to complete, so a deal never has two open plugin tasks; the next run
+    completes the old one and creates this one. A completion the CRM refused outright (a locked or invalid
+    task) does not hold the create back, or that deal would never get its next task."""
+    waiting = {f.deal_id for f in done.failures if f.operation == "complete_task" and f.code == "transient"}
+    return [action for action in creates if action.deal_id not in waiting]
+
+
 def or_failures(write: Callable[[], ApplyResult], deal_ids: Sequence[str], operation: str) -> ApplyResult:
     """Run one write step; if the CRM stays unavailable, its deals become failures to retry next run."""
     if not deal_ids:

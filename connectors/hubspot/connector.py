@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import ApiBudget, ApplyResult, SetupReport, or_failures
+from connectors.base import ApiBudget, ApplyResult, SetupReport, creates_after_completions, or_failures
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.pipelines import load_stages
@@ -58,6 +58,7 @@ class HubSpotConnector:
         creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
         complete = self.tasks.complete
         result.merge(or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
+        creates = creates_after_completions(creates, result)
         result.merge(or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
         return result
 

@@ -17,6 +17,7 @@ from connectors.base import (
     RecordFailure,
     SetupReport,
     TransientError,
+    creates_after_completions,
     or_failures,
     unavailable,
 )
@@ -77,7 +78,8 @@ class SalesforceConnector:
             result.merge(self._writer.composite_update(completions))
         else:
             result.merge(self._writer.composite_update([*updates, *completions]))
-        result.merge(self._tasks.create([a for a in actions if a.kind is TaskActionKind.CREATE]))
+        creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
+        result.merge(self._tasks.create(creates_after_completions(creates, result)))
         return result
 
     def _require_owned_fields(self, plans: Sequence[WritePlan]) -> None:

@@ -456,3 +456,31 @@ def test_given_a_locked_task_when_the_plugin_completes_it_then_partial_reported_
     assert (key, False) in state[deal_id][1]
     assert sum(is_open for _key, is_open in state[deal_id][1]) <= 1
     assert outcomes_in_history(disturbed) == ["success", "partial", "success", "success"]
+
+
+def test_given_the_crm_unavailable_to_complete_a_task_when_synced_then_its_successor_waits_for_the_next_run(
+    crm: Crm, disturbed: Store, reference: dict[str, Any], untouched: dict[str, Any]
+) -> None:
+    assert sync(crm, disturbed).outcome == "success"
+    deals = read_deals(crm)
+    deal_id = next(d for d in open_task_deals(reference, len(reference)) if not deals[d].is_closed)
+    _task_id, key = open_plugin_task(crm, deal_id)
+    rep_confirms(crm, deal_id, key.rsplit(":", 1)[-1])  # its task is done: complete it, create the next
+    rate_limit_style(crm, retry_after=False)
+    # Salesforce completes tasks in its update batches, HubSpot in a tasks batch update: both outlast retries.
+    crm.handle.app.faults.queue("rate_limit", write_endpoint(crm), times=100)
+
+    stalled = sync(crm, disturbed, mode="full")
+    open_keys_while_stalled = [k for k, is_open in crm_state(crm)[deal_id][1] if is_open]
+    crm.handle.app.faults.clear()
+    retried = sync(crm, disturbed)
+
+    assert stalled.outcome == "partial", stalled.error
+    assert (deal_id, "complete_task") in [(f.deal_id, f.operation) for f in stalled.failures]
+    assert open_keys_while_stalled == [key]  # the old task, still open; no second open task beside it
+    assert retried.outcome == "success", retried.error
+    assert (retried.counts.tasks_completed, retried.counts.tasks_created) == (1, 1)
+    state = crm_state(crm)
+    assert_no_duplicate_keys(state)
+    assert (key, False) in state[deal_id][1]
+    assert sum(is_open for _key, is_open in state[deal_id][1]) == 1
