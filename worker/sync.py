@@ -260,13 +260,14 @@ def _process_chunk(
     plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
     plans = _without_created_tasks(connection, run.connection_id, deals, assessments, plans, now)
     to_write = [p for p in plans if not p.is_empty]
-    outcome = ChunkOutcome.planned(to_write)
-    if to_write and not dry_run:
-        outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
     counts = run.counts
+    # Counted before applying: a run that fails in this chunk's writes still tells what it read.
     counts.deals_read += len(deals)
     counts.deals_assessed += len(assessments)
     counts.deals_changed += len(to_write)
+    outcome = ChunkOutcome.planned(to_write)
+    if to_write and not dry_run:
+        outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
     counts.fields_written += outcome.fields_written
     counts.tasks_created += outcome.tasks_created
     counts.tasks_completed += outcome.tasks_completed

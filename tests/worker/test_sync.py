@@ -215,6 +215,7 @@ def test_given_connector_error_when_syncing_then_outcome_recorded_and_watermark_
     assert result.error is not None
     assert str(error) in result.error
     assert watermark(store) == before
+    assert (result.counts.deals_read, result.counts.deals_changed, result.counts.fields_written) == (10, 1, 0)
 
 
 def test_given_stop_requested_when_syncing_then_run_ends_at_a_chunk_boundary_as_interrupted(
