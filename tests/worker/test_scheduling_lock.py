@@ -14,6 +14,7 @@ from tests.worker.test_sync import Clock
 from tests.worker.test_worker_process import second_store
 from worker.scheduling.lock import RunLock
 from worker.store import Store
+from worker.store import state as state_store
 
 
 def test_given_held_lease_when_other_owner_tries_then_refused_until_it_expires(store: Store) -> None:
@@ -85,4 +86,37 @@ def test_given_postgres_advisory_lock_held_when_other_engine_tries_then_refused_
         second.release()
     finally:
         first.release()
+        other_store.close()
+
+
+class _DatabaseBlip(Exception):
+    """Stands in for a dropped connection or a statement timeout on one lease query."""
+
+
+def _blip(*_args: object, **_kwargs: object) -> bool:
+    raise _DatabaseBlip("server closed the connection unexpectedly")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", ["acquire_lease", "release_lease"])
+def test_given_a_database_error_on_the_lease_row_when_locking_then_the_advisory_lock_is_not_kept(
+    postgres_store: Store, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    store = postgres_store
+    _empty(store)
+    clock = Clock(NOW)
+    other_store = second_store(store)  # another process: a second worker, or `schedule run-now`
+    lock = RunLock(store.engine, "run:acme", clock=clock)
+    try:
+        if step == "release_lease":
+            assert lock.acquire(heartbeat=False)
+        with monkeypatch.context() as patch:
+            patch.setattr(state_store, step, _blip)
+            with pytest.raises(_DatabaseBlip):
+                lock.acquire(heartbeat=False) if step == "acquire_lease" else lock.release()
+        clock.advance(hours=1)  # a lease row left behind expires, as a crashed holder's does
+        other = RunLock(other_store.engine, "run:acme", clock=clock)
+        assert other.acquire(heartbeat=False)  # refused for good while a pooled connection kept the lock
+        other.release()
+    finally:
         other_store.close()

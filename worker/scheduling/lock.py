@@ -111,14 +111,15 @@ class RunLock:
             return False
         with _live_owners_lock:
             _live_owners.add(self.owner)
-        taken = self._take()
-        if not taken:
-            holder = self.holder()
-            if holder is not None and held_by_dead_local_process(holder):
-                log.warning("lease %s: taking over from %s, a process that no longer runs", self.name, holder)
-                with Session(self.engine) as session, session.begin():
-                    state_store.release_lease(session, self.name, holder)
-                taken = self._take()
+        try:
+            taken = self._take_or_take_over()
+        except BaseException:
+            # A database error after the advisory lock was granted: its connection would go back to the pool
+            # (or be collected) still holding the session lock, and every later run of this connection, in
+            # any process, would be refused until this one exits. Let go of both layers before raising.
+            self._forget_owner()
+            self._release_advisory()
+            raise
         if not taken:
             self._forget_owner()
             self._release_advisory()
@@ -129,6 +130,17 @@ class RunLock:
             )
             self._heartbeat.start()
         return True
+
+    def _take_or_take_over(self) -> bool:
+        if self._take():
+            return True
+        holder = self.holder()
+        if holder is None or not held_by_dead_local_process(holder):
+            return False
+        log.warning("lease %s: taking over from %s, a process that no longer runs", self.name, holder)
+        with Session(self.engine) as session, session.begin():
+            state_store.release_lease(session, self.name, holder)
+        return self._take()
 
     def _take(self) -> bool:
         with Session(self.engine) as session, session.begin():
@@ -151,10 +163,14 @@ class RunLock:
         if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
             self._heartbeat.join(timeout=5)
         self._heartbeat = None
-        with Session(self.engine) as session, session.begin():
-            state_store.release_lease(session, self.name, self.owner)
-        self._forget_owner()
-        self._release_advisory()
+        try:
+            with Session(self.engine) as session, session.begin():
+                state_store.release_lease(session, self.name, self.owner)
+        finally:
+            # Even when the lease row could not be deleted (it then expires): a pooled connection still
+            # holding the advisory lock would refuse this connection's runs in every other process for good.
+            self._forget_owner()
+            self._release_advisory()
 
     def holder(self) -> str | None:
         """Who holds the lease now (for the skip message), if anyone."""
