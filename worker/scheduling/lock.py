@@ -111,18 +111,17 @@ class RunLock:
             return False
         with _live_owners_lock:
             _live_owners.add(self.owner)
+        taken = False
         try:
             taken = self._take_or_take_over()
-        except BaseException:
-            # A database error after the advisory lock was granted: its connection would go back to the pool
-            # (or be collected) still holding the session lock, and every later run of this connection, in
-            # any process, would be refused until this one exits. Let go of both layers before raising.
-            self._forget_owner()
-            self._release_advisory()
-            raise
+        finally:
+            if not taken:
+                # Refused, or a database error after the advisory lock was granted: its connection would go
+                # back to the pool (or be collected) still holding the session lock, and every later run of
+                # this connection, in any process, would be refused until this one exits. Let go of both.
+                self._forget_owner()
+                self._release_advisory()
         if not taken:
-            self._forget_owner()
-            self._release_advisory()
             return False
         if heartbeat:
             self._heartbeat = threading.Thread(
