@@ -134,7 +134,8 @@ def login_target(config: SalesforceConfig) -> LoginTarget:
         )
     if isinstance(auth, ClientCredentialsAuth):
         return LoginTarget(
-            f"client credentials of consumer key {auth.consumer_key.get_secret_value()[:6]}...",
+            # not even a prefix of the key: it is a secret here, and every key starts "3MVG9" anyway
+            "the connected app's client credentials (its run-as user)",
             f"{auth.domain}.salesforce.com",
             "the consumer key and secret, that the client credentials flow is enabled with a run-as user",
         )

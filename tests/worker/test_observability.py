@@ -83,6 +83,11 @@ def test_given_registered_secret_and_token_patterns_when_logged_then_never_in_ou
         ("<sessionId>00D5e00000!AQ4AQ</sessionId>", "<sessionId>***</sessionId>"),
         (f"expired session {TOKEN}", "expired session ***"),
         ("password: hunter22", "password: ***"),
+        # a quoted value is masked whole, spaces and all
+        ('password="p@ss w0rd" user=x', 'password="***" user=x'),
+        ('{"client_secret":  "abc def"}', '{"client_secret":  "***"}'),
+        ("GET /x?q=access_token%3DXYZ123456&y=1", "GET /x?q=access_token%3D***&y=1"),
+        ("401 for pat-na1-1a2b3c4d-1234-5678-9abc-123456789012", "401 for ***"),
         ("nothing secret here", "nothing secret here"),
     ],
 )

@@ -2,9 +2,10 @@
 
 One `Redactor` holds the secret values known to the process (every `SecretStr` in the loaded settings is
 registered at start) and a few token-shaped patterns (`Bearer xxx`, `Authorization: Basic xxx`,
-`access_token=...`, Salesforce session ids); `scrub(text)` replaces both with `***`. `RedactingFilter`
-applies it to every log record, including the formatted exception, so a token that leaks into an SDK's
-exception message never reaches a log line. Airbyte does the same before logging connector errors.
+`access_token=...`, Salesforce session ids, HubSpot private app tokens); `scrub(text)` replaces both with
+`***`. `RedactingFilter` applies it to every log record, including the formatted exception, so a token that
+leaks into an SDK's exception message never reaches a log line. Airbyte does the same before logging
+connector errors.
 """
 
 from __future__ import annotations
@@ -27,14 +28,18 @@ _PATTERNS = (
     # HTTP Basic credentials (Salesforce client credentials send base64 of "consumer key:secret", which no
     # registered secret matches); only after an Authorization key, as "basic" is also an ordinary word
     (re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/]{4,}=*"), rf"\1{MASK}"),
-    # key=value / "key": "value" forms of token-ish keys
+    # key=value / "key": "value" forms of token-ish keys, "=" URL-encoded too; a quoted value is masked up to
+    # its closing quote, since a password may hold spaces
     (
         re.compile(
             r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|hapikey|"
-            r"private_key|security_token|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}<]{4,}"
+            r"private_key|security_token|token)[\"']?\s*(?:[:=]|%3d)\s*)"
+            r"(?:(\"|')(?:(?!\2).)+\2|[^\s\"'&,;}<]{4,})"
         ),
-        rf"\1{MASK}",
+        lambda match: f"{match[1]}{match[2] or ''}{MASK}{match[2] or ''}",
     ),
+    # HubSpot private app tokens ("pat-na1-" and a UUID) wherever they appear
+    (re.compile(r"\bpat-[a-z]{2,4}\d-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b"), MASK),
     # Salesforce session ids: 00D org id prefix + '!' + long opaque part
     (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}"), MASK),
     # XML session ids (SOAP login responses)

@@ -87,6 +87,27 @@ def test_given_client_credentials_refused_by_an_endpoint_echoing_headers_when_sc
     assert "Basic ***" in shown
 
 
+def test_given_rejected_client_credentials_when_building_then_the_error_shows_no_part_of_the_consumer_key(
+    rsps: responses.RequestsMock,
+) -> None:
+    auth = {"mode": "client_credentials", "consumer_key": "3MVG9zKEY0001", "consumer_secret": "cs-SECRET"}
+    config = SalesforceConfig.model_validate({"auth": {**auth, "domain": "acme.my"}})
+    rsps.post(
+        "https://acme.my.salesforce.com/services/oauth2/token",
+        status=400,
+        json={"error": "invalid_client_id", "error_description": "client identifier invalid"},
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+
+    message = str(caught.value)
+    assert "acme.my.salesforce.com" in message
+    assert "client credentials" in message
+    assert "3MVG9" not in message
+    assert "KEY" not in message
+
+
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
