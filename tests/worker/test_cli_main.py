@@ -9,13 +9,18 @@ from pathlib import Path
 import pytest
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 import worker.cli
 from connectors.base import ConfigurationError, RecordFailure
 from worker.cli.doctor_cmd import findings_table
 from worker.cli.sync_cmd import failures_table, summary_table
+from worker.connections import open_store
 from worker.doctor import Finding
 from worker.observability.redaction import REDACTOR
+from worker.settings import load_settings
+from worker.store import runs as run_store
+from worker.store.models import RunRow
 from worker.store.runs import RunCounts
 from worker.sync import SyncResult
 
@@ -27,16 +32,35 @@ def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return int(exited.value.code or 0)
 
 
-def test_given_unset_secret_variable_when_sync_then_settings_error_is_readable_not_masked(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def configure_acme(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, password: str = "pw", playbook: str | None = None
 ) -> None:
+    """A config file with one Salesforce connection, `acme`, and a state store under `tmp_path`."""
     config = tmp_path / "connections.yaml"
     config.write_text(
-        "connections:\n  acme:\n    crm: salesforce\n    auth:\n      mode: password\n"
-        "      username: a@b.com\n      password: ${SF_PW_FOR_TEST}\n      security_token: x\n"
+        "connections:\n  acme:\n    crm: salesforce\n"
+        + (f"    playbook: {playbook}\n" if playbook else "")
+        + f"    auth:\n      mode: password\n      username: a@b.com\n      password: {password}\n"
+        "      security_token: x\n"
     )
     monkeypatch.setenv("COMMITMENTS_CONFIG", str(config))
     monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+
+
+def recorded_runs() -> list[RunRow]:
+    """Every run in the configured state store, newest first."""
+    store = open_store(load_settings())
+    try:
+        with Session(store.engine) as session:
+            return [run for run, _ in run_store.recent_runs(session)]
+    finally:
+        store.close()
+
+
+def test_given_unset_secret_variable_when_sync_then_settings_error_is_readable_not_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_acme(monkeypatch, tmp_path, password="${SF_PW_FOR_TEST}")
     monkeypatch.delenv("SF_PW_FOR_TEST", raising=False)
 
     code = run_main(monkeypatch, "sync", "--connection", "acme")
@@ -45,6 +69,37 @@ def test_given_unset_secret_variable_when_sync_then_settings_error_is_readable_n
     assert code == 2
     assert "connections.acme.auth.password: environment variable SF_PW_FOR_TEST is not set" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_given_a_broken_playbook_when_sync_fails_before_starting_then_runs_records_the_failed_manual_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], dry_run: bool
+) -> None:
+    (tmp_path / "broken.yaml").write_text("stage_maps: [not, a, mapping]\n")
+    configure_acme(monkeypatch, tmp_path, playbook="broken.yaml")
+
+    code = run_main(monkeypatch, "sync", "-c", "acme", *(["--dry-run"] if dry_run else []))
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "broken.yaml" in err
+    runs = recorded_runs()
+    assert [(r.outcome, r.trigger, r.mode, r.dry_run) for r in runs] == [
+        ("failed", "manual", "incremental", dry_run)
+    ]
+    assert "broken.yaml" in (runs[0].error or "")
+
+
+def test_given_an_unknown_connection_when_sync_then_an_error_and_no_run_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_acme(monkeypatch, tmp_path)
+
+    code = run_main(monkeypatch, "sync", "-c", "acme2")
+
+    assert code == 2
+    assert "no connection named 'acme2'" in capsys.readouterr().err
+    assert recorded_runs() == []
 
 
 def test_given_connector_error_echoing_a_token_when_command_fails_then_token_scrubbed(

@@ -21,13 +21,19 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.base import SetupReport
+from connectors.base import ConnectorError, SetupReport
 from core.models import WritePlan
+from core.playbook import PlaybookError
 from worker.cli.output import stdout_console
 from worker.connections import open_connection, open_worker_state
+from worker.errors import UserError
+from worker.observability.redaction import scrub
+from worker.scheduling.schedules import crm_of, newest_run_id, record_failed_start
+from worker.settings import Settings
+from worker.store import Store
 from worker.store import runs as run_store
 from worker.store.models import RunRow
-from worker.sync import ChunkReport, SyncResult, run_sync
+from worker.sync import ChunkReport, SyncAlreadyRunning, SyncResult, run_sync
 
 console = stdout_console()
 PLAN_ROWS = 40
@@ -58,10 +64,30 @@ def execute_sync(
     connection_name: str | None, *, full: bool, dry_run: bool, out: Console = console, **open_options: Any
 ) -> SyncResult:
     """Open the connection, run one sync with a progress line, print the summary; shared with `demo`."""
+    with open_worker_state() as (settings, store):
+        name = settings.connection(connection_name).name  # an unknown name fails here: nothing to record
+        newest_before = newest_run_id(store.engine, name)
+        mode = "full" if full else "incremental"
+        try:
+            return _sync_and_report(settings, store, name, mode, dry_run, out, open_options)
+        except (UserError, PlaybookError, ConnectorError) as exc:
+            if not isinstance(exc, SyncAlreadyRunning):  # not a failure: another run is doing the work
+                # a rejected login or a broken playbook is a failed run, in `runs` as a scheduled one is
+                record_failed_start(
+                    store.engine, name, crm_of(settings, name), mode=mode, trigger="manual",
+                    now=datetime.now(UTC), reason=scrub(str(exc)), newest_before=newest_before,
+                    dry_run=dry_run,
+                )
+            raise
+
+
+def _sync_and_report(
+    settings: Settings, store: Store, name: str, mode: str, dry_run: bool, out: Console,
+    open_options: dict[str, Any],
+) -> SyncResult:
     planned: list[WritePlan] = []
     with (
-        open_worker_state() as (settings, store),
-        open_connection(settings, connection_name, store, **open_options) as connection,
+        open_connection(settings, name, store, **open_options) as connection,
         stop_on_signals() as stop,
     ):
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -77,7 +103,6 @@ def execute_sync(
                     room = PLAN_ROWS - len(planned)
                     planned.extend([p for p in report.plans if not p.is_empty][: max(room, 0)])
 
-            mode = "full" if full else "incremental"
             result = run_sync(
                 connection,
                 datetime.now(UTC),

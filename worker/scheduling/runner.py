@@ -24,7 +24,7 @@ from worker.observability.logs import run_context
 from worker.observability.metrics import METRICS, Metrics
 from worker.observability.redaction import safe_error_text
 from worker.scheduling.lock import DEFAULT_TTL, Clock, RunLock, lock_name, utc_now
-from worker.scheduling.schedules import record_failed, record_skipped
+from worker.scheduling.schedules import newest_run_id, record_failed_start, record_skipped
 from worker.settings import Settings, load_settings
 from worker.store import Store
 from worker.store import runs as run_store
@@ -103,7 +103,7 @@ class Runner:
 
     def _sync(self, request: RunRequest, should_stop: StopCheck) -> str:
         log.info("sync started")
-        newest_before = self._newest_run_id(request)
+        newest_before = newest_run_id(self.store.engine, request.connection)
         try:
             result = self.sync(request, should_stop)
         except SyncAlreadyRunning:
@@ -139,25 +139,13 @@ class Runner:
         )
         return result.outcome
 
-    def _newest_run_id(self, request: RunRequest) -> int:
-        with Session(self.store.engine) as session:
-            connection = run_store.find_connection(session, request.connection)
-            newest = run_store.last_run(session, connection.id) if connection is not None else None
-            return newest.id if newest is not None else 0
-
     def _failed(self, request: RunRequest, reason: str, newest_before: int) -> str:
-        """Count the failed run; when it failed before the sync engine recorded a run (a broken playbook
-        file, a settings mistake, a sandbox that would not start), record one, so `commitments runs` and
-        `schedule list` show the failure instead of the last success."""
+        """Count the failed run, and record it when the sync engine had not (see `record_failed_start`)."""
         try:
-            if self._newest_run_id(request) == newest_before:
-                now = self.clock()
-                with Session(self.store.engine) as session, session.begin():
-                    connection = run_store.ensure_connection(session, request.connection, request.crm, now)
-                    record_failed(
-                        session, connection.id, mode=request.mode, trigger=request.trigger, now=now,
-                        reason=reason,
-                    )
+            record_failed_start(
+                self.store.engine, request.connection, request.crm, mode=request.mode,
+                trigger=request.trigger, now=self.clock(), reason=reason, newest_before=newest_before,
+            )
         except Exception as exc:  # e.g. the name now belongs to another CRM: the log line above says why
             log.warning("could not record the failed run: %s", safe_error_text(exc))
         self.metrics.record_run(

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, delete, func, select
+from sqlalchemy import Engine, ForeignKey, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from worker.errors import UserError
@@ -176,17 +176,42 @@ def record_skipped(
 
 
 def record_failed(
-    session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str
+    session: Session, connection_id: int, *, mode: str, trigger: str, now: datetime, reason: str,
+    dry_run: bool = False,
 ) -> int:
     """A run that failed before the sync engine recorded it (it could not even start): visible in `runs`."""
-    return _record_unstarted(session, connection_id, "failed", mode, trigger, now, reason)
+    return _record_unstarted(session, connection_id, "failed", mode, trigger, now, reason, dry_run)
+
+
+def newest_run_id(engine: Engine, connection: str) -> int:
+    """The id of the connection's newest run (0 when it has none): taken before a run, it tells afterwards
+    whether the sync engine recorded that run."""
+    with Session(engine) as session:
+        found = run_store.find_connection(session, connection)
+        newest = run_store.last_run(session, found.id) if found is not None else None
+        return newest.id if newest is not None else 0
+
+
+def record_failed_start(
+    engine: Engine, connection: str, crm: str, *, mode: str, trigger: str, now: datetime, reason: str,
+    newest_before: int, dry_run: bool = False,
+) -> None:
+    """Record a failed run when it failed before the sync engine recorded one (a broken playbook file, a
+    settings mistake, a rejected login, a sandbox that would not start), so `commitments runs` and
+    `schedule list` show the failure instead of the last success."""
+    if newest_run_id(engine, connection) != newest_before:
+        return  # the engine recorded the run and its failure itself
+    with Session(engine) as session, session.begin():
+        row = run_store.ensure_connection(session, connection, crm, now)
+        record_failed(session, row.id, mode=mode, trigger=trigger, now=now, reason=reason, dry_run=dry_run)
 
 
 def _record_unstarted(
-    session: Session, connection_id: int, outcome: str, mode: str, trigger: str, now: datetime, reason: str
+    session: Session, connection_id: int, outcome: str, mode: str, trigger: str, now: datetime, reason: str,
+    dry_run: bool = False,
 ) -> int:
     row = run_store.start_run(
-        session, connection_id, mode=mode, trigger=trigger, dry_run=False, started_at=now
+        session, connection_id, mode=mode, trigger=trigger, dry_run=dry_run, started_at=now
     )
     row.outcome, row.finished_at, row.duration_s = outcome, now, 0.0
     row.error = reason[: run_store.ERROR_LIMIT]
