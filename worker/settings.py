@@ -192,6 +192,11 @@ def _url_password(url: str) -> list[str]:
     return [written, str(password)]
 
 
+def config_location(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the connections file is looked for (`$COMMITMENTS_CONFIG` or the default), existing or not."""
+    return _environment(dict(os.environ if environ is None else environ)).config
+
+
 def _environment(env: Mapping[str, str]) -> WorkerEnvironment:
     fields = {
         name: env[f"COMMITMENTS_{name.upper()}"]

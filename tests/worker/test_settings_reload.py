@@ -16,7 +16,8 @@ from worker.connections import build_connector, sandbox_config, start_sandbox
 from worker.observability.metrics import Metrics
 from worker.playbook_files import load_playbook
 from worker.scheduling.runner import Runner, RunRequest, settings_sync
-from worker.settings import Settings, load_settings
+from worker.scheduling.schedules import WatchedConnections
+from worker.settings import Settings, SettingsError, load_settings
 from worker.store import Store
 from worker.store.models import RunRow
 
@@ -91,3 +92,41 @@ def test_given_a_connection_removed_from_the_file_when_its_schedule_fires_then_t
     # then: it is not synced any more, and the run says why
     assert outcome == "failed"
     assert "no connection named 'acme'" in (_newest_error(store) or "")
+
+
+def test_given_watched_connections_when_the_file_gains_a_connection_then_it_is_listed_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "connections.yaml"
+    body = {"crm": "hubspot", "access_token": "pat-na1-x"}
+    _write(config, {"connections": {"acme": body}})
+    loads: list[Settings] = []
+
+    def load() -> Settings:
+        loads.append(_loader(config)())
+        return loads[-1]
+
+    watched = WatchedConnections(load(), load, lambda: config)
+    assert (watched(), watched(), len(loads)) == ([("acme", "hubspot")], [("acme", "hubspot")], 1)
+
+    # when: the admin adds a connection while the worker keeps running
+    _write(config, {"connections": {"acme": body, "beta": body}})
+
+    # then: the next call reads the file again, and only once
+    assert watched() == [("acme", "hubspot"), ("beta", "hubspot")]
+    assert watched() == [("acme", "hubspot"), ("beta", "hubspot")]
+    assert len(loads) == 2
+
+
+def test_given_watched_connections_when_the_file_is_broken_mid_edit_then_one_error_and_the_old_list_is_kept(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "connections.yaml"
+    _write(config, {"connections": {"acme": {"crm": "hubspot", "access_token": "pat-na1-x"}}})
+    watched = WatchedConnections(_loader(config)(), _loader(config), lambda: config)
+
+    config.write_text("connections: [unclosed\n", encoding="utf-8")
+
+    with pytest.raises(SettingsError):
+        watched()
+    assert watched() == [("acme", "hubspot")]  # reported once; the worker keeps its schedules

@@ -376,6 +376,31 @@ def test_given_serving_worker_when_schedule_paused_then_loop_picks_it_up(
     assert live.health.readiness()["not_draining"] is False
 
 
+def test_given_serving_worker_when_a_connection_is_added_to_the_configuration_then_it_is_scheduled_and_run(
+    store: Store, crm: MemoryConnector, playbook: Playbook
+) -> None:
+    configured = [("acme", "memory")]
+    runner = Runner(store, memory_sync(store, crm, playbook, Clock(NOW)), metrics=Metrics())
+    live = Worker(store, runner, connections=lambda: list(configured), poll_seconds=0.05, metrics=Metrics())
+    stop = threading.Event()
+    live.start(paused=True)
+    loop = threading.Thread(target=live.serve, args=(stop,))
+    loop.start()
+    try:
+        assert {s.connection for s in live.schedules()} == {"acme"}
+        configured.append(("beta", "memory"))
+        expected = ["acme", "acme", "beta", "beta"]  # each with the incremental and the full default
+        _eventually(lambda: sorted(s.connection for s in live.schedules()) == expected)
+        _eventually(lambda: all(live.scheduler.get_job(job_id(s.id)) is not None for s in live.schedules()))
+        # and its first run now, as a connection new at a start gets: not at its schedule's next fire
+        catch_ups = sorted(job.name for job in live.scheduler.get_jobs() if job.id.startswith("catchup:"))
+        assert catch_ups == ["acme full: catch-up", "beta full: catch-up"]
+    finally:
+        stop.set()
+        loop.join(5)
+        live.stop()
+
+
 def test_given_job_raising_when_scheduler_runs_it_then_error_event_logged_and_counted(
     worker: Worker, caplog: pytest.LogCaptureFixture
 ) -> None:

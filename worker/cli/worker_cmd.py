@@ -21,7 +21,7 @@ from worker.observability.logs import configure_logging
 from worker.observability.metrics import METRICS
 from worker.scheduling.process import Worker
 from worker.scheduling.runner import Runner, settings_sync
-from worker.scheduling.schedules import scheduled_connections
+from worker.scheduling.schedules import WatchedConnections
 
 log = logging.getLogger("worker")
 DEFAULT_METRICS_PORT = 9464
@@ -66,7 +66,7 @@ def worker(
         process = Worker(
             store,
             runner,
-            connections=lambda: scheduled_connections(settings),
+            connections=WatchedConnections(settings),
             poll_seconds=poll_seconds,
             max_parallel_runs=max_parallel,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -74,6 +74,7 @@ class Worker:
         self.store = store
         self.runner = runner
         self.connections = connections  # configured (name, crm) pairs that get default schedules
+        self._seeded: set[tuple[str, str]] = set()
         self.clock = clock
         self.metrics = metrics
         self.poll_seconds = poll_seconds
@@ -111,10 +112,11 @@ class Worker:
         while not stop.wait(min(1.0, self.poll_seconds)):
             self.health.tick()
             if self._poll_due():
-                try:
-                    self.reconcile()
-                except Exception as exc:  # the DB may blip; readiness reports it, the loop keeps going
-                    log.warning("could not reload schedules: %s", safe_error_text(exc))
+                for step in (self.seed_added_connections, self.reconcile):
+                    try:
+                        step()
+                    except Exception as exc:  # the DB may blip; readiness reports it, the loop keeps going
+                        log.warning("could not reload schedules: %s", safe_error_text(exc))
 
     def stop(self) -> None:
         """Drain: refuse new runs, ask running ones to checkpoint and stop, wait for them, shut down."""
@@ -131,13 +133,28 @@ class Worker:
 
     # ---------------------------------------------------------------------------------------- schedules
 
-    def seed_defaults(self) -> None:
+    def seed_defaults(self) -> set[str]:
+        """Give each configured connection seen for the first time the default schedules; their names."""
         now = self.clock()
+        connections = self.connections()
+        seeded: set[str] = set()
         with Session(self.store.engine) as session, session.begin():
-            for name, crm in self.connections():
+            for name, crm in connections:
                 row = run_store.ensure_connection(session, name, crm, now)
                 for schedule in seed_defaults(session, row.id, now):
                     log.info("connection %s: added default %s schedule %s", name, schedule.mode, schedule.id)
+                    seeded.add(name)
+        self._seeded = set(connections)
+        return seeded
+
+    def seed_added_connections(self) -> None:
+        """A connection added to the configuration while the worker runs (the `connections` callable
+        re-reads the file when it changes) gets its default schedules and, as at a start, its first run now
+        rather than at the schedule's next fire."""
+        if not self._seeded.issuperset(self.connections()):
+            added = self.seed_defaults()
+            if added:
+                self.catch_up(added)
 
     def schedules(self) -> list[Schedule]:
         with Session(self.store.engine) as session:
@@ -195,10 +212,13 @@ class Worker:
         for connection_id, started in newest.items():
             self.metrics.last_success.labels(names[connection_id]).set(started.timestamp())
 
-    def catch_up(self) -> list[CatchUp]:
-        """Queue one immediate run per connection that missed one while the worker was down."""
+    def catch_up(self, connections: Collection[str] | None = None) -> list[CatchUp]:
+        """Queue one immediate run per connection (of `connections`, default all) that missed one while the
+        worker was down, or never ran."""
         now = self.clock()
         active = [s for s in self.schedules() if not s.paused]
+        if connections is not None:
+            active = [s for s in active if s.connection in connections]
         with Session(self.store.engine) as session:
             history = last_success_by_mode(session)
         due = catch_up_runs([(s.connection_id, s.spec) for s in active], history, now)

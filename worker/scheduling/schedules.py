@@ -8,8 +8,10 @@ scheduler sees it; `schedule_seeds` remembers that, so an admin who removes them
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, ForeignKey, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from worker.errors import UserError
 from worker.scheduling.cron import CronError
 from worker.scheduling.model import Mode, ScheduleError, ScheduleSpec, default_specs
-from worker.settings import ConnectionSettings, Settings
+from worker.settings import ConnectionSettings, Settings, config_location, load_settings
 from worker.store import runs as run_store
 from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
 
@@ -225,6 +227,37 @@ def scheduled_connections(settings: Settings) -> list[tuple[str, str]]:
     if settings.connections:
         return [(name, conn.crm.crm) for name, conn in settings.connections.items()]
     return [(name, crm_of(settings, name)) for name in [settings.connection(None).name]]
+
+
+class WatchedConnections:
+    """`scheduled_connections(settings)`, read again whenever the connections file changes (or appears):
+    what a running worker seeds default schedules from, so a connection added to the file is scheduled
+    without a restart. Cheap to call at every poll: one stat until the file changes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        load: Callable[[], Settings] = load_settings,
+        where: Callable[[], Path] = config_location,
+    ) -> None:
+        self._load, self._where = load, where
+        self._stamp = _stamp(where())
+        self._connections = scheduled_connections(settings)
+
+    def __call__(self) -> list[tuple[str, str]]:
+        stamp = _stamp(self._where())
+        if stamp != self._stamp:
+            self._stamp = stamp  # first: a file broken mid-edit is reported once, not at every poll
+            self._connections = scheduled_connections(self._load())
+        return list(self._connections)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def crm_of(settings: Settings, name: str) -> str:
