@@ -8,7 +8,8 @@ and intersected with the playbook's vocabulary, and a phrase is only searched fo
 present. Hits are then located with `str.find` (much faster than `re` on literals) and checked for word
 boundaries exactly as the regex `\\b(?:phrase|...)\\b` would (a word character is alphanumeric or `_`);
 a match never spans two texts, as it cannot when each text is searched on its own. Unlike the regex, a
-match right after a negation in its clause ("no budget allocated") does not count (see `negated`).
+match right after a negation in its clause ("no budget allocated") does not count (see `negated`), nor does
+one in a clause that asks a question ("budget approved?", see `questioned`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ def negated(lowered: str, pos: int) -> bool:
         if not previous.isspace() and previous not in _CLAUSE_ENDS:
             words = words[1:]  # the window opens inside a word: only its tail is in view
     return any(word.strip(_WORD_EDGE) in NEGATIONS for word in words[-_NEGATION_WORDS:])
+
+
+# A match whose clause ends in a question mark asks rather than reports ("Budget approved? Not yet.",
+# "Did legal sign off?"), so it is not evidence either. Looking forward, a dash also ends a clause, so a
+# subject such as "Kickoff call — any questions?" still reports its kickoff.
+_QUESTION_WINDOW = 160  # characters looked ahead for the clause's end
+_CLAUSE_ENDS_AHEAD = ".,;:!\n\u2014\u2013"  # every clause end but "?", and the em and en dashes
+
+
+def questioned(lowered: str, end: int) -> bool:
+    """Whether the match ending at `end` of the lower-cased `lowered` stands in a clause that asks."""
+    mark = lowered.find("?", end, end + _QUESTION_WINDOW)
+    if mark == -1:
+        return False  # most matches: no question mark near, one C-level scan
+    return not any(lowered.find(stop, end, mark) != -1 for stop in _CLAUSE_ENDS_AHEAD)
 
 
 # A phrase prepared for the search: (phrase, its tokens after the first, whether its first and its last
@@ -201,11 +217,18 @@ class TextIndex:
         if self._ascii and entry[2] and entry[3]:
             # ASCII: text character i is padded token byte i + 1, a space unless it is a word character.
             words = self._word_bytes
-            return words[pos] == 32 and words[end + 1] == 32 and not negated(self._joined, pos)
+            return (
+                words[pos] == 32
+                and words[end + 1] == 32
+                and not negated(self._joined, pos)
+                and not questioned(self._joined, end)
+            )
         joined = self._joined
         before = pos > 0 and _is_word(joined[pos - 1])
         after = end < len(joined) and _is_word(joined[end])
-        return before != entry[2] and after != entry[3] and not negated(joined, pos)
+        if before == entry[2] or after == entry[3]:
+            return False
+        return not negated(joined, pos) and not questioned(joined, end)
 
     def first(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int] | None:
         """(text index, offset in that text) of the earliest match in an allowed text, or None.

@@ -176,6 +176,8 @@ WORDS = st.sampled_from(
         "Not",
         "never",
         ",",
+        "?",
+        "\u2014",
         "discoverydiscoverydiscoverydiscoverydiscovery",
     ]
 )
@@ -193,10 +195,17 @@ def _negated_reference(text: str, pos: int) -> bool:
     return any(m.group().strip("\"'()[]*-") in NEGATIONS for m in words[-3:])
 
 
+def _questioned_reference(text: str, end: int) -> bool:
+    """The spec of a match in a question: the first clause end after it (punctuation, a line break or a
+    dash) within 160 characters is a question mark."""
+    ahead = re.search(r"[.,;:!?\n\u2014\u2013]", text[end : end + 160])
+    return ahead is not None and ahead.group() == "?"
+
+
 def _first_unnegated(pattern: re.Pattern[str], text: str) -> int | None:
     position = 0
     while (match := pattern.search(text, position)) is not None:
-        if not _negated_reference(text, match.start()):
+        if not _negated_reference(text, match.start()) and not _questioned_reference(text, match.end()):
             return match.start()
         position = match.start() + 1
     return None

@@ -65,6 +65,9 @@ def test_given_decider_with_several_roles_when_consensus_secured_then_reason_nam
         ("Project is not funded", C.INVEST),
         ("There is no compelling event", C.CHANGE),
         ("They say there's no pain today", C.EXPLORE),
+        # a question asks, it does not report
+        ("Budget approved? Not yet.", C.INVEST),
+        ("Asked whether legal signed off?", C.RESOLVE),
     ],
 )
 def test_given_negated_keyword_in_a_note_when_assessed_then_it_is_not_evidence(
@@ -82,6 +85,8 @@ def test_given_negated_keyword_in_a_note_when_assessed_then_it_is_not_evidence(
         ("No issues raised. Legal signed off", C.RESOLVE),
         ("Not sure about timing, but budget approved", C.INVEST),
         ("Budget approved; no open concerns", C.RESOLVE),
+        ("Budget approved. Any questions? None.", C.INVEST),
+        ("Legal signed off — any other questions?", C.RESOLVE),
     ],
 )
 def test_given_negation_in_another_clause_when_assessed_then_keyword_still_counts(
