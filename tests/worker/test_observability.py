@@ -88,6 +88,10 @@ def test_given_registered_secret_and_token_patterns_when_logged_then_never_in_ou
         ('{"client_secret":  "abc def"}', '{"client_secret":  "***"}'),
         ("GET /x?q=access_token%3DXYZ123456&y=1", "GET /x?q=access_token%3D***&y=1"),
         ("401 for pat-na1-1a2b3c4d-1234-5678-9abc-123456789012", "401 for ***"),
+        # bytes reprs of headers and bodies, as urllib3 and requests print them
+        ("{b'Authorization': b'Basic Y2stMTIzOnNlY3JldC00NTY='}", "{b'Authorization': b'Basic ***'}"),
+        ("b'password': b'p@ss w0rd'", "b'password': b'***'"),
+        ("password=bob12345", "password=***"),
         ("nothing secret here", "nothing secret here"),
     ],
 )

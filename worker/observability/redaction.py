@@ -26,14 +26,18 @@ _PATTERNS = (
     # Authorization headers and similar "Bearer <token>"/"OAuth <token>"
     (re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=!-]{8,}"), rf"\1 {MASK}"),
     # HTTP Basic credentials (Salesforce client credentials send base64 of "consumer key:secret", which no
-    # registered secret matches); only after an Authorization key, as "basic" is also an ordinary word
-    (re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/]{4,}=*"), rf"\1{MASK}"),
-    # key=value / "key": "value" forms of token-ish keys, "=" URL-encoded too; a quoted value is masked up to
-    # its closing quote, since a password may hold spaces
+    # registered secret matches); only after an Authorization key, as "basic" is also an ordinary word. A
+    # bytes repr of the headers (b'Authorization': b'Basic ...') counts too.
+    (
+        re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*(?:b(?=[\"']))?[\"']?basic\s+)[A-Za-z0-9+/]{4,}=*"),
+        rf"\1{MASK}",
+    ),
+    # key=value / "key": "value" forms of token-ish keys, "=" URL-encoded too; a quoted value (a bytes repr's
+    # too) is masked up to its closing quote, since a password may hold spaces
     (
         re.compile(
             r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|hapikey|"
-            r"private_key|security_token|token)[\"']?\s*(?:[:=]|%3d)\s*)"
+            r"private_key|security_token|token)[\"']?\s*(?:[:=]|%3d)\s*(?:b(?=[\"']))?)"
             r"(?:(\"|')(?:(?!\2).)+\2|[^\s\"'&,;}<]{4,})"
         ),
         lambda match: f"{match[1]}{match[2] or ''}{MASK}{match[2] or ''}",
