@@ -158,15 +158,18 @@ def _text(value: object) -> str | None:
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li)\s*/?\s*>", re.IGNORECASE)
 # A tag opens with a letter, "/" or "!" right after "<": "x < 5 and y > 3" in a note is text, not a tag.
 _TAG = re.compile(r"<[A-Za-z/!][^>]*>")
+# A no-break space (HubSpot's editor writes &nbsp; for a repeated, leading or trailing space) and a run of
+# spaces show as one space, as a browser renders them; keywords are phrases of single ASCII spaces.
+_SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 def plain_text(value: object) -> str:
     """HubSpot stores note, meeting, call and task bodies as HTML; rules match words, so keep only text."""
     text = str(value or "")
-    if "<" not in text and "&" not in text:
+    if "<" not in text and "&" not in text and "\u00a0" not in text:
         return text
-    text = _TAG.sub("", _BREAK.sub("\n", text))
-    return "\n".join(line.strip() for line in html.unescape(text).splitlines() if line.strip())
+    text = html.unescape(_TAG.sub("", _BREAK.sub("\n", text)))
+    return "\n".join(line for raw in text.splitlines() if (line := _SPACES.sub(" ", raw).strip()))
 
 
 def _props(obj: Json) -> Mapping[str, Any]:

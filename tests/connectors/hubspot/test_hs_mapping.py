@@ -18,7 +18,9 @@ from connectors.hubspot.mapping import (
     quote_from_hubspot,
 )
 from connectors.hubspot.pipelines import stages_from_json
-from core.models import ActivityKind, ActivityStatus, Commitment, QuoteStatus
+from core.assess import assess
+from core.models import ActivityKind, ActivityStatus, Commitment, CommitmentStatus, Deal, QuoteStatus
+from core.playbook import Playbook
 
 C = Commitment
 
@@ -227,6 +229,26 @@ def test_given_html_note_body_when_mapped_then_plain_text_lines(context: Mapping
 )
 def test_given_html_body_when_made_plain_then_only_tags_are_dropped(html: str, text: str) -> None:
     assert plain_text(html) == text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Budget&nbsp;approved</p>",  # HubSpot's editor writes &nbsp; for a space typed after another
+        "<p>Budget &nbsp;approved&nbsp;</p>",
+        "Budget\u00a0approved",  # the no-break space itself, unescaped
+        "<div>Budget \t approved</div>",
+    ],
+)
+def test_given_a_note_with_no_break_spaces_when_assessed_then_its_keyword_phrase_counts(
+    context: MappingContext, playbook: Playbook, html: str
+) -> None:
+    note = activity_from_hubspot("notes", {"id": "1", "properties": {"hs_note_body": html}}, context)
+    assert note.body == "Budget approved"
+    deal = Deal(id="9", stage="presentationscheduled", activities=(note,))
+    invest = assess(deal, playbook, context.now).result(C.INVEST)
+    assert invest.status is CommitmentStatus.PARTIAL
+    assert "budget is noted" in invest.reason
 
 
 @pytest.mark.parametrize(
