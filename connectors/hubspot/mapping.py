@@ -126,7 +126,10 @@ def parse_time(value: object) -> datetime | None:
         return None
     text = str(value).strip()
     if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        except (ValueError, OverflowError, OSError):  # beyond year 9999: unreadable, like a bad ISO date
+            return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

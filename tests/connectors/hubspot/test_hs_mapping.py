@@ -231,6 +231,22 @@ def test_given_html_body_when_made_plain_then_only_tags_are_dropped(html: str, t
     assert plain_text(html) == text
 
 
+def test_given_dates_beyond_year_9999_in_epoch_ms_when_mapped_then_unread_and_the_deal_still_maps(
+    context: MappingContext,
+) -> None:
+    far = "253402300800000"  # 10000-01-01 in epoch ms: a typo'd year, as a bad ISO date already reads
+    bundle = load("deal_bundle_open.json")
+    bundle["deal"]["properties"].update(closedate=far, createdate="99999999999999999")
+    meeting = next(iter(bundle["objects"]["meetings"].values()))
+    meeting["properties"].update(hs_meeting_start_time=far, hs_meeting_end_time=far, hs_timestamp=far)
+
+    deal = deal_from_hubspot(bundle, context)
+
+    assert (deal.close_date, deal.created_at) == (None, None)
+    assert parse_time(far) is None
+    assert any(a.kind is ActivityKind.MEETING and a.start is None for a in deal.activities)
+
+
 @pytest.mark.parametrize(
     "html",
     [
