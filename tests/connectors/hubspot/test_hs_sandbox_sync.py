@@ -158,3 +158,27 @@ def plugin_task_owner(portal: HubSpotSandbox, deal_id: str) -> str | None:
     tasks = [store.tables["tasks"][t]["properties"] for t in store.associated("deals", deal_id, "tasks")]
     (task,) = [t for t in tasks if "[commitments-key:" in (t.get("hs_task_body") or "")]
     return task.get("hubspot_owner_id") or None
+
+
+def test_given_a_meeting_title_with_half_an_emoji_when_synced_then_every_deal_is_written(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector_for(portal).setup(playbook, dry_run=False)
+    store = portal.store
+    deal_id = sorted(store.tables["deals"])[0]
+    contact_id = next(iter(store.associated("deals", deal_id, "contacts")))
+    # A title cut at its length limit in the middle of an emoji: HubSpot sends the lone high surrogate.
+    meeting = store.insert("meetings", {
+        "hs_meeting_title": "Discovery call \ud83d", "hs_meeting_outcome": "COMPLETED",
+        "hs_timestamp": "2026-01-05T10:00:00.000Z", "hs_meeting_start_time": "2026-01-05T10:00:00.000Z",
+    })
+    store.associate("deals", deal_id, "meetings", meeting["id"], [], bump=False)
+    store.associate("meetings", meeting["id"], "contacts", contact_id, [], bump=False)
+
+    outcome = sync(connector_for(portal), playbook, None, clock.now)
+
+    assert outcome.result.failures == []
+    assert outcome.result.deals_updated == len(outcome.deals) == 60
+    deal = next(d for d in outcome.deals if d.id == deal_id)
+    assert any(a.subject == "Discovery call \ufffd" for a in deal.activities)
+    assert deal_props(portal, deal_id)["commitment_evidence"]
