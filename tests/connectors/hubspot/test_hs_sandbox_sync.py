@@ -182,3 +182,20 @@ def test_given_a_meeting_title_with_half_an_emoji_when_synced_then_every_deal_is
     deal = next(d for d in outcome.deals if d.id == deal_id)
     assert any(a.subject == "Discovery call \ufffd" for a in deal.activities)
     assert deal_props(portal, deal_id)["commitment_evidence"]
+
+
+def test_given_a_deal_name_and_note_with_nul_characters_when_read_then_they_are_dropped(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    store = portal.store
+    deal_id = sorted(store.tables["deals"])[0]
+    store.tables["deals"][deal_id]["properties"]["dealname"] = "Acme\u0000 renewal"
+    note = store.insert("notes", {"hs_note_body": "<p>Budget\u0000 approved</p>",
+                                  "hs_timestamp": "2026-01-05T10:00:00.000Z"})
+    store.associate("deals", deal_id, "notes", note["id"], [], bump=False)
+
+    deal = next(d for d in read_all(connector_for(portal), None, clock.now) if d.id == deal_id)
+
+    # PostgreSQL refuses a NUL in a text column: the state store could not record the run.
+    assert deal.name == "Acme renewal"
+    assert any(a.id == note["id"] and a.body == "Budget approved" for a in deal.activities)
