@@ -167,6 +167,8 @@ class TextIndex:
             lowered_texts = [t.lower() for t in texts]
             lowered = "\n".join(lowered_texts)
             lengths = [len(t) for t in lowered_texts]
+        if "\u00a0" in lowered:  # a no-break space (pasted from a web page or Word) is a space to a reader
+            lowered = lowered.replace("\u00a0", " ")
         offsets, ends, position = [], [], 0
         for length in lengths:
             offsets.append(position)

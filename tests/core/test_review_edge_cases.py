@@ -87,6 +87,7 @@ def test_given_negated_keyword_in_a_note_when_assessed_then_it_is_not_evidence(
         ("Budget approved; no open concerns", C.RESOLVE),
         ("Budget approved. Any questions? None.", C.INVEST),
         ("Legal signed off — any other questions?", C.RESOLVE),
+        ("Budget\u00a0approved by the CFO", C.INVEST),  # a no-break space, as pasted from a web page
     ],
 )
 def test_given_negation_in_another_clause_when_assessed_then_keyword_still_counts(
