@@ -1,7 +1,9 @@
 """Reading opportunities as core `Deal`s: discovery, full reads and incremental reads, in chunks.
 
-Discovery (once per connector) describes Opportunity, Task and Event and reads OpportunityStage, so the
-query asks only for what the org has and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
+Discovery (once per connector) describes Opportunity, Task and Event, the other objects the query reads
+fields of (contact roles and their contacts, stage history, line items, quotes) and reads OpportunityStage,
+so the query asks only for what the org has and the integration user may see (a field hidden by field-level
+security is an INVALID_FIELD in SOQL), and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
 A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
 opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
 opportunities whose tasks, events, contact roles, line items or quotes changed in that window (queryAll,
@@ -28,6 +30,16 @@ from connectors.salesforce.soql import OrgSchema, StageMeaning
 from core.models import Commitment, Deal
 
 DESCRIBED = ("Opportunity", "Task", "Event")
+# The other objects the opportunity query reads fields of: described when their relationship is there, so a
+# field the integration user cannot see (field-level security: absent from describe, INVALID_FIELD in
+# SOQL) is left out of the query, as it is for Opportunity, Task and Event; one object the user cannot
+# read at all (describe answers NOT_FOUND) leaves its subquery out.
+DESCRIBED_CHILDREN = ("OpportunityContactRole", "OpportunityHistory", "OpportunityLineItem", "Quote")
+RELATED = {"Contact": "OpportunityContactRoles"}  # object read through a path -> the subquery reading it
+
+
+def _field_names(described: Record) -> frozenset[str]:
+    return frozenset(str(f["name"]) for f in described.get("fields") or [])
 
 
 def discover(api: SalesforceApi) -> OrgSchema:
@@ -36,12 +48,22 @@ def discover(api: SalesforceApi) -> OrgSchema:
     relationships: frozenset[str] = frozenset()
     for sobject in DESCRIBED:
         described = api.describe(sobject)
-        fields[sobject] = frozenset(str(f["name"]) for f in described.get("fields") or [])
+        fields[sobject] = _field_names(described)
         if sobject == "Opportunity":
             relationships = frozenset(
                 str(r["relationshipName"]) for r in described.get("childRelationships") or []
                 if r.get("relationshipName")
             )
+    unreadable: set[str] = set()
+    wanted = [c for c in DESCRIBED_CHILDREN if soql.RELATIONSHIP_OF[c] in relationships]
+    wanted += [o for o, relationship in RELATED.items() if relationship in relationships]
+    for sobject in wanted:
+        child = api.describe_if_readable(sobject)
+        if child is None:
+            unreadable.add(soql.RELATIONSHIP_OF.get(sobject) or RELATED[sobject])
+        else:
+            fields[sobject] = _field_names(child)
+    relationships -= unreadable
     stages = {
         str(row.get("ApiName") or row.get("MasterLabel")): StageMeaning(
             bool(row.get("IsClosed")), bool(row.get("IsWon")), int(row.get("SortOrder") or 0)

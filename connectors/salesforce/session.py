@@ -14,7 +14,7 @@ from typing import Any, cast
 from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceResourceNotFound
 from simple_salesforce.metadata import SfdcMetadataApi
 
 from connectors.base import FatalError
@@ -144,6 +144,17 @@ class SalesforceApi:
 
     def describe(self, sobject: str) -> Record:
         return cast(Record, self.call("describe", lambda: getattr(self.sf, sobject).describe()))
+
+    def describe_if_readable(self, sobject: str) -> Record | None:
+        """The object's describe, or None when Salesforce answers NOT_FOUND (the user cannot read it)."""
+
+        def describe() -> Record | None:
+            try:
+                return cast(Record, getattr(self.sf, sobject).describe())
+            except SalesforceResourceNotFound:
+                return None
+
+        return cast(Record | None, self.call("describe", describe))
 
     def close(self) -> None:
         if self._configured_mdapi is not None:

@@ -53,6 +53,8 @@ NOT_DELETED = "WHERE IsDeleted = false"
 # same What) for that user: one meeting, which must not count as two held meetings.
 NOT_CHILD_EVENT = "AND IsChild = false"
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
+# The object a relationship path in a child's fields reads ("Contact.Title" reads Contact).
+RELATED_OBJECT = {"Contact": "Contact"}
 ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId: filter on What.Type
 
 
@@ -75,11 +77,17 @@ class OrgSchema:
         return name in self.fields.get(sobject, frozenset())
 
     def available(self, sobject: str, names: Sequence[str]) -> list[str]:
-        """`names` the object has; relationship paths ("Contact.Name") are kept as is."""
+        """`names` the object has (all of them for an object not described). A relationship path
+        ("Contact.Title") is checked against the object its relationship names (`RELATED_OBJECT`), when
+        that object was described; field-level security hides a field from describe and makes SOQL answer
+        INVALID_FIELD, so a hidden field is left out instead of failing the whole read."""
         known = self.fields.get(sobject)
-        if known is None:
-            return list(names)
-        return [n for n in names if "." in n or n in known]
+        return [n for n in names if (self._path_visible(n) if "." in n else known is None or n in known)]
+
+    def _path_visible(self, path: str) -> bool:
+        relationship, _, name = path.partition(".")
+        target = self.fields.get(RELATED_OBJECT.get(relationship, ""))
+        return target is None or name in target
 
 
 def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:

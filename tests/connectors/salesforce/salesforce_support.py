@@ -59,14 +59,16 @@ def connector(config: SalesforceConfig | None = None) -> SalesforceConnector:
     return SalesforceConnector(config or session_config(), sleep=no_sleep)
 
 
-def add_discovery(rsps: responses.RequestsMock) -> None:
-    """The describe calls and the stage query every read starts with."""
-    for sobject, name in (
-        ("Opportunity", "describe_opportunity.json"),
-        ("Task", "describe_task.json"),
-        ("Event", "describe_event.json"),
-    ):
-        rsps.get(f"{API}sobjects/{sobject}/describe", json=payload(name))
+DESCRIBED = ("Opportunity", "Task", "Event")
+# described too, as the fixture's Opportunity has their relationships
+CHILD_DESCRIBED = ("OpportunityContactRole", "OpportunityHistory", "OpportunityLineItem", "Quote", "Contact")
+
+
+def add_discovery(rsps: responses.RequestsMock, *, skip: tuple[str, ...] = ()) -> None:
+    """The describe calls and the stage query every read starts with (without the describes in `skip`)."""
+    for sobject in (*DESCRIBED, *CHILD_DESCRIBED):
+        if sobject not in skip:
+            rsps.get(f"{API}sobjects/{sobject}/describe", json=payload(f"describe_{sobject.lower()}.json"))
     rsps.get(
         f"{API}query/",
         json=payload("opportunity_stages.json"),

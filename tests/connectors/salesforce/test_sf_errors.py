@@ -10,6 +10,8 @@ import requests
 import responses
 from salesforce_support import (
     API,
+    CHILD_DESCRIBED,
+    DESCRIBED,
     add_discovery,
     connector,
     no_sleep,
@@ -42,7 +44,7 @@ def test_given_429_then_500_when_describing_then_both_are_retried_honouring_retr
     stages = sf.pipeline_stages()
 
     assert stages["salesforce"][0] == "Prospecting"
-    assert sf.api_calls()["describe"] == 5
+    assert sf.api_calls()["describe"] == 10
     assert slept[0] == 2.0
 
 
@@ -108,7 +110,7 @@ def test_given_fields_not_provisioned_when_querying_then_the_error_says_to_run_s
 def test_given_usage_above_the_reserve_when_reading_then_the_run_stops_before_the_first_page(
     rsps: responses.RequestsMock,
 ) -> None:
-    for sobject in ("Opportunity", "Task", "Event"):
+    for sobject in (*DESCRIBED, *CHILD_DESCRIBED):
         rsps.get(
             f"{API}sobjects/{sobject}/describe",
             json=payload(f"describe_{sobject.lower()}.json"),

@@ -33,8 +33,8 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
     first = chunks[0][0]
     assert [t.commitment for t in first.plugin_tasks] == [Commitment.CHANGE]
     assert len(first.activities) == 5
-    assert sf.api_calls() == {"describe": 3, "query": 2, "query_more": 1}
-    assert rsps.calls[3].request.headers["Sforce-Query-Options"] == "batchSize=2000"
+    assert sf.api_calls() == {"describe": 8, "query": 2, "query_more": 1}
+    assert rsps.calls[8].request.headers["Sforce-Query-Options"] == "batchSize=2000"
 
 
 def test_given_a_top_level_next_page_when_reading_all_then_it_is_followed_and_chunks_are_bounded(
@@ -101,3 +101,48 @@ def test_given_changes_on_deals_and_children_when_reading_incrementally_then_eac
     )
 
     assert [d.id for chunk in chunks for d in chunk] == ["006A", "006B", "006C"]
+
+
+def test_given_fields_hidden_by_field_level_security_when_reading_then_the_query_leaves_them_out(
+    rsps: responses.RequestsMock,
+) -> None:
+    # The integration user may not see Contact.Title or OpportunityContactRole.Role: describe leaves them
+    # out, and SOQL naming them answers INVALID_FIELD, which failed every run of the whole book.
+    add_discovery(rsps, skip=("OpportunityContactRole", "Contact"))
+    role = payload("describe_opportunitycontactrole.json")
+    role["fields"] = [f for f in role["fields"] if f["name"] != "Role"]
+    contact = payload("describe_contact.json")
+    contact["fields"] = [f for f in contact["fields"] if f["name"] != "Title"]
+    rsps.get(f"{API}sobjects/OpportunityContactRole/describe", json=role)
+    rsps.get(f"{API}sobjects/Contact/describe", json=contact)
+    rsps.get(
+        f"{API}queryAll/",
+        json=query_page([payload("opportunities_page.json")["records"][1]]),
+        match=[soql_with("(SELECT Id, ContactId, IsPrimary, Contact.Name FROM OpportunityContactRoles ")],
+    )
+    sf = connector()
+
+    chunks = list(sf.read_deals(None, UNTIL))
+
+    assert [d.id for chunk in chunks for d in chunk] == ["0065g00000Abc02AAB"]
+    assert not [c for c in rsps.calls if "Contact.Title" in (c.request.url or "")]
+
+
+def test_given_quotes_the_user_cannot_read_when_reading_then_the_quote_subquery_is_left_out(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps, skip=("Quote",))
+    missing = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+    rsps.get(f"{API}sobjects/Quote/describe", status=404, json=missing)
+    record = payload("opportunities_page.json")["records"][1]
+    rsps.get(
+        f"{API}queryAll/",
+        json=query_page([{k: v for k, v in record.items() if k != "Quotes"}]),
+        match=[soql_with("FROM OpportunityLineItems WHERE IsDeleted = false) FROM Opportunity ")],
+    )
+    sf = connector()
+
+    chunks = list(sf.read_deals(None, UNTIL))
+
+    assert [d.id for chunk in chunks for d in chunk] == ["0065g00000Abc02AAB"]
+    assert "Quotes" not in sf.schema().relationships

@@ -116,3 +116,21 @@ def test_given_the_largest_id_chunk_and_a_long_prefix_when_queries_are_built_the
 def test_given_more_ids_per_query_than_a_url_holds_when_configured_then_refused() -> None:
     with pytest.raises(ValidationError, match="ids_per_query"):
         session_config(ids_per_query=400)
+
+
+def test_given_contact_title_hidden_when_selecting_contact_roles_then_the_path_is_left_out() -> None:
+    schema = OrgSchema(
+        fields={
+            "Opportunity": frozenset({"Id"}),
+            "OpportunityContactRole": frozenset({"Id", "ContactId", "IsPrimary"}),
+            "Contact": frozenset({"Id", "Name"}),
+        },
+        relationships=frozenset({"OpportunityContactRoles"}),
+    )
+
+    text = soql.opportunity_select(schema, NAMES)
+
+    assert text == (
+        "SELECT Id, (SELECT Id, ContactId, IsPrimary, Contact.Name FROM OpportunityContactRoles "
+        "WHERE IsDeleted = false) FROM Opportunity"
+    )
