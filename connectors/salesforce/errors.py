@@ -166,6 +166,8 @@ def classify(
             return Verdict(False, FatalError(f"Salesforce Bulk API job failed: {exc}"))
         case requests.ConnectionError() | requests.Timeout() | requests.exceptions.ChunkedEncodingError():
             return _network(exc)
+        case requests.exceptions.InvalidJSONError():  # a 2xx whose body is cut short or a proxy's page
+            return Verdict(True, TransientError("Salesforce answered with a body that is not JSON"))
         case Fault():
             return _fault(exc)
     return None

@@ -158,3 +158,29 @@ def test_given_an_unreachable_org_when_reading_then_login_tried_max_attempts_tim
 
     assert sf.api_calls()["login"] == 3
     assert sf.api_calls().get("describe", 0) == 0
+
+
+def test_given_a_query_answer_that_is_not_json_when_reading_then_it_is_retried(
+    rsps: responses.RequestsMock,
+) -> None:
+    # A 200 whose body was cut short, or a proxy's HTML page, escaped as a raw requests JSONDecodeError: no
+    # retry, and a traceback out of `commitments sync`.
+    add_discovery(rsps)
+    rsps.get(f"{API}queryAll/", body='{"totalSize": 1, "done": tr', status=200)
+    rsps.get(f"{API}queryAll/", body="<html>Gateway says hello</html>", status=200)
+    rsps.get(f"{API}queryAll/", json=payload("empty_query.json"))
+    sf = connector()
+
+    assert list(sf.read_deals(None, datetime(2024, 6, 10, tzinfo=UTC))) == []
+    assert sf.api_calls()["query"] == 4  # the stages, then the deals three times
+
+
+def test_given_answers_that_stay_not_json_when_reading_then_the_run_stops_with_a_transient_error(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps)
+    rsps.get(f"{API}queryAll/", body="<html>Gateway says hello</html>", status=200)
+    sf = connector(session_config(max_attempts=2))
+
+    with pytest.raises(TransientError, match="not JSON"):
+        list(sf.read_deals(None, datetime(2024, 6, 10, tzinfo=UTC)))
