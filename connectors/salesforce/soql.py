@@ -52,6 +52,10 @@ NOT_DELETED = "WHERE IsDeleted = false"
 # With Shared Activities, inviting a Salesforce user to a meeting adds a child event (IsChild = true, the
 # same What) for that user: one meeting, which must not count as two held meetings.
 NOT_CHILD_EVENT = "AND IsChild = false"
+# A recurring series created in Salesforce Classic is a master event (IsRecurrence = true) with the first
+# occurrence's time, subject and What, beside one event per occurrence: it is no meeting of its own.
+NOT_SERIES_MASTER = "AND IsRecurrence = false"
+EVENT_FILTERS = (("IsChild", NOT_CHILD_EVENT), ("IsRecurrence", NOT_SERIES_MASTER))
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
 # The object a relationship path in a child's fields reads ("Contact.Title" reads Contact).
 RELATED_OBJECT = {"Contact": "Contact"}
@@ -99,8 +103,8 @@ def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
             continue
         wanted = [*child_fields, names.task_key] if child == "Task" else list(child_fields)
         sub = f"SELECT {', '.join(schema.available(child, wanted))} FROM {relationship} {NOT_DELETED}"
-        if child == "Event" and schema.available("Event", ["IsChild"]):
-            sub += f" {NOT_CHILD_EVENT}"
+        if child == "Event":
+            sub += "".join(f" {where}" for name, where in EVENT_FILTERS if schema.available("Event", [name]))
         columns.append(f"({sub}{f' ORDER BY {order}' if order else ''})")
     return f"SELECT {', '.join(columns)} FROM Opportunity"
 

@@ -134,3 +134,18 @@ def test_given_contact_title_hidden_when_selecting_contact_roles_then_the_path_i
         "SELECT Id, (SELECT Id, ContactId, IsPrimary, Contact.Name FROM OpportunityContactRoles "
         "WHERE IsDeleted = false) FROM Opportunity"
     )
+
+
+def test_given_recurring_events_when_selecting_events_then_series_masters_are_left_out() -> None:
+    # A Classic recurring series' master (IsRecurrence) repeats its first occurrence: one more meeting.
+    schema = OrgSchema(
+        fields={"Opportunity": frozenset({"Id"}), "Event": frozenset({"Id", "IsChild", "IsRecurrence"})},
+        relationships=frozenset({"Events"}),
+    )
+
+    text = soql.opportunity_select(schema, NAMES)
+
+    assert text == (
+        "SELECT Id, (SELECT Id FROM Events WHERE IsDeleted = false AND IsChild = false "
+        "AND IsRecurrence = false) FROM Opportunity"
+    )
