@@ -14,7 +14,6 @@ built once and kept. Nothing here touches the network until the first call.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections import Counter
@@ -33,6 +32,7 @@ from connectors.hubspot.errors import (
     to_connector_error,
     with_retry,
 )
+from connectors.text import needs_cleaning, writable
 
 Json = dict[str, Any]
 
@@ -280,13 +280,6 @@ class HubSpotClient:
             self._sdk = None
 
 
-# A UTF-16 surrogate as a JSON escape ("\ud83d") or as raw UTF-8 bytes (which json.loads lets through): an
-# emoji a Java backend cut in half (a title truncated to its limit) arrives as a lone surrogate, which no
-# UTF-8 encoder accepts (evidence text, the state store, the next write). Paired ones are decoded whole.
-# A NUL ("\u0000", from an import) is no text either, and PostgreSQL refuses it in a text column.
-_UNWRITABLE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\\u0000")
-
-
 def _json(raw: bytes | str | None) -> Json:
     if not raw:
         return {}
@@ -294,20 +287,7 @@ def _json(raw: bytes | str | None) -> Json:
         parsed = json.loads(raw)
     except ValueError as exc:
         raise FatalError(f"HubSpot answered with something that is not JSON: {parse_body(raw)}") from exc
-    if _UNWRITABLE.search(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw):
-        parsed = _writable(parsed)
+    if needs_cleaning(raw):
+        parsed = writable(parsed)
     return parsed if isinstance(parsed, dict) else {"results": parsed}
 
-
-def _writable(value: Any) -> Any:
-    """`value` with each lone surrogate in its strings (keys too) replaced by U+FFFD and NULs dropped."""
-    if isinstance(value, str):
-        value = value.replace("\x00", "")
-        if not any("\ud800" <= char <= "\udfff" for char in value):
-            return value
-        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    if isinstance(value, dict):
-        return {_writable(k): _writable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_writable(v) for v in value]
-    return value

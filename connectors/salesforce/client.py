@@ -12,6 +12,7 @@ that names the user and the domain and what to check, never the secret.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from connectors.salesforce.config import (
     SalesforceConfig,
     SessionAuth,
 )
+from connectors.text import needs_cleaning, writable
 
 # Login answers that say "the server failed", not "your credentials are wrong": retried.
 _TRANSIENT_LOGIN_CODES = frozenset(
@@ -91,6 +93,21 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+def writable_answer(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+    """A requests response hook: a JSON answer holding a lone surrogate or a NUL (see `connectors.text`) is
+    made writable before simple-salesforce parses it, as the HubSpot client does with its answers."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return  # Bulk API CSV results and SOAP XML are left as they are (and unread here)
+    content = response.content
+    if not content or not needs_cleaning(content):
+        return
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        return  # not JSON after all: the caller's own error handling reports it
+    response._content = json.dumps(writable(parsed)).encode()
+
+
 def build_session(config: SalesforceConfig, tracker: UsageTracker) -> requests.Session:
     return configure_session(requests.Session(), config, tracker)
 
@@ -105,7 +122,7 @@ def configure_session(
     )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.hooks["response"].append(tracker.observe)
+    session.hooks["response"].extend([tracker.observe, writable_answer])
     return session
 
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import responses
-from salesforce_support import API, add_discovery, connector, payload, query_page, session_config, soql_with
+from salesforce_support import (
+    API,
+    PLAYBOOK,
+    add_discovery,
+    connector,
+    payload,
+    query_page,
+    session_config,
+    soql_with,
+)
 
+from core.assess import assess
 from core.models import Commitment
+from core.plan import plan
 
 UNTIL = datetime(2024, 6, 10, 15, 0, tzinfo=UTC)
 
@@ -146,3 +157,21 @@ def test_given_quotes_the_user_cannot_read_when_reading_then_the_quote_subquery_
 
     assert [d.id for chunk in chunks for d in chunk] == ["0065g00000Abc02AAB"]
     assert "Quotes" not in sf.schema().relationships
+
+
+def test_given_half_an_emoji_and_a_nul_in_an_answer_when_read_then_the_deal_is_writable_and_planned(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps)
+    record = payload("opportunities_page.json")["records"][1]
+    # A name cut at its length limit in the middle of an emoji, and a NUL left by an import.
+    record.update(Name="Globex \ud83d", Description="Budget approved\u0000 by the CFO")
+    rsps.get(f"{API}queryAll/", json=query_page([record]))
+    sf = connector()
+
+    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    assert deal.name == "Globex \ufffd"
+    assert deal.description == "Budget approved by the CFO"
+    planned = plan(assess(deal, PLAYBOOK, UNTIL), deal, PLAYBOOK, UNTIL)  # encodes the evidence text
+    assert (planned.values.evidence or "").encode("utf-8")
