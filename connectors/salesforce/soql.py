@@ -141,6 +141,11 @@ def stages() -> str:
     return "SELECT ApiName, MasterLabel, IsClosed, IsWon, SortOrder, IsActive FROM OpportunityStage"
 
 
+def task_statuses() -> str:
+    """The org's Task Status values: which one a new task gets and which one closes it."""
+    return "SELECT ApiName, MasterLabel, IsClosed, IsDefault, SortOrder FROM TaskStatus"
+
+
 def open_tasks_by_key(key_field: str, keys: Sequence[str]) -> str:
     return format_soql(
         f"SELECT Id, WhatId, {key_field} FROM Task WHERE {key_field} IN {{}} AND IsClosed = false",

@@ -7,11 +7,16 @@ duplicates a task: the existing one is reported as created instead. Creates are 
 retry policy only repeats them when the request provably never reached Salesforce; after any other
 failure this module looks the keys up again and creates only the ones still missing. A task Salesforce
 refuses for its owner (the deal's owner was deactivated) is created once more without an OwnerId.
+
+Task Status is a restricted picklist that orgs edit ("Open" for "Not Started", "Done" for "Completed"), so
+the status a task is created and completed with is read from the org's TaskStatus values, once, at the
+first task action (see `TaskStatuses`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import (
@@ -36,13 +41,34 @@ DESCRIPTION_MAX_BYTES = 32000
 INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"  # the deal's owner was deactivated
 
 
-def task_record(action: TaskAction, key_field: str, priority: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TaskStatuses:
+    """The Task Status values the plugin writes: a new task's and a completed one's."""
+
+    open: str = "Not Started"
+    done: str = "Completed"
+
+    @classmethod
+    def of(cls, rows: Iterable[dict[str, Any]]) -> TaskStatuses:
+        """The org's default status when it is an open one (else its first open one by sort order), and
+        "Completed" when the org has it as a closed status (else its first closed one); Salesforce's
+        standard values when the org lists no status of a kind."""
+        ordered = sorted(rows, key=lambda row: row.get("SortOrder") or 0)
+        named = [(str(row.get("ApiName") or row.get("MasterLabel") or ""), row) for row in ordered]
+        opens = [(name, row) for name, row in named if name and not row.get("IsClosed")]
+        closed = [name for name, row in named if name and row.get("IsClosed")]
+        default = next((name for name, row in opens if row.get("IsDefault")), opens[0][0] if opens else None)
+        done = cls.done if cls.done in closed else (closed[0] if closed else None)
+        return cls(default or cls.open, done or cls.done)
+
+
+def task_record(action: TaskAction, key_field: str, priority: str, status: str) -> dict[str, Any]:
     record: dict[str, Any] = {
         "attributes": {"type": "Task"},
         "WhatId": action.deal_id,
         "Subject": action.subject[:SUBJECT_MAX],
         "Description": truncate_bytes(action.body, DESCRIPTION_MAX_BYTES),
-        "Status": "Not Started",
+        "Status": status,
         "Priority": priority,
         key_field: action.key,
     }
@@ -67,6 +93,13 @@ class TaskWriter:
         self._api = api
         self._config = config
         self._key_field = config.field_names().task_key
+        self._statuses: TaskStatuses | None = None
+
+    def statuses(self) -> TaskStatuses:
+        """The org's statuses for a new and a completed task: one query, at the first task action."""
+        if self._statuses is None:
+            self._statuses = TaskStatuses.of(self._api.records(soql.task_statuses()))
+        return self._statuses
 
     def open_tasks(self, keys: Sequence[str]) -> dict[str, str]:
         """Open plugin task id by key, for the given keys (one query per `ids_per_query` keys)."""
@@ -127,7 +160,8 @@ class TaskWriter:
         return tallied
 
     def _post(self, batch: list[TaskAction]) -> list[dict[str, Any]]:
-        records = [task_record(a, self._key_field, self._config.task_priority) for a in batch]
+        status, priority = self.statuses().open, self._config.task_priority
+        records = [task_record(a, self._key_field, priority, status) for a in batch]
         results = self._api.restful(
             "composite", "composite/sobjects", method="POST", create=True,
             json={"allOrNone": False, "records": records},
@@ -155,5 +189,5 @@ class TaskWriter:
         for action in actions:
             task_id = action.task_id or by_key.get(action.key)
             if task_id:  # no open task under that key: nothing left to complete
-                writes.append(complete_task_write(action.deal_id, task_id))
+                writes.append(complete_task_write(action.deal_id, task_id, self.statuses().done))
         return writes

@@ -87,8 +87,8 @@ def update_writes(plans: Sequence[WritePlan], names: FieldNames) -> list[Pending
     return writes
 
 
-def complete_task_write(deal_id: str, task_id: str) -> PendingWrite:
-    record = {"attributes": {"type": "Task"}, "id": task_id, "Status": "Completed"}
+def complete_task_write(deal_id: str, task_id: str, status: str) -> PendingWrite:
+    record = {"attributes": {"type": "Task"}, "id": task_id, "Status": status}
     return PendingWrite(deal_id, "complete_task", record)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sandbox.book import SALESFORCE_STAGES, Book, BookActivity, BookDeal
+from sandbox.salesforce.schema import CLOSED_TASK_STATUSES, TASK_STATUSES
 from sandbox.salesforce.store import Record, SalesforceStore
 from sandbox.salesforce.values import sf_datetime
 
@@ -49,6 +50,15 @@ def seed_org(store: SalesforceStore) -> None:
                 "SortOrder": order,
                 "DefaultProbability": probability,
                 "ForecastCategoryName": forecast,
+            },
+            stamp=stamp,
+        )
+    for order, status in enumerate(TASK_STATUSES, start=1):
+        store.insert(
+            "TaskStatus",
+            {
+                "MasterLabel": status, "ApiName": status, "IsClosed": status in CLOSED_TASK_STATUSES,
+                "IsDefault": order == 1, "SortOrder": order,
             },
             stamp=stamp,
         )

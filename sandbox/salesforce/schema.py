@@ -173,6 +173,19 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             updateable=False,
         ),
         make_object(
+            "TaskStatus",
+            "01H",  # Salesforce's picklist-value objects share 01J; the sandbox needs one prefix per object
+            [
+                text("MasterLabel"),
+                text("ApiName"),
+                FieldDef("IsClosed", "boolean", nillable=False),
+                FieldDef("IsDefault", "boolean", nillable=False),
+                FieldDef("SortOrder", "int"),
+            ],
+            createable=False,
+            updateable=False,
+        ),
+        make_object(
             "OpportunityContactRole",
             "00K",
             [

@@ -76,6 +76,22 @@ def add_discovery(rsps: responses.RequestsMock, *, skip: tuple[str, ...] = ()) -
     )
 
 
+STANDARD_TASK_STATUSES = [
+    {"ApiName": name, "MasterLabel": name, "IsClosed": name == "Completed", "IsDefault": order == 1,
+     "SortOrder": order}
+    for order, name in enumerate(("Not Started", "In Progress", "Completed", "Deferred"), start=1)
+]
+
+
+def add_task_statuses(rsps: responses.RequestsMock, rows: list[dict[str, Any]] | None = None) -> None:
+    """The TaskStatus query a connector makes at its first task action (Salesforce's standard values)."""
+    rsps.get(
+        f"{API}query/",
+        json=query_page(STANDARD_TASK_STATUSES if rows is None else rows),
+        match=[matchers.query_param_matcher({"q": soql.task_statuses()})],
+    )
+
+
 def soql_with(*fragments: str) -> Any:
     """A `responses` matcher: the request's SOQL (`q`) contains every fragment."""
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
+import pytest
 import responses
 from responses import matchers
-from salesforce_support import API, PLAYBOOK, connector, payload, query_page, soql_with
+from salesforce_support import (
+    API,
+    PLAYBOOK,
+    STANDARD_TASK_STATUSES,
+    add_task_statuses,
+    connector,
+    payload,
+    query_page,
+    soql_with,
+)
 
 from connectors.base import CreatedTask
+from connectors.salesforce.tasks import TaskStatuses
 from core.models import Commitment, OwnedFields, TaskAction, TaskActionKind, WritePlan
 
 A, B = "0065g00000Abc01AAB", "0065g00000Abc02AAB"
@@ -40,6 +52,7 @@ def _lookup(rsps: responses.RequestsMock, body: object, *keys: str) -> None:
 def test_given_an_open_task_already_carries_the_key_when_creating_then_only_the_other_is_created(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A, KEY_B)
     expected = {
         "allOrNone": False,
@@ -76,6 +89,7 @@ def test_given_an_open_task_already_carries_the_key_when_creating_then_only_the_
 def test_given_one_create_is_refused_when_creating_then_it_is_a_record_failure_and_the_other_is_created(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     _lookup(rsps, payload("empty_query.json"))
     rsps.post(f"{API}composite/sobjects", json=payload("composite_create_tasks.json"))
 
@@ -100,6 +114,7 @@ def _unowned_create(deal_id: str, key: str) -> dict[str, object]:
 def test_given_deals_whose_owner_was_deactivated_when_creating_then_their_tasks_are_created_without_owner(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     _lookup(rsps, payload("empty_query.json"), KEY_A, KEY_B)
     rsps.post(f"{API}composite/sobjects", json=payload("composite_create_inactive_owner.json"))
     _lookup(rsps, payload("empty_query.json"), KEY_A, KEY_B)
@@ -128,6 +143,7 @@ def test_given_deals_whose_owner_was_deactivated_when_creating_then_their_tasks_
 def test_given_a_create_answered_with_503_when_it_landed_anyway_then_it_is_found_by_key_not_created_twice(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     _lookup(rsps, payload("empty_query.json"))
     rsps.post(f"{API}composite/sobjects", status=503, json=payload("error_server_unavailable.json"))
     landed = query_page([{"Id": "00T5g00000Tsk09EAA", "WhatId": A, "Commitment_Key__c": KEY_A}])
@@ -136,12 +152,13 @@ def test_given_a_create_answered_with_503_when_it_landed_anyway_then_it_is_found
     result = connector().apply([_create(A, KEY_A, Commitment.CHANGE)], PLAYBOOK)
 
     assert result.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk09EAA")]
-    assert [c.request.method for c in rsps.calls] == ["GET", "POST", "GET"]
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET", "POST", "GET"]  # statuses, keys, ...
 
 
 def test_given_a_completion_known_only_by_key_when_applied_then_the_open_task_is_looked_up_and_closed(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A)
     rsps.patch(
         f"{API}composite/sobjects",
@@ -162,3 +179,54 @@ def test_given_a_completion_known_only_by_key_when_applied_then_the_open_task_is
     result = connector().apply([WritePlan(deal_id=A, values=OwnedFields(), tasks=(action,))], PLAYBOOK)
 
     assert result.tasks_completed == 1
+
+
+def test_given_an_org_with_its_own_task_statuses_when_creating_and_completing_then_its_values_are_used(
+    rsps: responses.RequestsMock,
+) -> None:
+    # Task Status is a restricted picklist: "Not Started" and "Completed" would be refused here.
+    statuses = [("Done", True, False, 3), ("Waiting", False, False, 2), ("Open", False, True, 4)]
+    add_task_statuses(rsps, [
+        {"ApiName": name, "MasterLabel": name, "IsClosed": closed, "IsDefault": default, "SortOrder": order}
+        for name, closed, default, order in statuses
+    ])
+    _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A)  # the task to complete, known only by key
+    _lookup(rsps, query_page([]), KEY_B)
+    done = {"attributes": {"type": "Task"}, "id": "00T5g00000Tsk03EAA", "Status": "Done"}
+    rsps.patch(
+        f"{API}composite/sobjects",
+        json=[{"id": "00T5g00000Tsk03EAA", "success": True, "errors": []}],
+        match=[matchers.json_params_matcher({"allOrNone": False, "records": [done]})],
+    )
+    rsps.post(
+        f"{API}composite/sobjects",
+        json=payload("composite_create_one.json"),
+        match=[lambda request: (json.loads(request.body)["records"][0]["Status"] == "Open", "not Open")],
+    )
+    complete = TaskAction(kind=TaskActionKind.COMPLETE, deal_id=A, commitment=Commitment.CHANGE, key=KEY_A)
+
+    result = connector().apply(
+        [WritePlan(deal_id=A, values=OwnedFields(), tasks=(complete,)), _create(B, KEY_B, Commitment.TIME)],
+        PLAYBOOK,
+    )
+
+    assert (result.tasks_completed, len(result.tasks_created), result.failures) == (1, 1, [])
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([], TaskStatuses("Not Started", "Completed")),  # an org listing none: Salesforce's standard values
+        (STANDARD_TASK_STATUSES, TaskStatuses("Not Started", "Completed")),
+        # no default: the first open value by sort order; "Completed" wins over an earlier closed value
+        ([{"ApiName": "Later", "IsClosed": False, "SortOrder": 5}, {"ApiName": "Now", "SortOrder": 1},
+          {"ApiName": "Dropped", "IsClosed": True, "SortOrder": 2},
+          {"ApiName": "Completed", "IsClosed": True, "SortOrder": 3}], TaskStatuses("Now", "Completed")),
+        # a default that is a closed value is not a new task's status
+        ([{"ApiName": "Closed", "IsClosed": True, "IsDefault": True}], TaskStatuses("Not Started", "Closed")),
+    ],
+)
+def test_given_task_status_rows_when_read_then_the_open_and_done_values_are_chosen(
+    rows: list[dict[str, object]], expected: TaskStatuses
+) -> None:
+    assert TaskStatuses.of(rows) == expected

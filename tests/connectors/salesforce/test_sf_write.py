@@ -7,7 +7,7 @@ from typing import Any
 
 import responses
 from responses import matchers
-from salesforce_support import API, PLAYBOOK, connector, payload, session_config, text
+from salesforce_support import API, PLAYBOOK, add_task_statuses, connector, payload, session_config, text
 
 from connectors.base import RecordFailure
 from connectors.salesforce.write import truncate_bytes
@@ -25,6 +25,7 @@ def _plan(
 def test_given_plans_and_a_completion_when_applied_then_one_composite_call_reports_each_record(
     rsps: responses.RequestsMock,
 ) -> None:
+    add_task_statuses(rsps)
     complete = TaskAction(
         kind=TaskActionKind.COMPLETE,
         deal_id=A,
