@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from core.models import COMMITMENT_ORDER, Commitment, Deal, TaskAction, WritePlan
 from core.playbook import Playbook
@@ -55,7 +55,7 @@ class RecordFailure:
     """One deal (or one task of a deal) the CRM refused; reported, recorded, retried on the next run."""
 
     deal_id: str
-    operation: str  # "update", "create_task", "complete_task"
+    operation: str  # "read", "update", "create_task", "complete_task"
     message: str
     code: str | None = None
 
@@ -83,6 +83,30 @@ class ApplyResult:
         self.tasks_created.extend(other.tasks_created)
         self.tasks_completed += other.tasks_completed
         self.failures.extend(other.failures)
+
+
+# ---------------------------------------------------------------------------------------- read chunks
+
+
+class DealChunk(list[Deal]):
+    """A chunk of deals read, with a failure for each record of it that could not be made a `Deal`
+    (`unreadable`): one record holding data no mapping foresaw is reported and retried on the next run
+    (through `include_ids`) while the rest of the book is synced, instead of failing every run."""
+
+    def __init__(self, deals: Iterable[Deal] = ()) -> None:
+        super().__init__(deals)
+        self.unreadable: list[RecordFailure] = []
+
+    def add(self, deal_id: str, build: Callable[..., Deal], *args: Any) -> None:
+        """Append `build(*args)`, or record why the record `deal_id` could not be read. A `ConnectorError`
+        (the CRM is unavailable, a setting is wrong) is about the run, not the record: it propagates."""
+        try:
+            self.append(build(*args))
+        except ConnectorError:
+            raise
+        except Exception as exc:  # any surprise in one record's data: that record fails, the run goes on
+            message = f"could not read the deal: {type(exc).__name__}: {exc}"
+            self.unreadable.append(RecordFailure(deal_id, "read", message[:500], "unreadable"))
 
 
 def unavailable(deal_ids: Iterable[str], operation: str, exc: TransientError) -> list[RecordFailure]:
@@ -206,7 +230,8 @@ class Connector(Protocol):
     def read_deals(
         self, since: datetime | None, until: datetime, *, include_ids: Collection[str] = ()
     ) -> Iterator[list[Deal]]:
-        """Yield deals in chunks (a few hundred at most), each deal at most once per call.
+        """Yield deals in chunks (a few hundred at most), each deal at most once per call. A chunk may be
+        a `DealChunk` carrying the records it could not read (possibly none of its deals).
 
         `since` None is a full read of every deal. Otherwise: deals modified in [since, until], plus deals
         whose activities, contact roles, line items or quotes changed in that window, plus `include_ids`

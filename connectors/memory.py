@@ -21,6 +21,7 @@ from connectors.base import (
     ApplyResult,
     ConnectorError,
     CreatedTask,
+    DealChunk,
     RecordFailure,
     SetupChange,
     SetupReport,
@@ -47,7 +48,8 @@ class MemoryTask:
 class MemoryConnector:
     """A fake CRM in a dict. Failure knobs: `fail_deal_ids` (the CRM refuses those deals' writes),
     `fail_apply_with` (apply raises it before writing), `fail_after_apply` (apply writes, then raises,
-    as if the process died between the CRM's answer and the store's record), `fail_read_after_chunks`."""
+    as if the process died between the CRM's answer and the store's record), `fail_read_after_chunks`,
+    `unreadable_ids` (those deals' records cannot be made deals: reported in their chunk, not yielded)."""
 
     crm = "memory"
 
@@ -70,6 +72,7 @@ class MemoryConnector:
         self.fail_apply_with: BaseException | None = None
         self.fail_after_apply: BaseException | None = None
         self.fail_read_after_chunks: tuple[int, ConnectorError] | None = None
+        self.unreadable_ids: set[str] = set()
         self.provisioned = False
         self.closed = False
         self._task_ids = itertools.count(1)
@@ -101,7 +104,15 @@ class MemoryConnector:
             if self.fail_read_after_chunks is not None and number >= self.fail_read_after_chunks[0]:
                 raise self.fail_read_after_chunks[1]
             self.calls["query"] += 1
-            yield [self._with_tasks(deal) for deal in selected[start : start + self.chunk_size]]
+            chunk = DealChunk()
+            for deal in selected[start : start + self.chunk_size]:
+                chunk.add(deal.id, self._readable, deal)
+            yield chunk
+
+    def _readable(self, deal: Deal) -> Deal:
+        if deal.id in self.unreadable_ids:
+            raise ValueError(f"Invalid isoformat string: {deal.id!r}")  # as a mapping meeting odd data does
+        return self._with_tasks(deal)
 
     def _with_tasks(self, deal: Deal) -> Deal:
         tasks = tuple(

@@ -232,9 +232,11 @@ def _stream(
             if should_stop() or run.lock.lost.is_set():
                 return "interrupted"
             report = _process_chunk(connection, run, deals, now, dry_run)
-            unseen_retries.difference_update(deal.id for deal in deals)
+            # a deal the connector could not read is still in the CRM: retried, never forgotten
+            returned = [deal.id for deal in deals] + [f.deal_id for f in unreadable(deals)]
+            unseen_retries.difference_update(returned)
             if run.mode == "full":
-                present.update(deal.id for deal in deals)
+                present.update(returned)
             _checkpoint(connection, run)
             if on_chunk is not None:
                 on_chunk(report)
@@ -252,6 +254,11 @@ def _stream(
     return "partial" if run.counts.failures else "success"
 
 
+def unreadable(deals: list[Deal]) -> list[RecordFailure]:
+    """The records of a chunk the connector could not make deals of (a plain list of deals has none)."""
+    return list(getattr(deals, "unreadable", ()))
+
+
 def _process_chunk(
     connection: SyncConnection, run: _Run, deals: list[Deal], now: datetime, dry_run: bool
 ) -> ChunkReport:
@@ -260,14 +267,16 @@ def _process_chunk(
     plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
     plans = _without_created_tasks(connection, run.connection_id, deals, assessments, plans, now)
     to_write = [p for p in plans if not p.is_empty]
+    unread = unreadable(deals)
     counts = run.counts
     # Counted before applying: a run that fails in this chunk's writes still tells what it read.
-    counts.deals_read += len(deals)
+    counts.deals_read += len(deals) + len(unread)
     counts.deals_assessed += len(assessments)
     counts.deals_changed += len(to_write)
     outcome = ChunkOutcome.planned(to_write)
     if to_write and not dry_run:
         outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
+    outcome.failures[:0] = unread
     counts.fields_written += outcome.fields_written
     counts.tasks_created += outcome.tasks_created
     counts.tasks_completed += outcome.tasks_completed

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import COMMITMENT_IDS, chunked
+from connectors.base import COMMITMENT_IDS, DealChunk, chunked
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import (
@@ -87,9 +87,11 @@ class DealReader:
         if window:
             yield from self._chunks(self._map_window(window, until))
 
-    def _chunks(self, deals: list[Deal]) -> Iterator[list[Deal]]:
-        for chunk in chunked(deals, self.config.chunk_size):
-            yield list(chunk)
+    def _chunks(self, window: DealChunk) -> Iterator[list[Deal]]:
+        """The window's deals in chunks; the records it could not read ride with the first one."""
+        chunks = [DealChunk(chunk) for chunk in chunked(window, self.config.chunk_size)] or [DealChunk()]
+        chunks[0].unreadable = window.unreadable
+        yield from (chunk for chunk in chunks if chunk or chunk.unreadable)
 
     # ---------------------------------------------------------------------------------------- which deals
 
@@ -156,11 +158,11 @@ class DealReader:
 
     # ---------------------------------------------------------------------------------------- one window
 
-    def _map_window(self, deals: list[Json], now: datetime) -> list[Deal]:
+    def _map_window(self, deals: list[Json], now: datetime) -> DealChunk:
         wanted = self.config.pipelines
         deals = [d for d in deals if not wanted or (d.get("properties") or {}).get("pipeline") in wanted]
         if not deals:
-            return []
+            return DealChunk()
         self.client.check_budget()
         deal_ids = [str(d["id"]) for d in deals]
         links = {t: read_associations(self.client, "deals", t, deal_ids) for t in DEAL_RELATED}
@@ -174,14 +176,14 @@ class DealReader:
             now=now, names=self.config.names, stages=self.stages(),
             connected_dispositions=self.connected_dispositions,
         )
-        return [
-            deal_from_hubspot(
-                {"deal": deal, "associations": {t: links[t].get(str(deal["id"]), []) for t in DEAL_RELATED},
-                 "objects": objects, "attendees": attendees},
-                context,
-            )
-            for deal in deals
-        ]
+        chunk = DealChunk()
+        for deal in deals:
+            bundle = {
+                "deal": deal, "associations": {t: links[t].get(str(deal["id"]), []) for t in DEAL_RELATED},
+                "objects": objects, "attendees": attendees,
+            }
+            chunk.add(str(deal["id"]), deal_from_hubspot, bundle, context)
+        return chunk
 
     def _attendees(self, meeting_ids: list[str]) -> dict[str, list[str]]:
         """Each meeting's associated contacts are its attendees."""

@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from connectors.base import FatalError, chunked
+from connectors.base import DealChunk, FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
@@ -146,17 +146,17 @@ class Reader:
             yield page
 
     def _chunks(self, pages: Iterator[list[Record]], context: MappingContext) -> Iterator[list[Deal]]:
-        chunk: list[Deal] = []
+        chunk = DealChunk()
         seen: set[str] = set()
         for page in pages:
             for raw in page:
                 if raw["Id"] in seen:
                     continue
                 seen.add(raw["Id"])
-                chunk.append(deal_from_salesforce(self._api.drain_children(raw), context))
-                if len(chunk) >= self._config.chunk_size:
+                chunk.add(str(raw["Id"]), deal_from_salesforce, self._api.drain_children(raw), context)
+                if len(chunk) + len(chunk.unreadable) >= self._config.chunk_size:
                     yield chunk
-                    chunk = []
-        if chunk:
+                    chunk = DealChunk()
+        if chunk or chunk.unreadable:
             yield chunk
 

@@ -426,3 +426,35 @@ def test_given_a_full_sync_stopped_part_way_when_deals_were_not_read_then_none_i
     assert result.outcome == "interrupted"
     assert result.deals_forgotten == 0
     assert stored_deal_ids(store) == {*crm.deals, "D024"}
+
+
+def test_given_a_deal_the_connector_cannot_read_when_synced_then_the_rest_is_written_and_it_is_retried(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.unreadable_ids = {"D007"}
+
+    first = sync(connection, clock, mode="full")
+
+    assert first.outcome == "partial"
+    assert [(f.deal_id, f.operation, f.code) for f in first.failures] == [("D007", "read", "unreadable")]
+    assert "Invalid isoformat string" in first.failures[0].message
+    assert (first.counts.deals_read, first.counts.deals_assessed, first.counts.failures) == (25, 24, 1)
+    assert crm.deals["D007"].current.assessed_at is None
+    assert crm.deals["D008"].current.assessed_at is not None
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        assert state_store.pending_retry_ids(session, connection_id) == ["D007"]
+
+    # when: a full run (it forgets deals gone from the CRM) still cannot read it, then a fixed mapping can
+    clock.advance(minutes=5)
+    again = sync(connection, clock, mode="full")
+    crm.unreadable_ids = set()
+    clock.advance(minutes=5)
+    fixed = sync(connection, clock)
+
+    # then: never forgotten as deleted, and written through the retry list once it can be read
+    assert again.deals_forgotten == 0
+    assert fixed.outcome == "success"
+    assert crm.deals["D007"].current.assessed_at is not None
+    with store.session() as session:
+        assert state_store.pending_retry_ids(session, connection_id) == []

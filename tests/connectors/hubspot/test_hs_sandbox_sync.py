@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from math import ceil
+from typing import Any
 
 import pytest
 from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys, read_all, sync
 
-from connectors.base import ConfigurationError
-from core.models import Commitment, OwnedField, OwnedFields, TaskActionKind, WritePlan
+from connectors.base import ConfigurationError, DealChunk
+from connectors.hubspot import read as read_module
+from core.models import Commitment, Deal, OwnedField, OwnedFields, TaskActionKind, WritePlan
 from core.playbook import Playbook
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
 
@@ -199,3 +201,26 @@ def test_given_a_deal_name_and_note_with_nul_characters_when_read_then_they_are_
     # PostgreSQL refuses a NUL in a text column: the state store could not record the run.
     assert deal.name == "Acme renewal"
     assert any(a.id == note["id"] and a.body == "Budget approved" for a in deal.activities)
+
+
+def test_given_a_deal_its_mapping_cannot_read_when_read_then_it_is_reported_once_and_the_rest_is_read(
+    portal: HubSpotSandbox, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = sorted(portal.store.tables["deals"])[3]
+    real = read_module.deal_from_hubspot
+
+    def mapping(bundle: dict[str, Any], context: Any) -> Deal:
+        if str(bundle["deal"]["id"]) == odd:
+            raise ValueError("year 10000 is out of range")  # as a value no mapping foresaw
+        return real(bundle, context)
+
+    monkeypatch.setattr(read_module, "deal_from_hubspot", mapping)
+
+    chunks = list(connector_for(portal).read_deals(None, clock.now))
+
+    assert all(isinstance(chunk, DealChunk) for chunk in chunks)
+    failures = [f for chunk in chunks for f in chunk.unreadable]  # type: ignore[attr-defined]
+    assert [(f.deal_id, f.operation, f.code) for f in failures] == [(odd, "read", "unreadable")]
+    read = [d.id for chunk in chunks for d in chunk]
+    assert len(read) == 59
+    assert odd not in read

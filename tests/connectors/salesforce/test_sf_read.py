@@ -16,6 +16,7 @@ from salesforce_support import (
     soql_with,
 )
 
+from connectors.base import DealChunk
 from core.assess import assess
 from core.models import Commitment
 from core.plan import plan
@@ -175,3 +176,19 @@ def test_given_half_an_emoji_and_a_nul_in_an_answer_when_read_then_the_deal_is_w
     assert deal.description == "Budget approved by the CFO"
     planned = plan(assess(deal, PLAYBOOK, UNTIL), deal, PLAYBOOK, UNTIL)  # encodes the evidence text
     assert (planned.values.evidence or "").encode("utf-8")
+
+
+def test_given_a_record_no_mapping_foresaw_when_read_then_it_is_reported_and_the_other_deals_are_read(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps)
+    good = payload("opportunities_page.json")["records"][1]
+    odd = {**good, "Id": "0065g00000Abc00AAB", "CloseDate": "31/12/2024"}  # not the ISO date Salesforce sends
+    rsps.get(f"{API}queryAll/", json=query_page([odd, good]))
+
+    (chunk,) = list(connector().read_deals(None, UNTIL))
+
+    assert isinstance(chunk, DealChunk)
+    assert [d.id for d in chunk] == [good["Id"]]
+    assert [(f.deal_id, f.operation, f.code) for f in chunk.unreadable] == [(odd["Id"], "read", "unreadable")]
+    assert "31/12/2024" in chunk.unreadable[0].message
