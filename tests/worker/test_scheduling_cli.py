@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,11 @@ from typer.testing import CliRunner
 
 from worker.cli import app
 from worker.errors import UserError
+from worker.scheduling import schedules as repo
 from worker.scheduling.lock import RunLock, lock_name
+from worker.scheduling.model import ScheduleSpec
 from worker.store import Store
+from worker.store import runs as run_store
 from worker.store.models import RunRow
 
 runner = CliRunner()
@@ -72,6 +76,33 @@ def test_given_bad_schedule_when_added_then_clear_error(
     _code, _output, error = invoke("schedule", "add", "--connection", "sandbox", *args)
     assert isinstance(error, UserError)
     assert message in str(error)
+
+
+def test_given_cron_on_a_date_that_never_comes_when_added_then_clear_error_and_nothing_stored(
+    state: Path,
+) -> None:
+    _code, _output, error = invoke("schedule", "add", "--connection", "sandbox", "--cron", "0 2 30 2 *")
+    assert isinstance(error, UserError)
+    assert "cron expression '0 2 30 2 *' never runs: day-of-month 30 does not occur in month 2" in str(error)
+    code, output, _ = invoke("schedule", "list")
+    assert code == 0, output
+    assert "30 2 *" not in output
+
+
+def test_given_stored_cron_that_never_fires_when_listed_then_next_run_says_never(state: Path) -> None:
+    assert invoke("schedule", "list")[0] == 0  # creates the store and the default schedules
+    store = Store.open(f"sqlite:///{state}")
+    try:
+        with store.session() as session:  # a row an earlier version let through
+            connection = run_store.ensure_connection(session, "sandbox", "salesforce", datetime.now(UTC))
+            spec = ScheduleSpec("full", "cron", cron="0 2 31 4 *", timezone="UTC")
+            schedule_id = repo.add_schedule(session, connection.id, spec, datetime.now(UTC)).id
+    finally:
+        store.close()
+    code, output, error = invoke("schedule", "list")
+    assert code == 0, f"{output}{error!r}"
+    row = next(line for line in output.splitlines() if line.startswith(f"│ {schedule_id} "))
+    assert "never" in row
 
 
 def test_given_schedules_when_listed_paused_resumed_removed_then_table_follows(state: Path) -> None:

@@ -42,11 +42,18 @@ def _spec(cron: str | None, tz: str, every: str | None, mode: ModeOption, now: d
     if (cron is None) == (every is None):
         raise UserError('give either --cron "EXPR" (with --tz) or --every INTERVAL (e.g. 15m), not both')
     try:
-        if cron is not None:
-            return ScheduleSpec(mode.value, "cron", cron=cron, timezone=tz)
-        return ScheduleSpec(mode.value, "interval", interval_seconds=parse_interval(every or ""), anchor=now)
+        if cron is None:
+            seconds = parse_interval(every or "")
+            return ScheduleSpec(mode.value, "interval", interval_seconds=seconds, anchor=now)
+        spec = ScheduleSpec(mode.value, "cron", cron=cron, timezone=tz)
     except (CronError, ScheduleError) as exc:
         raise UserError(str(exc)) from None
+    if not next_fire_times(spec, now, 1):
+        day, month = spec.cron_spec.raw_fields[2:4]
+        raise UserError(
+            f"cron expression {cron!r} never runs: day-of-month {day} does not occur in month {month}"
+        )
+    return spec
 
 
 def fire_table(spec: ScheduleSpec, now: datetime, count: int = 3) -> Table:
@@ -98,7 +105,8 @@ def list_(
     for column in ("id", "connection", "mode", "schedule", "next run (UTC)", "paused", "last run"):
         table.add_column(column)
     for s in schedules:
-        next_run = "-" if s.paused else f"{next_fire_times(s.spec, now, 1)[0]:%Y-%m-%d %H:%M}"
+        fires = [] if s.paused else next_fire_times(s.spec, now, 1)
+        next_run = "-" if s.paused else f"{fires[0]:%Y-%m-%d %H:%M}" if fires else "never"
         last = outcomes.get((s.connection_id, s.mode))
         last_text = f"{last[0]} {last[1]:%Y-%m-%d %H:%M}" if last else "never"
         table.add_row(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -140,8 +141,8 @@ def fire_times(spec: ScheduleSpec, after: datetime) -> Iterator[datetime]:
 
 
 def next_fire_times(spec: ScheduleSpec, now: datetime, count: int = 3) -> list[datetime]:
-    times = fire_times(spec, now - timedelta(microseconds=1))
-    return [next(times) for _ in range(count)]
+    """Up to `count` fire times from `now` on; none for a cron whose date never comes ("30 2 31 2 *")."""
+    return list(islice(fire_times(spec, now - timedelta(microseconds=1)), count))
 
 
 def describe(spec: ScheduleSpec) -> str:
