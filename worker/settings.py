@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -144,19 +144,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     raw = _file_model(document, source, problems)
     unset: list[Unset] = []
     expanded = _expand(raw.connections, env, f"{source}: connections", (), unset)
-    overrides = [
-        _secrets_file(process, config_file),
-        _flat_overrides(_secrets_dir(process.secrets_dir)),
-        _flat_overrides({k: v for k, v in env.items() if k.startswith("COMMITMENTS_")}),
+    secrets_path, secrets = _secrets_file(process, config_file)
+    secrets_dir = process.secrets_dir
+    # each later source with what to call it in an error about a key it gave
+    sources: list[tuple[Callable[[tuple[str, ...]], str], dict[str, Any]]] = [
+        (lambda _path: str(secrets_path), secrets),
+        (lambda path: _secret_file_name(secrets_dir, path), _flat_overrides(_secrets_dir(secrets_dir))),
+        (lambda path: f"environment variable {_variable_name(path)}", _flat_overrides(_env_overrides(env))),
     ]
+    overrides = [override for _label, override in sources]
     for override in overrides:
         _merge(expanded, override)
     # A `${VAR}` that is not set is no problem where a later source gives the value (later ones win).
     problems.extend(problem for path, problem in unset if not any(_sets(o, path) for o in overrides))
+
+    def origin(path: tuple[str, ...]) -> str:
+        """The source that gave the value at `path` (connection name first): the last one that sets it."""
+        return next((label(path) for label, override in reversed(sources) if _sets(override, path)), source)
+
     connections = {
         name: conn
         for name, body in expanded.items()
-        if (conn := _connection(name, body, source, config_file, problems)) is not None
+        if (conn := _connection(name, body, origin, config_file, problems)) is not None
     }
     if raw.default_connection and raw.default_connection not in {*connections, *SANDBOX_CONNECTIONS}:
         problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")
@@ -273,22 +282,31 @@ def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _
 
 
 def _connection(
-    name: str, body: Any, source: str, config_file: Path | None, problems: list[str]
+    name: str,
+    body: Any,
+    origin: Callable[[tuple[str, ...]], str],
+    config_file: Path | None,
+    problems: list[str],
 ) -> ConnectionSettings | None:
-    where = f"{source}: connections.{name}"
+    """The validated connection, or None with its problems added, each naming the file (or variable) that
+    gave the key: a misspelt key in secrets.yaml is not looked for in the connections file."""
+
+    def problem(path: tuple[str, ...], text: str) -> str:
+        return f"{origin((name, *path))}: {'.'.join(('connections', name, *path))}: {text}"
+
     if not isinstance(body, dict):
-        problems.append(f"{where}: expected a mapping with 'crm: salesforce' or 'crm: hubspot'")
+        problems.append(problem((), "expected a mapping with 'crm: salesforce' or 'crm: hubspot'"))
         return None
     body = dict(body)
     playbook = body.pop("playbook", None)
     if body.get("crm") not in CRMS:
-        problems.append(f"{where}.crm: expected one of {', '.join(CRMS)}, got {body.get('crm')!r}")
+        problems.append(problem(("crm",), f"expected one of {', '.join(CRMS)}, got {body.get('crm')!r}"))
         return None
     try:
         crm = CRM_CONFIG.validate_python(body)
     except ValidationError as exc:
         # loc starts with the union tag ("salesforce"/"hubspot"); the user's path does not have it.
-        problems.extend(f"{where}.{_user_path(body, e['loc'][1:])}: {_message(e)}" for e in exc.errors())
+        problems.extend(problem(_user_path(body, e["loc"][1:]), _message(e)) for e in exc.errors())
         return None
     return ConnectionSettings(name=name, crm=crm, playbook=_playbook_path(playbook, config_file))
 
@@ -309,7 +327,7 @@ def _path(location: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _user_path(document: Any, location: tuple[int | str, ...]) -> str:
+def _user_path(document: Any, location: tuple[int | str, ...]) -> tuple[str, ...]:
     """The key path as the user wrote it: drop the tags pydantic inserts for discriminated unions
     (an `auth` error's loc is auth.password.username when auth's mode is 'password'). A tag is one of the
     node's values that is not a key holding a mapping; in mode 'password' the tag 'password' is also a key,
@@ -325,7 +343,7 @@ def _user_path(document: Any, location: tuple[int | str, ...]) -> str:
         skipped_tag = False
         parts.append(str(part))
         node = node.get(part) if isinstance(node, dict) else None
-    return ".".join(parts) or "(top level)"
+    return tuple(parts)
 
 
 def _message(error: Any) -> str:
@@ -358,19 +376,33 @@ def _expand(value: Any, env: Mapping[str, str], where: str, path: tuple[str, ...
     return _ENV_REFERENCE.sub(substitute, value)
 
 
-def _secrets_file(process: WorkerEnvironment, config_file: Path | None) -> dict[str, Any]:
+def _secrets_file(process: WorkerEnvironment, config_file: Path | None) -> tuple[Path | None, dict[str, Any]]:
+    """The secrets file's path and its connections (empty when there is no such file)."""
     path = process.secrets_file
     if path is None and config_file is not None:
         path = config_file.parent / "secrets.yaml"
     if path is None or not path.is_file():
         if process.secrets_file is not None:
             raise SettingsError([f"{path}: COMMITMENTS_SECRETS_FILE {_no_file(path)}"])
-        return {}
+        return path, {}
     document = _read_yaml(path)
     connections = document.get("connections", document)
     if not isinstance(connections, dict) or any(not isinstance(v, dict) for v in connections.values()):
         raise SettingsError([f"{path}: expected 'connections: {{NAME: {{key: value}}}}'"])
-    return connections
+    return path, connections
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith("COMMITMENTS_")}
+
+
+def _variable_name(path: tuple[str, ...]) -> str:
+    """`COMMITMENTS_<CONNECTION>__<KEY>...` for a key path (connection name first)."""
+    return "__".join(("COMMITMENTS_" + _env_name(path[0]), *(part.upper() for part in path[1:])))
+
+
+def _secret_file_name(directory: Path | None, path: tuple[str, ...]) -> str:
+    return str((directory or Path()) / _variable_name(path).lower())
 
 
 def _secrets_dir(directory: Path | None) -> dict[str, str]:

@@ -130,6 +130,35 @@ def test_given_an_unset_env_reference_that_a_later_source_fills_when_loading_the
     assert secret(settings.connection("acme-hs").crm.access_token) == "pat-later"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("source", ["env", "secrets_file", "secrets_dir"])
+def test_given_a_misspelt_key_in_a_later_source_when_loading_then_the_error_names_that_source(
+    tmp_path: Path, source: str
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme-hs": HUBSPOT | {"lookback_seconds": "x"}}})
+    environ = env_for(config, HS_TOKEN="pat-na1-t")
+    if source == "env":
+        environ["COMMITMENTS_ACME_HS__ACESS_TOKEN"] = "pat-na1-very-secret"
+        where = "environment variable COMMITMENTS_ACME_HS__ACESS_TOKEN"
+    elif source == "secrets_file":
+        write(tmp_path / "secrets.yaml", {"connections": {"acme-hs": {"acess_token": "pat-na1-very-secret"}}})
+        where = str(tmp_path / "secrets.yaml")
+    else:
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "commitments_acme_hs__acess_token").write_text("pat-na1-very-secret\n")
+        environ["COMMITMENTS_SECRETS_DIR"] = str(tmp_path / "secrets")
+        where = str(tmp_path / "secrets" / "commitments_acme_hs__acess_token")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ)
+
+    assert sorted(raised.value.problems) == sorted([
+        f"{config}: connections.acme-hs.lookback_seconds: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        f"{where}: connections.acme-hs.acess_token: unknown key (check the spelling)",
+    ])
+    assert "pat-na1-very-secret" not in str(raised.value)
+
+
 def test_given_a_binary_file_in_the_secrets_directory_when_loading_then_the_file_is_named_not_read_out(
     tmp_path: Path,
 ) -> None:
