@@ -60,10 +60,26 @@ def test_given_a_naive_datetime_when_stored_then_refused(store: Store) -> None:
 
 def test_given_a_connection_name_when_reused_for_another_crm_then_refused(store: Store) -> None:
     with store.session() as session:
-        run_store.ensure_connection(session, "acme", "hubspot", NOW)
+        row = run_store.ensure_connection(session, "acme", "hubspot", NOW)
+        state_store.set_watermark(session, row.id, NOW, NOW)  # it synced: its state belongs to HubSpot
 
     with pytest.raises(UserError, match="is a hubspot connection"), store.session() as session:
         run_store.ensure_connection(session, "acme", "salesforce", NOW)
+
+
+def test_given_a_connection_with_no_crm_data_yet_when_its_crm_is_corrected_then_it_follows(
+    store: Store,
+) -> None:
+    # `schedule list` (or a run that failed at login) with a mistaken `crm:` recorded the name only
+    with store.session() as session:
+        run_store.ensure_connection(session, "acme", "hubspot", NOW)
+
+    with store.session() as session:
+        row = run_store.ensure_connection(session, "acme", "salesforce", NOW)
+
+    with store.session() as session:
+        assert run_store.find_connection(session, "acme").crm == "salesforce"  # type: ignore[union-attr]
+    assert row.crm == "salesforce"
 
 
 def test_given_a_held_lease_when_another_owner_asks_then_refused_until_it_expires(store: Store) -> None:

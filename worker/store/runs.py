@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session
 from connectors.base import RecordFailure
 from worker.errors import UserError
 from worker.observability.redaction import scrub
-from worker.store.models import ConnectionRow, RunFailureRow, RunRow
+from worker.store.models import (
+    CommitmentHistoryRow,
+    ConnectionRow,
+    DealAssessmentRow,
+    PendingRetryRow,
+    RunFailureRow,
+    RunRow,
+    TaskKeyRow,
+    WatermarkRow,
+)
 
 OUTCOMES = ("running", "success", "partial", "failed", "budget_stopped", "interrupted")
 SUCCESS_OUTCOMES = ("success", "partial")  # a run that finished; "partial": some records refused
@@ -43,12 +52,16 @@ class RunCounts:
 
 
 def ensure_connection(session: Session, name: str, crm: str, now: datetime) -> ConnectionRow:
-    """The connection's row, created on first use. A name cannot silently switch CRMs: its watermark,
-    task keys and assessments belong to the CRM it was first synced with."""
+    """The connection's row, created on first use. A name cannot silently switch CRMs once it holds CRM
+    data: its watermark, task keys and assessments belong to the CRM it was first synced with. A name that
+    holds none yet (only schedules, or runs that failed before reading a deal) follows the file's `crm`."""
     row = find_connection(session, name)
     if row is None:
         row = ConnectionRow(name=name, crm=crm, created_at=now)
         session.add(row)
+        session.flush()
+    elif row.crm != crm and not _holds_crm_data(session, row.id):
+        row.crm = crm
         session.flush()
     elif row.crm != crm:
         raise UserError(
@@ -56,6 +69,15 @@ def ensure_connection(session: Session, name: str, crm: str, now: datetime) -> C
             f"{crm}; give the new connection another name"
         )
     return row
+
+
+def _holds_crm_data(session: Session, connection_id: int) -> bool:
+    tables = (WatermarkRow, PendingRetryRow, TaskKeyRow, DealAssessmentRow, CommitmentHistoryRow)
+    return any(
+        session.scalar(select(table.connection_id).where(table.connection_id == connection_id).limit(1))
+        is not None
+        for table in tables
+    )
 
 
 def find_connection(session: Session, name: str) -> ConnectionRow | None:
