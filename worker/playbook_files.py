@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from core.playbook import Playbook, PlaybookError, parse_playbook
+from worker.yaml_files import load_yaml
 
 DEFAULT_PLAYBOOK_NAME = "playbook.yaml"
 
@@ -44,7 +45,7 @@ def _read(path: Path) -> str:
 def parse_playbook_text(text: str, source: str) -> Playbook:
     """Parse YAML text and validate it; `source` names the file in every error."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"

@@ -32,6 +32,7 @@ from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
 from worker.errors import UserError
 from worker.observability.redaction import REDACTOR
+from worker.yaml_files import load_yaml
 
 CrmConfig = Annotated[SalesforceConfig | HubSpotConfig, Field(discriminator="crm")]
 CRM_CONFIG: TypeAdapter[SalesforceConfig | HubSpotConfig] = TypeAdapter(CrmConfig)
@@ -228,7 +229,7 @@ def _no_file(path: Path | None) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:

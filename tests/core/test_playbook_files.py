@@ -42,6 +42,24 @@ def test_given_yaml_syntax_error_when_loaded_then_error_names_file_and_line(tmp_
         load_playbook(path)
 
 
+def test_given_a_stage_mapped_twice_when_loaded_then_error_names_both_lines(tmp_path: Path) -> None:
+    text, _source = default_playbook_text()
+    mapped = "      Qualification: [explore]\n"
+    edited = text.replace(mapped, mapped + "      Qualification: []\n")
+    assert edited != text
+    path = tmp_path / "playbook.yaml"
+    path.write_text(edited, encoding="utf-8")
+    line = edited.splitlines().index("      Qualification: []") + 1
+
+    with pytest.raises(PlaybookError) as raised:
+        load_playbook(path)
+
+    assert str(raised.value) == (
+        f"{path}: YAML syntax error at line {line}, column 7: "
+        f"duplicate key Qualification (first at line {line - 1})"
+    )
+
+
 def test_given_invalid_value_when_loaded_then_error_names_key_path_and_expectation(tmp_path: Path) -> None:
     data = yaml.safe_load(DEFAULT.read_text())
     data["thresholds"]["consensus_min_contacts"] = "three"

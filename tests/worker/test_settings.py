@@ -317,6 +317,26 @@ def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: P
         load_settings(env_for(config))
 
 
+def test_given_a_pasted_second_connections_block_when_loading_then_the_duplicate_key_is_an_error(
+    tmp_path: Path,
+) -> None:
+    # `commitments sandbox serve` prints a block starting with `connections:`; pasted under an existing one,
+    # YAML kept only the last and the connections above it vanished without a word
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "connections:\n  acme:\n    crm: hubspot\n    access_token: t\n"
+        "connections:\n  local-hubspot:\n    crm: hubspot\n    access_token: t\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    assert raised.value.problems == [
+        f"{config}: YAML syntax error at line 5, column 1: duplicate key connections (first at line 1)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "kind"),
     [("!Pa55-word-9", "tag"), ("*Pa55-word-9", "alias"), ("!it's-Pa55-word-9", "tag with a quote")],
