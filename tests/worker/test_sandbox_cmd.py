@@ -214,5 +214,18 @@ def test_given_state_file_of_another_program_when_serving_then_clear_error(tmp_p
     assert state.read_text().startswith("my notes")
 
 
+def test_given_state_file_in_a_directory_that_cannot_be_made_when_serving_then_error_before_serving(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    state = tmp_path / "a-file" / "served.sqlite3"  # its directory cannot be created: a file has that name
+    lines: list[str] = []
+
+    with pytest.raises(UserError, match=f"cannot save sandbox state to {state}: .*; choose another --state"):
+        run_sandboxes(ServeOptions(port=0, deals=1, state=state), threading.Event(), lines.append)
+
+    assert lines == []  # nothing served, no connection settings printed for a session that would be lost
+
+
 def test_given_no_sandboxes_when_settings_built_then_empty() -> None:
     assert connection_settings({}) == ({"connections": {}}, {})

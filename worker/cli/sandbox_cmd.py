@@ -152,7 +152,22 @@ def _load(extras: ServeState, path: Path | None) -> set[str]:
         persist.load(extras, path)
     except persist.StateFileError as exc:
         raise UserError(str(exc)) from None
+    _check_savable(path)
     return kinds
+
+
+def _check_savable(path: Path) -> None:
+    """Saving writes `<state>.saving` beside the file and renames it; find out now that the directory
+    takes it, not at Ctrl-C after a session's changes were made."""
+    probe = path.with_name(path.name + ".saving")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(
+            f"cannot save sandbox state to {path}: {exc.strerror or exc}; choose another --state"
+        ) from None
 
 
 def _start(options: ServeOptions, saved: set[str], extras: ServeState, echo: Echo) -> dict[str, Any]:
