@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -136,6 +136,16 @@ class LoginTarget:
 
 
 def login_target(config: SalesforceConfig) -> LoginTarget:
+    target = _login_target(config)
+    if config.api_base_url is None:
+        return target
+    # every call, the login too, goes to api_base_url (the local sandbox, a proxy): name where it went
+    url = config.api_base_url
+    where = f"{url.host}:{url.port}" if url.port and url.port not in (80, 443) else str(url.host)
+    return replace(target, domain=where)
+
+
+def _login_target(config: SalesforceConfig) -> LoginTarget:
     auth = config.auth
     if isinstance(auth, JwtAuth):
         where = f"{auth.my_domain or auth.domain}.salesforce.com"

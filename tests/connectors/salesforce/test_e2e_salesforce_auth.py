@@ -91,6 +91,9 @@ def test_given_a_wrong_password_when_connecting_then_one_clear_error_without_the
     assert "security token" in message
     assert "wrong-Pa55" not in message
     assert "wrong-T0ken" not in message
+    # the login went to api_base_url: the message names that host, not login.salesforce.com
+    assert f"at {org.url.removeprefix('http://').rstrip('/')} (INVALID_LOGIN" in message
+    assert "login.salesforce.com" not in message
 
 
 def test_given_client_credentials_when_setup_runs_then_the_named_integration_user_gets_the_permission_set(
