@@ -20,10 +20,14 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key written twice in one mapping."""
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _mapping(loader: _StrictLoader, node: MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)  # `<<` merges may repeat a key on purpose; only written keys count
     first: dict[Hashable, int] = {}
     for key_node, _value in node.value:
+        if key_node.tag == _MERGE:
+            continue  # a key written here may override one a `<<` merge brings in: only written keys count
         key = loader.construct_object(key_node)
         if not isinstance(key, Hashable):
             continue  # construct_mapping reports an unhashable key itself
@@ -32,7 +36,7 @@ def _mapping(loader: _StrictLoader, node: MappingNode) -> dict[Any, Any]:
                 None, None, f"duplicate key {key} (first at line {first[key] + 1})", key_node.start_mark
             )
         first[key] = key_node.start_mark.line
-    return loader.construct_mapping(node)
+    return loader.construct_mapping(node)  # which flattens the merges
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)

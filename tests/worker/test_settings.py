@@ -337,6 +337,23 @@ def test_given_a_pasted_second_connections_block_when_loading_then_the_duplicate
     ]
 
 
+def test_given_a_key_overriding_one_a_yaml_merge_brings_in_when_loading_then_it_is_no_duplicate(
+    tmp_path: Path,
+) -> None:
+    # YAML anchors and `<<` merges share settings between connections; overriding a merged key is the point
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "connections:\n  acme: &shared\n    crm: hubspot\n    access_token: t\n    chunk_size: 100\n"
+        "  beta:\n    <<: *shared\n    chunk_size: 50\n",
+        encoding="utf-8",
+    )
+
+    settings = load_settings(env_for(config))
+
+    chunk_sizes = {name: c.crm.chunk_size for name, c in settings.connections.items()}  # type: ignore[union-attr]
+    assert chunk_sizes == {"acme": 100, "beta": 50}
+
+
 @pytest.mark.parametrize(
     ("value", "kind"),
     [("!Pa55-word-9", "tag"), ("*Pa55-word-9", "alias"), ("!it's-Pa55-word-9", "tag with a quote")],
