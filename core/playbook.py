@@ -117,6 +117,15 @@ class TaskWording(_Strict):
     subject: str = Field(default="Secure the {label}", description="{label} is the commitment's label.")
     due_in_days: int = Field(default=3, ge=0)
 
+    @field_validator("subject")
+    @classmethod
+    def _only_known_placeholders(cls, value: str) -> str:
+        # a typo ("{lable}") would otherwise reach every rep's task title as written
+        unknown = [p for p in re.findall(r"\{([^{}]*)\}", value) if p != "label"]
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; the only one is {{label}}")
+        return value
+
 
 class Playbook(_Strict):
     version: int = Field(ge=1)

@@ -95,3 +95,18 @@ def test_given_two_commitments_with_one_label_when_loaded_then_error_names_them(
 def test_given_unusable_file_when_loaded_then_one_clear_error(tmp_path: Path, setup, expected: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PlaybookError, match=expected):
         load_playbook(setup(tmp_path))
+
+
+@pytest.mark.parametrize("subject", ["Secure the {lable}", "Secure {label} by {due}"])
+def test_given_a_task_subject_with_an_unknown_placeholder_when_loaded_then_error_names_it(
+    tmp_path: Path, subject: str
+) -> None:
+    # a typo would otherwise reach every rep's task title as written
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["task"]["subject"] = subject
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+
+    assert "task.subject: Value error, unknown placeholder {" in str(caught.value)
+    assert "the only one is {label}" in str(caught.value)
