@@ -16,6 +16,7 @@ from core.models import Commitment, Deal
 from core.playbook import Playbook
 from tests.worker.conftest import NOW, make_deal
 from worker.cli import app
+from worker.cli.deals_cmd import resolve_commitment
 from worker.errors import UserError
 from worker.store import Store
 from worker.sync import SyncConnection, run_sync
@@ -143,6 +144,34 @@ def test_given_an_unknown_commitment_when_listing_then_the_valid_ones_are_named(
     assert isinstance(result.exception, UserError)  # main() prints it as one line, exit code 2
     assert "unknown commitment 'budget'" in str(result.exception)
     assert "consensus (Commitment to Build Consensus)" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("consensus", Commitment.CONSENSUS),
+        ("Commitment to Build Consensus", Commitment.CONSENSUS),
+        ("build  consensus", Commitment.CONSENSUS),  # the label's end, as a manager says it
+        ("Resolve Concerns", Commitment.RESOLVE),
+        ("Time", Commitment.TIME),
+    ],
+)
+def test_given_a_commitment_as_a_manager_names_it_when_resolved_then_it_is_found(
+    playbook: Playbook, given: str, expected: Commitment
+) -> None:
+    assert resolve_commitment(given, playbook) is expected
+
+
+def test_given_words_that_end_several_labels_when_resolved_then_the_valid_ones_are_named(
+    playbook: Playbook,
+) -> None:
+    document = playbook.model_dump(mode="json")
+    document["commitments"]["time"]["label"] = "Agree to meet"
+    document["commitments"]["explore"]["label"] = "Plan to meet"
+    edited = Playbook.model_validate(document)
+
+    with pytest.raises(UserError, match="unknown commitment 'meet'"):
+        resolve_commitment("meet", edited)
 
 
 def test_given_a_synced_deal_when_explained_from_the_connection_then_each_commitment_is_shown(

@@ -40,11 +40,15 @@ class ListFormat(StrEnum):
 
 
 def resolve_commitment(value: str, playbook: Playbook) -> Commitment:
-    """A commitment by id ("consensus") or label ("Commitment to Build Consensus"), case-insensitively."""
-    wanted = value.strip().casefold()
+    """A commitment by id ("consensus"), label ("Commitment to Build Consensus") or the label's end as a
+    manager says it ("Build Consensus"), case-insensitively."""
+    wanted = " ".join(value.split()).casefold()
     for key, commitment in playbook.commitment_by_label.items():
         if key.casefold() == wanted:
             return commitment
+    ending = {c for key, c in playbook.commitment_by_label.items() if key.casefold().endswith(f" {wanted}")}
+    if len(ending) == 1:
+        return ending.pop()
     valid = ", ".join(f"{c.value} ({playbook.label(c)})" for c in Commitment)
     raise UserError(f"unknown commitment {value!r}; expected one of: {valid}")
 
