@@ -137,7 +137,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     process = _environment(env)
     config_file = process.config if process.config.is_file() else None
-    if config_file is None and "COMMITMENTS_CONFIG" in env:
+    if config_file is None and env.get("COMMITMENTS_CONFIG", "").strip():
         raise SettingsError([f"{process.config}: COMMITMENTS_CONFIG {_no_file(process.config)}"])
     document = _read_yaml(config_file) if config_file else {}
     problems: list[str] = []
@@ -208,10 +208,12 @@ def config_location(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _environment(env: Mapping[str, str]) -> WorkerEnvironment:
+    # A variable set but empty (`COMMITMENTS_STATE_DIR=` in a compose file) is unset, not "" (which as a
+    # path is the current directory, where the state store would silently land).
     fields = {
         name: env[f"COMMITMENTS_{name.upper()}"]
         for name in WorkerEnvironment.model_fields
-        if f"COMMITMENTS_{name.upper()}" in env
+        if env.get(f"COMMITMENTS_{name.upper()}", "").strip()
     }
     try:
         return WorkerEnvironment.model_validate(fields)

@@ -415,3 +415,15 @@ def test_given_an_example_file_when_loading_then_it_is_valid(example: str) -> No
     settings = load_settings(environ)
 
     assert len(settings.connections) == 1
+
+
+def test_given_variables_set_but_empty_when_loading_then_they_count_as_unset(tmp_path: Path) -> None:
+    # `COMMITMENTS_STATE_DIR=` in a compose file: "" as a path is the current directory, where the state
+    # store would silently land
+    config = tmp_path / "c.yaml"
+    config.write_text("state_dir: from-file\n", encoding="utf-8")
+
+    settings = load_settings(env_for(config, COMMITMENTS_STATE_DIR="", COMMITMENTS_DATABASE_URL=" "))
+
+    assert settings.state_dir == Path("from-file")
+    assert settings.database_url == "sqlite:///from-file/commitments.sqlite3"
