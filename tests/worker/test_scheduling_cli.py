@@ -67,6 +67,7 @@ def test_given_cron_when_added_then_words_and_next_three_fires_in_zone_and_utc(s
         (("--every", "10s"), "shorter than the minimum of 1 minute"),
         (("--every", "99999999d"), "longer than the maximum of 365 days"),
         (("--every", "15m", "--cron", "0 2 * * *"), "not both"),
+        (("--every", "15m", "--tz", "Europe/Berlin"), "--tz applies to --cron only"),  # was ignored
         ((), "give either --cron"),
     ],
 )

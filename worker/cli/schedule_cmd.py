@@ -38,14 +38,18 @@ class ModeOption(StrEnum):
     FULL = "full"
 
 
-def _spec(cron: str | None, tz: str, every: str | None, mode: ModeOption, now: datetime) -> ScheduleSpec:
+def _spec(
+    cron: str | None, tz: str | None, every: str | None, mode: ModeOption, now: datetime
+) -> ScheduleSpec:
     if (cron is None) == (every is None):
         raise UserError('give either --cron "EXPR" (with --tz) or --every INTERVAL (e.g. 15m), not both')
+    if every is not None and tz is not None:
+        raise UserError("--tz applies to --cron only: an --every interval keeps one pace in every zone")
     try:
         if cron is None:
             seconds = parse_interval(every or "")
             return ScheduleSpec(mode.value, "interval", interval_seconds=seconds, anchor=now)
-        spec = ScheduleSpec(mode.value, "cron", cron=cron, timezone=tz)
+        spec = ScheduleSpec(mode.value, "cron", cron=cron, timezone=tz or "UTC")
     except (CronError, ScheduleError) as exc:
         raise UserError(str(exc)) from None
     if not next_fire_times(spec, now, 1):
@@ -69,7 +73,9 @@ def fire_table(spec: ScheduleSpec, now: datetime, count: int = 3) -> Table:
 def add(
     connection: str = typer.Option(..., "--connection", "-c", help="Connection name."),
     cron: str | None = typer.Option(None, "--cron", help='Cron expression, e.g. "30 2 * * 1-5".'),
-    tz: str = typer.Option("UTC", "--tz", help="IANA time zone of the cron expression, e.g. Europe/Berlin."),
+    tz: str | None = typer.Option(
+        None, "--tz", help="IANA time zone of the cron expression, e.g. Europe/Berlin (default UTC)."
+    ),
     every: str | None = typer.Option(None, "--every", help="Interval instead of cron: 15m, 2h, 1d."),
     mode: ModeOption = typer.Option(ModeOption.INCREMENTAL, "--mode", help="incremental or full."),
 ) -> None:
