@@ -12,9 +12,9 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 import worker.cli
-from connectors.base import ConfigurationError, RecordFailure
+from connectors.base import ConfigurationError, RecordFailure, SetupChange, SetupReport
 from worker.cli.doctor_cmd import findings_table
-from worker.cli.sync_cmd import failures_table, summary_table
+from worker.cli.sync_cmd import failures_table, setup_table, summary_table
 from worker.connections import open_store
 from worker.doctor import Finding
 from worker.observability.redaction import REDACTOR
@@ -148,6 +148,27 @@ def test_given_a_sync_result_when_summarised_then_the_counts_read_as_planned_or_
     text = console.export_text()
     assert [label for label in labels if label in text] == labels
     assert "would" not in text
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "title"),
+    [
+        (True, "Setup (dry run: nothing changed): 1 to create or update"),
+        (False, "Setup: 1 created or updated"),
+    ],
+)
+def test_given_a_setup_report_when_shown_then_the_title_says_planned_or_done(
+    dry_run: bool, title: str
+) -> None:
+    report = SetupReport(
+        [SetupChange("field", "Commitment_Score__c", "create"), SetupChange("field", "X", "unchanged")],
+        dry_run=dry_run,
+    )
+    console = Console(record=True, width=120)
+
+    console.print(setup_table(report))
+
+    assert title in " ".join(console.export_text().split())  # a title wraps at the table's width
 
 
 def test_given_crm_answers_that_look_like_markup_when_a_run_is_summarised_then_printed_as_is() -> None:

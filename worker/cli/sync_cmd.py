@@ -173,8 +173,10 @@ def failures_table(result: SyncResult) -> Table:
 
 
 def setup_table(report: SetupReport) -> Table:
-    dry = " (dry run: nothing changed)" if report.dry_run else ""
-    title = f"Setup{dry}: {len(report.pending)} to create or update"
+    if report.dry_run:
+        title = f"Setup (dry run: nothing changed): {len(report.pending)} to create or update"
+    else:
+        title = f"Setup: {len(report.pending)} created or updated"
     table = Table(title=title)
     for column in ("kind", "name", "action", "detail"):
         table.add_column(column)
