@@ -473,3 +473,15 @@ def test_given_run_lease_held_by_a_live_process_when_runner_runs_then_skipped(
     runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
 
     assert runner.run(RunRequest("acme", "memory", "full", "catchup")) == "skipped_locked"
+
+
+def test_given_a_first_incremental_run_when_it_finishes_then_the_log_says_it_ran_as_a_full_one(
+    worker: Worker, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # no watermark yet: the engine reads everything, and runs and metrics say "full"
+    with caplog.at_level(logging.INFO, logger="worker.scheduling.runner"):
+        outcome = worker.runner.run(RunRequest("acme", "memory", "incremental", "manual"))
+
+    assert outcome == "success"
+    assert runs(store) == [("full", "manual", "success")]
+    assert " success as a full run in " in caplog.text

@@ -127,9 +127,10 @@ class Runner:
         level = logging.INFO if result.ok else logging.WARNING
         log.log(
             level,
-            "sync finished: run %s %s in %.1fs, %d deals assessed, %d fields written, %d tasks created%s%s",
+            "sync finished: run %s %s%s in %.1fs, %d deals assessed, %d fields written, %d tasks created%s%s",
             result.run_id,
             result.outcome,
+            f" as a {result.mode} run" if result.mode != request.mode else "",  # no watermark yet: a full one
             result.duration_s,
             result.counts.deals_assessed,
             result.counts.fields_written,
