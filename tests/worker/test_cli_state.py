@@ -70,6 +70,27 @@ def test_given_a_stage_filter_when_listing_missing_then_only_that_stage(synced: 
     assert "Deal A" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("stage", "hint"),
+    [
+        ("Neds Analysis", "no synced deal is in stage 'Neds Analysis'; stages: Closed Won, Needs Analysis, "
+                          "Qualification"),
+        ("Qualification", None),  # a real stage where no deal misses the commitment: no hint
+    ],
+)
+def test_given_a_stage_no_synced_deal_is_in_when_listing_then_the_stages_seen_are_named(
+    synced: Path, stage: str, hint: str | None
+) -> None:
+    result = CliRunner().invoke(app, ["deals", "--missing", "consensus", "--stage", stage, "-f", "csv"])
+
+    assert result.exit_code == 0, result.output
+    assert list(csv.DictReader(io.StringIO(result.stdout))) == []
+    if hint is None:
+        assert "no synced deal" not in result.stderr
+    else:
+        assert hint in " ".join(result.stderr.split())
+
+
 def test_given_a_hubspot_stage_id_with_a_label_when_listing_then_the_label_shows_and_filters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook
 ) -> None:

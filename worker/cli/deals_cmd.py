@@ -230,8 +230,15 @@ def register(app: typer.Typer) -> None:
                     include_closed=include_closed,
                     limit=limit,
                 )
+                unknown = None
+                if stage is not None and not rows:
+                    unknown = deal_store.stages_seen(session, connection_id, stage)
         finally:
             store.close()
+        if unknown is not None:  # on stderr, so a CSV or JSON export stays clean
+            stages = ", ".join(unknown[:20]) or "none yet"
+            stderr_console().print(f"[yellow]no synced deal is in stage {escape(repr(stage))}; stages: "
+                                   f"{escape(stages)}[/]")
         if output is ListFormat.TABLE:
             console.print(missing_table(rows, commitment, playbook, name, include_closed))
         else:

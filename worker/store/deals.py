@@ -135,6 +135,21 @@ def deals_missing(
     return list(session.scalars(query))
 
 
+def stages_seen(session: Session, connection_id: int, stage: str) -> list[str] | None:
+    """None when some synced deal is in `stage`; else the stages synced deals are in, as the CRM shows them
+    (for telling a manager that a `--stage` matched no stage at all, not just no deal missing something)."""
+    seen = session.scalars(
+        select(DealAssessmentRow.deal_id)
+        .where(DealAssessmentRow.connection_id == connection_id, _stage_is(stage))
+        .limit(1)
+    ).first()
+    if seen is not None:
+        return None
+    shown = func.coalesce(DealAssessmentRow.stage_label, DealAssessmentRow.stage)
+    query = select(shown).where(DealAssessmentRow.connection_id == connection_id).distinct().order_by(shown)
+    return [str(name) for name in session.scalars(query)]
+
+
 def latest_assessment(session: Session, connection_id: int, deal_id: str) -> DealAssessmentRow | None:
     return session.get(DealAssessmentRow, (connection_id, deal_id))
 
