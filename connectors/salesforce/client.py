@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from xml.parsers.expat import ExpatError
 
 import requests
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -229,6 +230,8 @@ def build_salesforce(config: SalesforceConfig, session: requests.Session) -> Sal
         sf = Salesforce(**salesforce_kwargs(config, session))
     except SalesforceAuthenticationFailed as exc:
         raise login_error(config, exc) from None
+    except UNREADABLE_LOGIN_ANSWER as exc:
+        raise unreadable_login(config, exc) from None
     login = sf._salesforce_login_partial
     if login is not None:
         # simple-salesforce re-logs in by itself inside REST calls; route those logins through the same
@@ -245,14 +248,32 @@ def _translated(
             return login()
         except SalesforceAuthenticationFailed as exc:
             raise login_error(config, exc) from None
+        except UNREADABLE_LOGIN_ANSWER as exc:
+            raise unreadable_login(config, exc) from None
 
     return translated_login
+
+
+# A login answered with something that is not Salesforce's (a proxy's or captive portal's HTML page, a body
+# cut short): simple-salesforce's XML or JSON parsing raises, which escaped as a traceback.
+UNREADABLE_LOGIN_ANSWER = (ExpatError, requests.exceptions.JSONDecodeError)
+_NO_FAULT_CODE = "UNKNOWN_EXCEPTION_CODE"  # simple-salesforce: a SOAP answer with no session and no fault
+
+
+def unreadable_login(config: SalesforceConfig, exc: Exception) -> TransientError:
+    target = login_target(config)
+    return TransientError(
+        f"Salesforce login of {target.user} at {target.domain} got an answer that is not Salesforce's "
+        f"(a proxy's page, or cut short: {type(exc).__name__}); check the domain and any proxy"
+    )
 
 
 def login_error(
     config: SalesforceConfig, exc: SalesforceAuthenticationFailed
 ) -> ConfigurationError | TransientError:
     """A refused login names who logs in where and what to check; a server failure is transient."""
+    if exc.code == _NO_FAULT_CODE:
+        return unreadable_login(config, exc)
     target = login_target(config)
     reason = f"{exc.code}: {exc.auth_message}" if exc.code else str(exc.auth_message)
     if exc.code in _TRANSIENT_LOGIN_CODES:

@@ -10,7 +10,7 @@ import pytest
 import responses
 from salesforce_support import password_config, text
 
-from connectors.base import ConfigurationError
+from connectors.base import ConfigurationError, TransientError
 from connectors.salesforce.client import UsageTracker, build_salesforce, build_session
 from connectors.salesforce.config import SalesforceConfig
 from worker.observability.redaction import Redactor
@@ -61,6 +61,22 @@ def test_given_a_rejected_login_when_building_then_a_configuration_error_names_u
     assert "sync@acme.com" in message
     assert "login.salesforce.com" in message
     assert "security token" in message
+    assert "SECRET" not in message
+
+
+@pytest.mark.parametrize("body", ["<html><body>Sign in to the proxy</body></html>", "<soapenv:Envelope"])
+def test_given_a_login_answered_with_a_page_not_from_salesforce_when_building_then_a_transient_error_names_it(
+    rsps: responses.RequestsMock, body: str
+) -> None:
+    config = password_config()
+    rsps.post("https://login.salesforce.com/services/Soap/u/61.0", status=200, body=body)
+
+    with pytest.raises(TransientError) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+
+    message = str(caught.value)
+    assert "sync@acme.com" in message
+    assert "not Salesforce's" in message
     assert "SECRET" not in message
 
 
