@@ -16,6 +16,13 @@ from connectors.salesforce.config import SalesforceConfig
 from worker.observability.redaction import Redactor
 
 
+def login_failure(config: SalesforceConfig, error: type[Exception]) -> str:
+    """The message of the `error` that logging in with `config` raises."""
+    with pytest.raises(error) as caught:
+        build_salesforce(config, build_session(config, UsageTracker()))
+    return str(caught.value)
+
+
 def test_given_a_base_url_when_a_salesforce_url_is_called_then_it_goes_to_the_base_keeping_path_and_query(
     rsps: responses.RequestsMock,
 ) -> None:
@@ -54,10 +61,7 @@ def test_given_a_rejected_login_when_building_then_a_configuration_error_names_u
     login = "https://login.salesforce.com/services/Soap/u/61.0"
     rsps.post(login, status=500, body=text("login_soap_invalid.xml"))
 
-    with pytest.raises(ConfigurationError) as caught:
-        build_salesforce(config, build_session(config, UsageTracker()))
-
-    message = str(caught.value)
+    message = login_failure(config, ConfigurationError)
     assert "sync@acme.com" in message
     assert "login.salesforce.com" in message
     assert "security token" in message
@@ -71,10 +75,7 @@ def test_given_a_login_answered_with_a_page_not_from_salesforce_when_building_th
     config = password_config()
     rsps.post("https://login.salesforce.com/services/Soap/u/61.0", status=200, body=body)
 
-    with pytest.raises(TransientError) as caught:
-        build_salesforce(config, build_session(config, UsageTracker()))
-
-    message = str(caught.value)
+    message = login_failure(config, TransientError)
     assert "sync@acme.com" in message
     assert "not Salesforce's" in message
     assert "SECRET" not in message
@@ -93,12 +94,11 @@ def test_given_client_credentials_refused_by_an_endpoint_echoing_headers_when_sc
         })),
     )
 
-    with pytest.raises(ConfigurationError) as caught:
-        build_salesforce(config, build_session(config, UsageTracker()))
+    message = login_failure(config, ConfigurationError)
 
     basic = base64.b64encode(b"3MVG9-key:cs-SECRET").decode()
-    assert basic in str(caught.value)  # the echo arrived ...
-    shown = Redactor(["cs-SECRET"]).scrub(str(caught.value))  # ... and what the CLI and runs.error show
+    assert basic in message  # the echo arrived ...
+    shown = Redactor(["cs-SECRET"]).scrub(message)  # ... and what the CLI and runs.error show
     assert basic not in shown
     assert "Basic ***" in shown
 
@@ -114,10 +114,7 @@ def test_given_rejected_client_credentials_when_building_then_the_error_shows_no
         json={"error": "invalid_client_id", "error_description": "client identifier invalid"},
     )
 
-    with pytest.raises(ConfigurationError) as caught:
-        build_salesforce(config, build_session(config, UsageTracker()))
-
-    message = str(caught.value)
+    message = login_failure(config, ConfigurationError)
     assert "acme.my.salesforce.com" in message
     assert "client credentials" in message
     assert "3MVG9" not in message
@@ -142,10 +139,7 @@ def test_given_an_unusable_jwt_key_when_building_then_a_configuration_error_name
     auth = {"mode": "jwt", "username": "sync@acme.com", "consumer_key": "ck", **source}
     config = SalesforceConfig.model_validate({"auth": auth})
 
-    with pytest.raises(ConfigurationError) as caught:
-        build_salesforce(config, build_session(config, UsageTracker()))
-
-    message = str(caught.value)
+    message = login_failure(config, ConfigurationError)
     assert expected in message
     assert source.get("private_key_file", "private_key") in message
     assert "SECRET" not in message
