@@ -57,8 +57,6 @@ NOT_CHILD_EVENT = "AND IsChild = false"
 NOT_SERIES_MASTER = "AND IsRecurrence = false"
 EVENT_FILTERS = (("IsChild", NOT_CHILD_EVENT), ("IsRecurrence", NOT_SERIES_MASTER))
 RELATIONSHIP_OF = {child: relationship for relationship, child, _, _ in CHILDREN}
-# The object a relationship path in a child's fields reads ("Contact.Title" reads Contact).
-RELATED_OBJECT = {"Contact": "Contact"}
 ACTIVITY_OBJECTS = frozenset({"Task", "Event"})  # polymorphic WhatId: filter on What.Type
 
 
@@ -82,15 +80,16 @@ class OrgSchema:
 
     def available(self, sobject: str, names: Sequence[str]) -> list[str]:
         """`names` the object has (all of them for an object not described). A relationship path
-        ("Contact.Title") is checked against the object its relationship names (`RELATED_OBJECT`), when
-        that object was described; field-level security hides a field from describe and makes SOQL answer
-        INVALID_FIELD, so a hidden field is left out instead of failing the whole read."""
+        ("Contact.Title") is checked against the object its relationship is named after (the query's only
+        path, Contact, is), when that object was described; field-level security hides a field from
+        describe and makes SOQL answer INVALID_FIELD, so a hidden field is left out instead of failing the
+        whole read."""
         known = self.fields.get(sobject)
         return [n for n in names if (self._path_visible(n) if "." in n else known is None or n in known)]
 
     def _path_visible(self, path: str) -> bool:
         relationship, _, name = path.partition(".")
-        target = self.fields.get(RELATED_OBJECT.get(relationship, ""))
+        target = self.fields.get(relationship)
         return target is None or name in target
 
 
