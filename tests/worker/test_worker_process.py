@@ -485,3 +485,21 @@ def test_given_a_first_incremental_run_when_it_finishes_then_the_log_says_it_ran
     assert outcome == "success"
     assert runs(store) == [("full", "manual", "success")]
     assert " success as a full run in " in caplog.text
+
+
+def test_given_a_connection_name_that_now_names_another_crm_when_seeding_then_the_others_still_get_theirs(
+    store: Store, crm: MemoryConnector, playbook: Playbook, caplog: pytest.LogCaptureFixture
+) -> None:
+    with store.session() as session:
+        old = run_store.ensure_connection(session, "acme", "hubspot", NOW)
+        state_store.set_watermark(session, old.id, NOW, NOW)  # it synced HubSpot: the name stays HubSpot's
+    runner = Runner(store, memory_sync(store, crm, playbook, Clock(NOW)), metrics=Metrics())
+    configured = [("acme", "memory"), ("beta", "memory")]
+    both = Worker(store, runner, connections=lambda: configured, metrics=Metrics())
+
+    with caplog.at_level(logging.WARNING):
+        both.start(paused=True)
+    both.stop()
+
+    assert {s.connection for s in both.schedules()} == {"beta"}
+    assert "connection acme: no default schedules: connection 'acme' is a hubspot connection" in caplog.text

@@ -26,6 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from worker.errors import UserError
 from worker.observability.health import HealthState
 from worker.observability.metrics import METRICS, Metrics
 from worker.observability.redaction import safe_error_text
@@ -140,7 +141,11 @@ class Worker:
         seeded: set[str] = set()
         with Session(self.store.engine) as session, session.begin():
             for name, crm in connections:
-                row = run_store.ensure_connection(session, name, crm, now)
+                try:
+                    row = run_store.ensure_connection(session, name, crm, now)
+                except UserError as exc:  # e.g. the name now names another CRM: the others still get theirs
+                    log.warning("connection %s: no default schedules: %s", name, exc)
+                    continue
                 for schedule in seed_defaults(session, row.id, now):
                     log.info("connection %s: added default %s schedule %s", name, schedule.mode, schedule.id)
                     seeded.add(name)
