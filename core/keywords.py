@@ -108,6 +108,11 @@ def questioned(lowered: str, end: int) -> bool:
     return not any(lowered.find(stop, end, mark) != -1 for stop in _CLAUSE_ENDS_AHEAD)
 
 
+def reports(lowered: str, pos: int, end: int) -> bool:
+    """Whether the match at [pos, end) states something: neither negated nor asked."""
+    return not negated(lowered, pos) and not questioned(lowered, end)
+
+
 # A phrase prepared for the search: (phrase, its tokens after the first, whether its first and its last
 # character are word characters: that decides what `\b` demands of the text's neighbouring characters).
 _Phrase = tuple[str, tuple[bytes, ...], bool, bool]
@@ -219,18 +224,13 @@ class TextIndex:
         if self._ascii and entry[2] and entry[3]:
             # ASCII: text character i is padded token byte i + 1, a space unless it is a word character.
             words = self._word_bytes
-            return (
-                words[pos] == 32
-                and words[end + 1] == 32
-                and not negated(self._joined, pos)
-                and not questioned(self._joined, end)
-            )
+            return words[pos] == 32 and words[end + 1] == 32 and reports(self._joined, pos, end)
         joined = self._joined
         before = pos > 0 and _is_word(joined[pos - 1])
         after = end < len(joined) and _is_word(joined[end])
         if before == entry[2] or after == entry[3]:
             return False
-        return not negated(joined, pos) and not questioned(joined, end)
+        return reports(joined, pos, end)
 
     def first(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int] | None:
         """(text index, offset in that text) of the earliest match in an allowed text, or None.

@@ -142,13 +142,10 @@ class Runner:
 
     def _failed(self, request: RunRequest, reason: str, newest_before: int) -> str:
         """Count the failed run, and record it when the sync engine had not (see `record_failed_start`)."""
-        try:
-            record_failed_start(
-                self.store.engine, request.connection, request.crm, mode=request.mode,
-                trigger=request.trigger, now=self.clock(), reason=reason, newest_before=newest_before,
-            )
-        except Exception as exc:  # e.g. the name now belongs to another CRM: the log line above says why
-            log.warning("could not record the failed run: %s", safe_error_text(exc))
+        record_failed_start(
+            self.store.engine, request.connection, request.crm, mode=request.mode,
+            trigger=request.trigger, now=self.clock(), reason=reason, newest_before=newest_before,
+        )
         self.metrics.record_run(
             connection=request.connection, mode=request.mode, trigger=request.trigger, outcome="failed"
         )

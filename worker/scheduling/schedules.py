@@ -17,6 +17,7 @@ from sqlalchemy import Engine, ForeignKey, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from worker.errors import UserError
+from worker.observability.redaction import safe_error_text
 from worker.scheduling.cron import CronError
 from worker.scheduling.model import Mode, ScheduleError, ScheduleSpec, default_specs
 from worker.settings import ConnectionSettings, Settings, config_location, load_settings
@@ -200,12 +201,18 @@ def record_failed_start(
 ) -> None:
     """Record a failed run when it failed before the sync engine recorded one (a broken playbook file, a
     settings mistake, a rejected login, a sandbox that would not start), so `commitments runs` and
-    `schedule list` show the failure instead of the last success."""
-    if newest_run_id(engine, connection) != newest_before:
-        return  # the engine recorded the run and its failure itself
-    with Session(engine) as session, session.begin():
-        row = run_store.ensure_connection(session, connection, crm, now)
-        record_failed(session, row.id, mode=mode, trigger=trigger, now=now, reason=reason, dry_run=dry_run)
+    `schedule list` show the failure instead of the last success. Never raises: the caller is already
+    reporting the failure itself, which must not be hidden by a second one while recording it."""
+    try:
+        if newest_run_id(engine, connection) != newest_before:
+            return  # the engine recorded the run and its failure itself
+        with Session(engine) as session, session.begin():
+            row = run_store.ensure_connection(session, connection, crm, now)
+            record_failed(
+                session, row.id, mode=mode, trigger=trigger, now=now, reason=reason, dry_run=dry_run
+            )
+    except Exception as exc:  # e.g. the name now belongs to another CRM: the failure itself says why
+        log.warning("could not record the failed run: %s", safe_error_text(exc))
 
 
 def _record_unstarted(
