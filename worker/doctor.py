@@ -5,8 +5,8 @@ Checks, each answered with what was found and, for a problem, the fix:
 - API budget left (from the CRM's headers, as the connector last saw them);
 - provisioning: `setup(dry_run=True)` reports nothing pending (fields, options, permissions present);
 - stage mapping: every CRM stage of every pipeline is in the playbook's stage map;
-- data coverage from a sample of deals: deals with buyer contacts (contact roles), open deals with no
-  activity at all, and no emails logged (activity capture keeping emails outside the CRM).
+- data coverage from a sample of deals: deals with buyer contacts and with contact roles, open deals with
+  no activity at all, and no emails logged (activity capture keeping emails outside the CRM).
 `diagnose` is pure apart from the connector calls; the CLI prints its findings and exits non-zero when a
 problem is found. Errors are scrubbed of secrets before they are shown.
 """
@@ -161,14 +161,24 @@ def _coverage(connector: Connector, now: datetime, size: int) -> list[Finding]:
 
 
 def _contacts(deals: list[Deal]) -> Finding:
+    """Deals with buyer contacts (a problem when few), and of those with a contact holding a role (a
+    warning: a Salesforce contact met at a meeting is on the deal without a role, which secures time but
+    not consensus or invest, which look for a decision maker and an economic buyer)."""
     share = sum(1 for d in deals if d.contacts) / len(deals)
-    detail = f"{share:.0%} of {len(deals)} sampled deals have buyer contacts"
+    with_roles = sum(1 for d in deals if any(c.roles for c in d.contacts)) / len(deals)
+    detail = f"{share:.0%} of {len(deals)} sampled deals have buyer contacts, {with_roles:.0%} a contact role"
     if share < MIN_CONTACT_SHARE:
         fix = (
             "add contact roles (Salesforce) or associate contacts (HubSpot) to deals: time, consensus and "
             "invest need to know who the buyers are"
         )
         return Finding("contact roles", "problem", detail, fix)
+    if with_roles < MIN_CONTACT_SHARE:
+        fix = (
+            "give contacts their role on the deal (Salesforce contact roles; HubSpot association labels or "
+            "buying role): consensus and invest look for a decision maker and an economic buyer"
+        )
+        return Finding("contact roles", "warning", detail, fix)
     return _ok("contact roles", detail)
 
 

@@ -1,23 +1,25 @@
 """Salesforce records to core's `Deal`: one pure function, `deal_from_salesforce(raw, context)`.
 
-`raw` is one Opportunity exactly as the REST query API returns it (an `attributes` key, child
-relationships as `{totalSize, done, records}` or null), with child lists already drained of their
-`nextRecordsUrl` pages. `context` carries what the mapping cannot know from the record: the stages'
-meaning, the plugin's field names, how to read commitment picklist values, and `now` (an event is held
-once it has ended; an all-day event once its last day has ended in every time zone).
+`raw` is one Opportunity exactly as the REST query API returns it (an `attributes` key, child relationships as
+`{totalSize, done, records}` or null), with child lists already drained of their `nextRecordsUrl` pages.
+`context` carries what the mapping cannot know from the record: the stages' meaning, the plugin's field names,
+how to read commitment picklist values, and `now` (an event is held once it has ended; an all-day event once
+its last day has ended in every time zone).
 
 Conventions (shared with the sandbox and what real orgs do): an Event whose Subject starts with
-"Canceled:"/"Cancelled:" was canceled and "No-show:"/"No show:" was a no-show; a Task with TaskSubtype
-Call is a call, connected when closed and its CallDisposition is not a no-answer outcome ("Canceled" is a
-canceled call); TaskSubtype Email is an email; a generic subtype ("Task", the default of API-created tasks)
-defers to Type (Call, Email); a Task of Type "Other" is a note (how orgs without Enhanced Notes log them);
-any other Task is a task. Tasks carrying the plugin's key are the plugin's own tasks
-(`Deal.plugin_tasks`), never buyer activities.
+"Canceled:"/"Cancelled:" was canceled and "No-show:"/"No show:" was a no-show; a Task with TaskSubtype Call is
+a call, connected when closed and its CallDisposition is not a no-answer outcome ("Canceled" is a canceled
+call); TaskSubtype Email is an email; a generic subtype ("Task", the default of API-created tasks) defers to
+Type (Call, Email); a Task of Type "Other" is a note (how orgs without Enhanced Notes log them); any other
+Task is a task. A meeting's attendees are its WhoId and the contacts and leads of its EventRelation rows
+(attached by the reader), less those who declined; a contact the deal met or spoke with but who holds no
+contact role is a contact on the deal without a role. Tasks carrying the plugin's key are the plugin's own
+tasks (`Deal.plugin_tasks`), never buyer activities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -50,6 +52,10 @@ _NO_ANSWER = frozenset({
     "wrong number", "not reached", "unreachable", "no contact", "gatekeeper",
 })
 _CANCELED_DISPOSITIONS = frozenset({"canceled", "cancelled"})
+# EventRelation answers that mean the person was not there ("Uninvited": taken off the invitation).
+_NOT_ATTENDING = frozenset({"declined", "uninvited"})
+_MET = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
+_CONTACT_PREFIX = "003"  # a Contact id (a WhoId or RelationId can also be a lead's, 00Q)
 _QUOTE_STATUS = {
     "draft": QuoteStatus.DRAFT, "needs review": QuoteStatus.DRAFT, "in review": QuoteStatus.DRAFT,
     "approved": QuoteStatus.DRAFT, "presented": QuoteStatus.PRESENTED, "accepted": QuoteStatus.ACCEPTED,
@@ -97,6 +103,12 @@ def deal_from_salesforce(raw: Record, context: MappingContext) -> Deal:
     tasks = children(raw, "Tasks")
     key_field = context.names.task_key
     buyer_tasks = [t for t in tasks if not t.get(key_field)]
+    events = children(raw, "Events")
+    activities = (
+        *(activity_from_event(e, context.now) for e in events),
+        *(activity_from_task(t) for t in buyer_tasks),
+    )
+    with_roles = contacts_from_roles(children(raw, "OpportunityContactRoles"))
     return Deal(
         id=str(raw["Id"]),
         name=str(raw.get("Name") or ""),
@@ -113,11 +125,8 @@ def deal_from_salesforce(raw: Record, context: MappingContext) -> Deal:
         modified_at=parse_datetime(raw.get("SystemModstamp")),
         next_step=raw.get("NextStep"),
         description=raw.get("Description"),
-        contacts=contacts_from_roles(children(raw, "OpportunityContactRoles")),
-        activities=(
-            *(activity_from_event(e, context.now) for e in children(raw, "Events")),
-            *(activity_from_task(t) for t in buyer_tasks),
-        ),
+        contacts=(*with_roles, *attendee_contacts(activities, with_roles, people_named([*events, *tasks]))),
+        activities=activities,
         stage_history=stage_history(children(raw, "OpportunityHistories")),
         line_items=tuple(line_item(r) for r in children(raw, "OpportunityLineItems")),
         quotes=tuple(quote(r) for r in children(raw, "Quotes")),
@@ -165,6 +174,36 @@ def contacts_from_roles(roles: list[Record]) -> tuple[Contact, ...]:
     return tuple(Contact(**{**e, "roles": tuple(e["roles"])}) for e in by_contact.values())
 
 
+def attendee_contacts(
+    activities: Sequence[Activity], with_roles: Sequence[Contact], names: Mapping[str, str]
+) -> tuple[Contact, ...]:
+    """Contacts the deal met or spoke with who have no contact role on it, without a role. Many orgs keep
+    few contact roles; a contact at a meeting or on a call logged on the opportunity is on the deal all the
+    same (an engaged buyer for the rules), where a rep-only meeting would otherwise be all it proves."""
+    known = {c.id for c in with_roles}
+    met = dict.fromkeys(
+        person
+        for activity in activities
+        if activity.kind in _MET
+        for person in activity.attendee_ids
+        if person.startswith(_CONTACT_PREFIX) and person not in known
+    )
+    return tuple(Contact(id=person, name=names.get(person)) for person in met)
+
+
+def people_named(activities: Sequence[Record]) -> dict[str, str]:
+    """Names of the people on activity records: `Who.Name`, and each EventRelation's `Relation.Name`."""
+    named: dict[str, str] = {}
+    for raw in activities:
+        for person_id, person in (
+            (raw.get("WhoId"), raw.get("Who")),
+            *((r.get("RelationId"), r.get("Relation")) for r in children(raw, "EventRelations")),
+        ):
+            if person_id and isinstance(person, Mapping) and person.get("Name"):
+                named.setdefault(str(person_id), str(person["Name"]))
+    return named
+
+
 def event_status(raw: Record, now: datetime) -> ActivityStatus:
     subject = str(raw.get("Subject") or "").strip().lower()
     if subject.startswith(_CANCELED_PREFIXES):
@@ -201,8 +240,19 @@ def activity_from_event(raw: Record, now: datetime) -> Activity:
         body=str(raw.get("Description") or ""),
         start=parse_datetime(raw.get("StartDateTime")),
         end=parse_datetime(raw.get("EndDateTime")),
-        attendee_ids=(raw["WhoId"],) if raw.get("WhoId") else (),
+        attendee_ids=event_attendees(raw),
     )
+
+
+def event_attendees(raw: Record) -> tuple[str, ...]:
+    """WhoId and every contact or lead related to or invited to the event (its `EventRelations`, attached
+    by the reader), less those who declined: a meeting whose only buyer declined was the rep's alone."""
+    relations = children(raw, "EventRelations")
+    away = {
+        str(r.get("RelationId")) for r in relations if str(r.get("Status") or "").lower() in _NOT_ATTENDING
+    }
+    people = [raw.get("WhoId"), *(r.get("RelationId") for r in relations)]
+    return tuple(dict.fromkeys(str(p) for p in people if p and str(p) not in away))
 
 
 def _task_closed(raw: Record) -> bool:

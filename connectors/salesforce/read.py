@@ -1,13 +1,15 @@
 """Reading opportunities as core `Deal`s: discovery, full reads and incremental reads, in chunks.
 
 Discovery (once per connector) describes Opportunity, Task and Event, the other objects the query reads
-fields of (contact roles and their contacts, stage history, line items, quotes) and reads OpportunityStage,
+fields of (contact roles and their contacts, stage history, line items, quotes, events' attendees) and reads
+OpportunityStage,
 so the query asks only for what the org has and the integration user may see (a field hidden by field-level
 security is an INVALID_FIELD in SOQL), and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
 A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
 opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
-opportunities whose tasks, events, contact roles, line items or quotes changed in that window (queryAll,
-so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids per query.
+opportunities whose tasks, events, event attendees, contact roles, line items or quotes changed in that window
+(queryAll, so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids per query.
+Each chunk's events get their attendees (EventRelation) by one more query per ~200 deals (attendees.py).
 Deals are read through queryAll too (the SOQL says `IsDeleted = false`): query() hides archived
 activities, which would drop a long deal's old meetings (and the commitments they secured) and the
 plugin's old completed tasks (and with them their keys).
@@ -23,6 +25,7 @@ from datetime import datetime, timedelta
 
 from connectors.base import DealChunk, FatalError, chunked
 from connectors.salesforce import soql
+from connectors.salesforce.attendees import attach_event_relations
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
 from connectors.salesforce.session import Record, SalesforceApi
@@ -36,6 +39,8 @@ DESCRIBED = ("Opportunity", "Task", "Event")
 # read at all (describe answers NOT_FOUND) leaves its subquery out.
 DESCRIBED_CHILDREN = ("OpportunityContactRole", "OpportunityHistory", "OpportunityLineItem", "Quote")
 RELATED = {"Contact": "OpportunityContactRoles"}  # object read through a path -> the subquery reading it
+# Read by a query of its own when the Events relationship is there (who a meeting was with: attendees.py).
+ATTENDEES = "EventRelation"
 
 
 def _field_names(described: Record) -> frozenset[str]:
@@ -64,6 +69,8 @@ def discover(api: SalesforceApi) -> OrgSchema:
         else:
             fields[sobject] = _field_names(child)
     relationships -= unreadable
+    if "Events" in relationships and (relations := api.describe_if_readable(ATTENDEES)) is not None:
+        fields[ATTENDEES] = _field_names(relations)
     stages = {
         str(row.get("ApiName") or row.get("MasterLabel")): StageMeaning(
             bool(row.get("IsClosed")), bool(row.get("IsWon")), int(row.get("SortOrder") or 0)
@@ -73,6 +80,14 @@ def discover(api: SalesforceApi) -> OrgSchema:
     if "Opportunity" not in fields or not fields["Opportunity"]:
         raise FatalError("Salesforce describe returned no Opportunity fields; check the user's object access")
     return OrgSchema(fields=fields, relationships=relationships, stages=stages)
+
+
+def _follow(row: Record, path: str) -> object:
+    """The value at a dotted field path of a query row ("Event.WhatId"); None where a parent is null."""
+    value: object = row
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, Mapping) else None
+    return value
 
 
 class Reader:
@@ -101,7 +116,7 @@ class Reader:
             start = since - timedelta(seconds=self._config.lookback_seconds)
             ids = self.changed_ids(start, until, include_ids)
             pages = self._hydrate(schema, ids)
-        yield from self._chunks(pages, context)
+        yield from self._chunks(schema, pages, context)
 
     def _context(self, schema: OrgSchema, now: datetime) -> MappingContext:
         context = MappingContext(names=self._names, now=now, stages=schema.stages)
@@ -121,7 +136,7 @@ class Reader:
             query = soql.changed_children(sobject, parent, start, end)
             # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
             for row in self._api.records(query, include_deleted=True):
-                parent_id = row.get(parent)
+                parent_id = _follow(row, parent)
                 if parent_id and str(parent_id).startswith("006"):
                     found.setdefault(str(parent_id), None)
         for deal_id in include_ids:
@@ -129,7 +144,10 @@ class Reader:
         return list(found)
 
     def _has_object(self, sobject: str) -> bool:
-        return soql.RELATIONSHIP_OF[sobject] in self._schema().relationships
+        schema = self._schema()
+        if sobject in soql.RELATIONSHIP_OF:
+            return soql.RELATIONSHIP_OF[sobject] in schema.relationships
+        return schema.has(sobject, "Id")
 
     def _hydrate(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
         for chunk in chunked(ids, self._config.ids_per_query):
@@ -145,18 +163,27 @@ class Reader:
                 return
             yield page
 
-    def _chunks(self, pages: Iterator[list[Record]], context: MappingContext) -> Iterator[list[Deal]]:
-        chunk = DealChunk()
+    def _chunks(
+        self, schema: OrgSchema, pages: Iterator[list[Record]], context: MappingContext
+    ) -> Iterator[list[Deal]]:
         seen: set[str] = set()
+        batch: list[Record] = []
         for page in pages:
             for raw in page:
                 if raw["Id"] in seen:
                     continue
                 seen.add(raw["Id"])
-                chunk.add(str(raw["Id"]), deal_from_salesforce, self._api.drain_children(raw), context)
-                if len(chunk) + len(chunk.unreadable) >= self._config.chunk_size:
-                    yield chunk
-                    chunk = DealChunk()
-        if chunk or chunk.unreadable:
-            yield chunk
+                batch.append(self._api.drain_children(raw))
+                if len(batch) >= self._config.chunk_size:
+                    yield self._mapped(schema, batch, context)
+                    batch = []
+        if batch:
+            yield self._mapped(schema, batch, context)
 
+    def _mapped(self, schema: OrgSchema, records: list[Record], context: MappingContext) -> DealChunk:
+        """A chunk's records as deals, their events' attendees read first (one query for the chunk)."""
+        attach_event_relations(self._api, schema, records, self._config.ids_per_query)
+        chunk = DealChunk()
+        for raw in records:
+            chunk.add(str(raw["Id"]), deal_from_salesforce, raw, context)
+        return chunk

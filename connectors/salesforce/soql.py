@@ -25,13 +25,17 @@ OPPORTUNITY_FIELDS = (
 )
 TASK_FIELDS = (
     "Id", "Subject", "Description", "Status", "IsClosed", "ActivityDate", "CompletedDateTime", "TaskSubtype",
-    "Type", "CallDisposition", "WhoId", "OwnerId", "CreatedDate",
+    "Type", "CallDisposition", "WhoId", "Who.Name", "OwnerId", "CreatedDate",
 )
 EVENT_FIELDS = (
     "Id", "Subject", "Description", "StartDateTime", "EndDateTime", "IsAllDayEvent", "DurationInMinutes",
-    "WhoId", "OwnerId", "CreatedDate",
+    "WhoId", "Who.Name", "OwnerId", "CreatedDate",
 )
 LINE_ITEM_FIELDS = ("Id", "Name", "Quantity", "TotalPrice", "CreatedDate")
+# Who an event is with: its related contacts or lead (IsParent, Shared Activities) and its invitees
+# (IsInvitee) with their answer (Status: New, Accepted, Declined, ...). Read per chunk of deals by a query
+# of its own (attendees.py), filtered on the event's WhatId.
+EVENT_RELATION_FIELDS = ("EventId", "RelationId", "Relation.Name", "Status", "IsInvitee", "IsParent")
 # (relationship, child object, fields, ORDER BY)
 CHILDREN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("OpportunityContactRoles", "OpportunityContactRole",
@@ -42,10 +46,11 @@ CHILDREN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("OpportunityLineItems", "OpportunityLineItem", LINE_ITEM_FIELDS, ""),
     ("Quotes", "Quote", ("Id", "Name", "Status", "CreatedDate"), ""),
 )
-# Child objects whose changes bring their opportunity back into an incremental run: (object, parent field).
+# Objects whose changes bring their opportunity back into an incremental run: (object, path to the
+# opportunity id). An invitee's answer changes only its EventRelation row, not the event.
 CHANGE_SOURCES: tuple[tuple[str, str], ...] = (
     ("Task", "WhatId"), ("Event", "WhatId"), ("OpportunityContactRole", "OpportunityId"),
-    ("OpportunityLineItem", "OpportunityId"), ("Quote", "OpportunityId"),
+    ("OpportunityLineItem", "OpportunityId"), ("Quote", "OpportunityId"), ("EventRelation", "Event.WhatId"),
 )
 # Hydrating queries go through queryAll (archived activities); this keeps the recycle bin out of them.
 NOT_DELETED = "WHERE IsDeleted = false"
@@ -80,17 +85,22 @@ class OrgSchema:
 
     def available(self, sobject: str, names: Sequence[str]) -> list[str]:
         """`names` the object has (all of them for an object not described). A relationship path
-        ("Contact.Title") is checked against the object its relationship is named after (the query's only
-        path, Contact, is), when that object was described; field-level security hides a field from
+        ("Contact.Title") needs its id field (ContactId) and is checked against the object its relationship
+        is named after, when that object was described (Contact is; Who and Relation name several objects
+        and are not); field-level security hides a field from
         describe and makes SOQL answer INVALID_FIELD, so a hidden field is left out instead of failing the
         whole read."""
         known = self.fields.get(sobject)
-        return [n for n in names if (self._path_visible(n) if "." in n else known is None or n in known)]
+        return [
+            n for n in names
+            if known is None or (self._path_visible(n, known) if "." in n else n in known)
+        ]
 
-    def _path_visible(self, path: str) -> bool:
+    def _path_visible(self, path: str, known: frozenset[str]) -> bool:
+        """A standard relationship ("Who") is read through its id field (WhoId), which must be visible."""
         relationship, _, name = path.partition(".")
         target = self.fields.get(relationship)
-        return target is None or name in target
+        return f"{relationship}Id" in known and (target is None or name in target)
 
 
 def opportunity_select(schema: OrgSchema, names: FieldNames) -> str:
@@ -133,6 +143,18 @@ def changed_children(sobject: str, parent_field: str, start: datetime, end: date
         f"SELECT {parent_field} FROM {sobject} WHERE SystemModstamp >= {{}} AND SystemModstamp <= {{}}"
         f"{on_opportunity} ORDER BY SystemModstamp, Id",
         start, end,
+    )
+
+
+def event_relations(schema: OrgSchema, opportunity_ids: Sequence[str]) -> str:
+    """The people related to or invited to the events of `opportunity_ids` (not the What row, where the org
+    says which row that is)."""
+    columns = schema.available("EventRelation", EVENT_RELATION_FIELDS)
+    not_what = " AND IsWhat = false" if schema.has("EventRelation", "IsWhat") else ""
+    return format_soql(
+        f"SELECT {', '.join(columns)} FROM EventRelation {NOT_DELETED} AND Event.WhatId IN {{}}{not_what} "
+        "ORDER BY EventId, Id",
+        list(opportunity_ids),
     )
 
 

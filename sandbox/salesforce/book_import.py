@@ -18,7 +18,8 @@ Mapping (what the connector should expect to read):
   Status Completed (orgs without Enhanced Notes log notes as completed tasks); tasks -> Task TaskSubtype
   "Task", Status Completed or Not Started.
 Every attendee becomes a TaskWhoRelation / EventWhoRelation row (Shared Activities), the first one also
-being the activity's WhoId.
+being the activity's WhoId; a meeting's attendees are also accepted invitees in EventRelation, beside the
+row relating the event to its opportunity (IsWhat).
 """
 
 from __future__ import annotations
@@ -261,6 +262,7 @@ def _import_activity(
             created,
         )
         _link_attendees(store, "Event", event_id, attendees, created)
+        _invite(store, event_id, opp_id, attendees, created)
         return
     done = activity.status in ("completed", "no_show", "canceled")
     subtype, kind = {"call": ("Call", "Call"), "email": ("Email", "Email"), "note": ("Task", "Other")}.get(
@@ -296,6 +298,16 @@ def _link_attendees(
             {f"{kind}Id": activity_id, "RelationId": contact_id, "Type": "Contact"},
             created,
         )
+
+
+def _invite(
+    store: SalesforceStore, event_id: str, opp_id: str, contact_ids: list[str], created: datetime
+) -> None:
+    """The event's EventRelation rows: each attendee related and invited (accepted), and the What."""
+    attendee = {"IsParent": True, "IsInvitee": True, "IsWhat": False, "Status": "Accepted"}
+    what = {"RelationId": opp_id, "IsParent": False, "IsInvitee": False, "IsWhat": True, "Status": "New"}
+    for values in (*({**attendee, "RelationId": c} for c in contact_ids), what):
+        _insert(store, "EventRelation", {"EventId": event_id, **values}, created)
 
 
 def _roll_up(store: SalesforceStore, opp_id: str, deal: BookDeal) -> None:

@@ -7,7 +7,9 @@ names such as `OpportunityContactRoles`); the building blocks are in `schema_par
 created through the Metadata API are added per store on top of these (see `metadata_types.py`). Shared
 Activities are on, as in orgs created since 2013: every contact on a Task or Event is an
 `TaskWhoRelation` / `EventWhoRelation` row (`TaskWhoRelations` / `EventWhoRelations` under the activity),
-WhoId being the primary one.
+WhoId being the primary one. An event's people are EventRelation rows too (invitees with their Status, the
+related contacts with IsParent, the What with IsWhat): in a real org EventWhoRelation is a view of the
+IsParent rows; here both are stored (EventWhoRelation under a key prefix of its own).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sandbox.salesforce.schema_parts import (
 __all__ = ["ChildRelationship", "FieldDef", "ObjectDef", "standard_objects"]
 
 OWNER = ref("OwnerId", ("User",), "Owner")
+RELATION_TARGETS = ("Contact", "Lead", "User", "Account", "Opportunity")
+RELATION_STATUSES = ("New", "Accepted", "Declined", "Uninvited", "Maybe")
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 CLOSED_TASK_STATUSES = frozenset({"Completed"})
 CONTACT_ROLES = (
@@ -230,7 +234,10 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 ro("IsChild", "boolean", nillable=False),
                 *_activity_links(),
             ],
-            [ChildRelationship("EventWhoRelations", "EventWhoRelation", "EventId")],
+            [
+                ChildRelationship("EventWhoRelations", "EventWhoRelation", "EventId"),
+                ChildRelationship("EventRelations", "EventRelation", "EventId"),
+            ],
         ),
         make_object(
             "OpportunityHistory",
@@ -298,8 +305,22 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 createable=False,
                 updateable=False,
             )
-            for activity, prefix in (("Task", "0RT"), ("Event", "0RE"))
+            for activity, prefix in (("Task", "0RT"), ("Event", "0RW"))
         ],
+        make_object(
+            "EventRelation",
+            "0RE",
+            [
+                ref("EventId", ("Event",), "Event", nillable=False),
+                ref("RelationId", RELATION_TARGETS, "Relation", nillable=False),
+                FieldDef("IsInvitee", "boolean", nillable=False),
+                FieldDef("IsParent", "boolean", nillable=False),
+                FieldDef("IsWhat", "boolean", nillable=False),
+                pick("Status", RELATION_STATUSES),
+                text("Response", 255),
+                FieldDef("RespondedDate", "datetime"),
+            ],
+        ),
     ]
     return {o.name: o for o in objects}
 

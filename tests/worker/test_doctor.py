@@ -90,18 +90,38 @@ def test_given_stage_unknown_to_playbook_when_diagnosed_then_it_is_named_with_th
     assert "stage_maps.salesforce.stages" in stages.fix
 
 
-def test_given_deals_without_contact_roles_when_diagnosed_then_contact_problem(
+def test_given_deals_without_contact_roles_or_people_at_their_activities_when_diagnosed_then_contact_problem(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    for role in list(org.store.table("OpportunityContactRole").values()):
+        org.store.set_fields("OpportunityContactRole", role, {"OpportunityId": None})
+    for kind in ("Task", "Event"):  # nobody the deals met either
+        for activity in list(org.store.table(kind).values()):
+            org.store.set_fields(kind, activity, {"WhoId": None})
+    for relation in list(org.store.table("EventRelation").values()):
+        org.store.set_fields("EventRelation", relation, {"EventId": None})
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    findings = diagnose(connector, playbook, NOW, connection="acme")
+    (contacts,) = by_check(findings)["contact roles"]
+    assert (contacts.severity, contacts.detail) == (
+        "problem", "0% of 40 sampled deals have buyer contacts, 0% a contact role"
+    )
+    assert "contact roles" in contacts.fix
+    assert has_problems(findings)
+
+
+def test_given_contacts_met_at_meetings_but_no_contact_roles_when_diagnosed_then_a_roles_warning(
     org: SalesforceSandbox, playbook: Playbook
 ) -> None:
     for role in list(org.store.table("OpportunityContactRole").values()):
         org.store.set_fields("OpportunityContactRole", role, {"OpportunityId": None})
     connector = connect(org, playbook)
     connector.setup(playbook, dry_run=False)
-    findings = diagnose(connector, playbook, NOW, connection="acme")
-    (contacts,) = by_check(findings)["contact roles"]
-    assert (contacts.severity, contacts.detail) == ("problem", "0% of 40 sampled deals have buyer contacts")
-    assert "contact roles" in contacts.fix
-    assert has_problems(findings)
+    (contacts,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["contact roles"]
+    assert contacts.severity == "warning"
+    assert contacts.detail.endswith("sampled deals have buyer contacts, 0% a contact role")
+    assert "decision maker" in contacts.fix
 
 
 def test_given_no_emails_logged_when_diagnosed_then_activity_capture_hint(

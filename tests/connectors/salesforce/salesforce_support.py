@@ -60,14 +60,22 @@ def connector(config: SalesforceConfig | None = None) -> SalesforceConnector:
 
 
 DESCRIBED = ("Opportunity", "Task", "Event")
-# described too, as the fixture's Opportunity has their relationships
-CHILD_DESCRIBED = ("OpportunityContactRole", "OpportunityHistory", "OpportunityLineItem", "Quote", "Contact")
+# described too, as the fixture's Opportunity has their relationships (EventRelation: it has Events)
+CHILD_DESCRIBED = (
+    "OpportunityContactRole", "OpportunityHistory", "OpportunityLineItem", "Quote", "Contact", "EventRelation"
+)
 
 
-def add_discovery(rsps: responses.RequestsMock, *, skip: tuple[str, ...] = ()) -> None:
-    """The describe calls and the stage query every read starts with (without the describes in `skip`)."""
+def add_discovery(
+    rsps: responses.RequestsMock, *, skip: tuple[str, ...] = (), unreadable: tuple[str, ...] = ()
+) -> None:
+    """The describe calls and the stage query every read starts with (without the describes in `skip`);
+    the objects in `unreadable` answer NOT_FOUND, as to a user without read access."""
+    missing = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
     for sobject in (*DESCRIBED, *CHILD_DESCRIBED):
-        if sobject not in skip:
+        if sobject in unreadable:
+            rsps.get(f"{API}sobjects/{sobject}/describe", status=404, json=missing)
+        elif sobject not in skip:
             rsps.get(f"{API}sobjects/{sobject}/describe", json=payload(f"describe_{sobject.lower()}.json"))
     rsps.get(
         f"{API}query/",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
@@ -68,9 +69,13 @@ def _change(box: SalesforceSandbox, kind: str) -> str:
         admin.Event.update(event["Id"], {"Subject": "Canceled: " + event["Subject"]})
         return str(event["WhatId"])
     if kind == "contact_role_removed":
-        role = next(iter(rows(box, "OpportunityContactRole")))
+        role = next(r for r in rows(box, "OpportunityContactRole") if r["Role"])
         admin.OpportunityContactRole.delete(role["Id"])
         return str(role["OpportunityId"])
+    if kind == "invitee_declined":  # only the invitee's EventRelation row changes, not the event
+        relation = next(r for r in rows(box, "EventRelation") if str(r["RelationId"]).startswith("003"))
+        admin.EventRelation.update(relation["Id"], {"Status": "Declined"})
+        return str(box.store.get(relation["EventId"])["WhatId"])  # type: ignore[index]
     deal_id = sorted(r["Id"] for r in rows(box, "Opportunity"))[7]
     admin.Task.create(
         {"WhatId": deal_id, "Subject": "Call logged", "Status": "Completed", "TaskSubtype": "Call"}
@@ -78,7 +83,9 @@ def _change(box: SalesforceSandbox, kind: str) -> str:
     return deal_id
 
 
-@pytest.mark.parametrize("kind", ["event_canceled", "contact_role_removed", "call_logged"])
+@pytest.mark.parametrize(
+    "kind", ["event_canceled", "contact_role_removed", "call_logged", "invitee_declined"]
+)
 def test_given_a_child_record_changes_when_reading_incrementally_then_exactly_that_deal_returns(
     org: tuple[SalesforceSandbox, Clock], kind: str
 ) -> None:
@@ -91,6 +98,34 @@ def test_given_a_child_record_changes_when_reading_incrementally_then_exactly_th
     chunks = list(connect(box).read_deals(since, clock.advance(minutes=1)))
 
     assert [d.id for chunk in chunks for d in chunk] == [changed]
+
+
+def test_given_a_contact_without_a_role_at_a_held_meeting_when_read_then_they_met_the_buyer_until_declining(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    admin = password_login(box.credentials)
+    deal_id = sorted(r["Id"] for r in rows(box, "Opportunity"))[3]
+    contact = admin.Contact.create({"FirstName": "Nia", "LastName": "Stone"})["id"]
+    held = (clock.now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    ended = (clock.now - timedelta(days=2, hours=-1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    event = admin.Event.create({"WhatId": deal_id, "Subject": "Pilot review", "StartDateTime": held,
+                                "EndDateTime": ended, "DurationInMinutes": 60})["id"]
+    relation = admin.EventRelation.create(
+        {"EventId": event, "RelationId": contact, "IsInvitee": True, "Status": "Accepted"}
+    )["id"]
+
+    (met,) = [d for chunk in connect(box).read_deals(None, clock.now) for d in chunk if d.id == deal_id]
+    since = clock.advance(minutes=30)
+    clock.advance(minutes=30)
+    admin.EventRelation.update(relation, {"Status": "Declined"})
+    (declined,) = [d for chunk in connect(box).read_deals(since, clock.advance(minutes=1)) for d in chunk]
+
+    assert ("Nia Stone", ()) in [(c.name, c.roles) for c in met.contacts if c.id == contact]
+    assert [a.attendee_ids for a in met.activities if a.id == event] == [(contact,)]
+    assert declined.id == deal_id
+    assert contact not in {c.id for c in declined.contacts}
+    assert [a.attendee_ids for a in declined.activities if a.id == event] == [()]
 
 
 @pytest.mark.parametrize("bulk_threshold", [2000, 10], ids=["composite", "bulk"])
@@ -160,7 +195,9 @@ def test_given_activities_archived_a_year_on_when_reading_then_old_meetings_and_
     hydrated = {d.id: d for chunk in incremental for d in chunk}
 
     assert archived > len(plugin_tasks(box)) > 0
-    assert role["ContactId"] not in {c.id for c in full[role["OpportunityId"]].contacts}
+    # the deleted role is gone; the contact may still be on the deal, without it, as a meeting's attendee
+    on_deal = {c.id: c for c in full[role["OpportunityId"]].contacts}
+    assert role["ContactId"] not in on_deal or role["Role"] not in on_deal[role["ContactId"]].roles
     for deals in (full, hydrated):
         assert {i: [a.id for a in d.activities] for i, d in deals.items()} == {
             i: [a.id for a in before[i].activities] for i in deals

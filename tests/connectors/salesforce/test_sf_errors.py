@@ -44,7 +44,7 @@ def test_given_429_then_500_when_describing_then_both_are_retried_honouring_retr
     stages = sf.pipeline_stages()
 
     assert stages["salesforce"][0] == "Prospecting"
-    assert sf.api_calls()["describe"] == 10
+    assert sf.api_calls()["describe"] == 11
     assert slept[0] == 2.0
 
 

@@ -12,6 +12,7 @@ from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import (
     MappingContext,
     deal_from_salesforce,
+    event_attendees,
     event_status,
     quote,
     task_kind_status,
@@ -223,3 +224,53 @@ def test_given_a_quote_status_when_mapped_then_it_is_normalised(
     status: str | None, expected: QuoteStatus
 ) -> None:
     assert quote({"Id": "0Q0x", "Status": status}).status is expected
+
+
+def _relations(*rows: tuple[str, str | None]) -> dict[str, Any]:
+    records = [
+        {"RelationId": who, "Status": status, "Relation": {"Name": f"Name {who}"}} for who, status in rows
+    ]
+    return {"totalSize": len(records), "done": True, "records": records}
+
+
+def test_given_event_relations_when_attendees_are_read_then_related_and_invited_people_count_unless_declined(
+) -> None:
+    event = {
+        "Id": "00U1",
+        "WhoId": "003DECLINED",
+        "EventRelations": _relations(
+            ("003DECLINED", "Declined"), ("003ACCEPTED", "Accepted"), ("003RELATED", "New"),
+            ("00QUNINVITED", "Uninvited"), ("003NOANSWER", None),
+        ),
+    }
+
+    assert event_attendees(event) == ("003ACCEPTED", "003RELATED", "003NOANSWER")
+    assert event_attendees({"Id": "00U2", "WhoId": "003WHO"}) == ("003WHO",)  # no EventRelation read
+
+
+def test_given_contacts_met_without_a_contact_role_when_mapped_then_they_are_on_the_deal_without_a_role(
+) -> None:
+    meeting = {
+        "Id": "00U1", "Subject": "Workshop", "StartDateTime": "2024-06-01T10:00:00.000+0000",
+        "EndDateTime": "2024-06-01T11:00:00.000+0000", "WhoId": "0035g00000Con01AAA",
+        "EventRelations": _relations(
+            ("003MET", "Accepted"), ("00QLEAD", "Accepted"), ("003AWAY", "Declined")
+        ),
+    }
+    call = {
+        "Id": "00T1", "Subject": "Call", "TaskSubtype": "Call", "Status": "Completed", "IsClosed": True,
+        "CallDisposition": "Connected", "WhoId": "003CALLED", "Who": {"Name": "Cal Led"},
+    }
+    email = {"Id": "00T2", "Subject": "Hi", "TaskSubtype": "Email", "IsClosed": True, "WhoId": "003EMAILED"}
+    raw = payload("opportunities_page.json")["records"][0]
+    raw["Events"] = {"totalSize": 1, "done": True, "records": [meeting]}
+    raw["Tasks"] = {"totalSize": 2, "done": True, "records": [call, email]}
+
+    deal = deal_from_salesforce(raw, _context())
+
+    assert [(c.id, c.name, c.roles) for c in deal.contacts] == [
+        ("0035g00000Con02AAA", "Lee Park", ("Economic Buyer",)),
+        ("0035g00000Con01AAA", "Dana Reyes", ("Evaluator", "Technical Buyer")),
+        ("003MET", "Name 003MET", ()),
+        ("003CALLED", "Cal Led", ()),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import responses
 from salesforce_support import (
@@ -37,6 +38,7 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
         )],
     )
     rsps.get(f"{API}query/01gD0000002HU6KIAW-2", json=payload("tasks_page2.json"))
+    rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("FROM EventRelation")])
     sf = connector()
 
     chunks = list(sf.read_deals(None, UNTIL))
@@ -45,8 +47,8 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
     first = chunks[0][0]
     assert [t.commitment for t in first.plugin_tasks] == [Commitment.CHANGE]
     assert len(first.activities) == 5
-    assert sf.api_calls() == {"describe": 8, "query": 2, "query_more": 1}
-    assert rsps.calls[8].request.headers["Sforce-Query-Options"] == "batchSize=2000"
+    assert sf.api_calls() == {"describe": 9, "query": 3, "query_more": 1}
+    assert rsps.calls[9].request.headers["Sforce-Query-Options"] == "batchSize=2000"
 
 
 def test_given_a_top_level_next_page_when_reading_all_then_it_is_followed_and_chunks_are_bounded(
@@ -95,6 +97,11 @@ def test_given_changes_on_deals_and_children_when_reading_incrementally_then_eac
         match=[soql_with("SELECT OpportunityId FROM OpportunityLineItem")],
     )
     rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("SELECT OpportunityId FROM Quote")])
+    rsps.get(  # an invitee's answer: the event's opportunity, or no opportunity (an account's event)
+        f"{API}queryAll/",
+        json=query_page([{"Event": {"WhatId": "006B"}}, {"Event": {"WhatId": "001X"}}, {"Event": None}]),
+        match=[soql_with("SELECT Event.WhatId FROM EventRelation", *window)],
+    )
     record = payload("opportunities_page.json")["records"][1]
     rsps.get(
         f"{API}queryAll/",
@@ -143,9 +150,7 @@ def test_given_fields_hidden_by_field_level_security_when_reading_then_the_query
 def test_given_quotes_the_user_cannot_read_when_reading_then_the_quote_subquery_is_left_out(
     rsps: responses.RequestsMock,
 ) -> None:
-    add_discovery(rsps, skip=("Quote",))
-    missing = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-    rsps.get(f"{API}sobjects/Quote/describe", status=404, json=missing)
+    add_discovery(rsps, unreadable=("Quote",))
     record = payload("opportunities_page.json")["records"][1]
     rsps.get(
         f"{API}queryAll/",
@@ -192,3 +197,52 @@ def test_given_a_record_no_mapping_foresaw_when_read_then_it_is_reported_and_the
     assert [d.id for d in chunk] == [good["Id"]]
     assert [(f.deal_id, f.operation, f.code) for f in chunk.unreadable] == [(odd["Id"], "read", "unreadable")]
     assert "31/12/2024" in chunk.unreadable[0].message
+
+
+def _with_events(opportunity_id: str) -> dict[str, Any]:
+    record = payload("opportunities_page.json")["records"][0]
+    return {**record, "Id": opportunity_id, "Tasks": None}
+
+
+def test_given_meetings_with_invitees_when_reading_then_one_query_gives_each_event_its_buyer_side_people(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps)
+    without = {**payload("opportunities_page.json")["records"][1], "Id": "006B"}
+    rsps.get(f"{API}queryAll/", json=query_page([_with_events("006A"), without]),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
+    relations = [
+        {"EventId": "00U5g00000Evt01EAA", "RelationId": "003INVITED", "Status": "Accepted"},
+        {"EventId": "00U5g00000Evt01EAA", "RelationId": "0055g00000Own01AAA", "Status": "Accepted"},  # a rep
+        {"EventId": "00U5g00000Evt03EAA", "RelationId": "0035g00000Con01AAA", "Status": "Declined"},
+    ]
+    rsps.get(f"{API}queryAll/", json=query_page(relations), match=[soql_with(
+        "FROM EventRelation WHERE IsDeleted = false AND Event.WhatId IN ('006A') AND IsWhat = false",
+        "Relation.Name", "Status",
+    )])
+    sf = connector()
+
+    deals = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    meetings = {a.id: a.attendee_ids for a in deals[0].activities if a.id.startswith("00U")}
+    assert meetings == {
+        "00U5g00000Evt01EAA": ("0035g00000Con01AAA", "003INVITED"),
+        "00U5g00000Evt02EAA": (),
+        "00U5g00000Evt03EAA": (),  # its only buyer declined
+    }
+    assert "003INVITED" in {c.id for c in deals[0].contacts}
+    assert sf.api_calls()["query"] == 3  # stages, deals, one EventRelation query (for the deal with events)
+
+
+def test_given_event_relations_the_user_cannot_read_when_reading_then_a_meeting_is_with_its_who_alone(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps, unreadable=("EventRelation",))
+    rsps.get(f"{API}queryAll/", json=query_page([_with_events("006A")]),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
+    sf = connector()
+
+    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    assert [a.attendee_ids for a in deal.activities][:1] == [("0035g00000Con01AAA",)]
+    assert not [c for c in rsps.calls if "/query" in (u := c.request.url or "") and "EventRelation" in u]
