@@ -10,11 +10,13 @@ refuses for its owner (the deal's owner was deactivated) is created once more wi
 
 Task Status is a restricted picklist that orgs edit ("Open" for "Not Started", "Done" for "Completed"), so
 the status a task is created and completed with is read from the org's TaskStatus values, once, at the
-first task action (see `TaskStatuses`).
+first task action (see `TaskStatuses`). Priority is `task_priority`, unless the org refuses it (renamed
+priorities): then tasks are created without one, taking the org's default.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +38,12 @@ from connectors.salesforce.session import SalesforceApi
 from connectors.salesforce.write import PendingWrite, complete_task_write, first_error, truncate_bytes
 from core.models import TaskAction
 
+log = logging.getLogger(__name__)
+
 SUBJECT_MAX = 255
 DESCRIPTION_MAX_BYTES = 32000
 INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"  # the deal's owner was deactivated
+BAD_PICKLIST_VALUE = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
 
 @dataclass(frozen=True)
@@ -62,21 +67,32 @@ class TaskStatuses:
         return cls(default or cls.open, done or cls.done)
 
 
-def task_record(action: TaskAction, key_field: str, priority: str, status: str) -> dict[str, Any]:
+def task_record(action: TaskAction, key_field: str, priority: str | None, status: str) -> dict[str, Any]:
     record: dict[str, Any] = {
         "attributes": {"type": "Task"},
         "WhatId": action.deal_id,
         "Subject": action.subject[:SUBJECT_MAX],
         "Description": truncate_bytes(action.body, DESCRIPTION_MAX_BYTES),
         "Status": status,
-        "Priority": priority,
         key_field: action.key,
     }
+    if priority:  # without one, Salesforce gives the task the org's default priority
+        record["Priority"] = priority
     if action.owner_id:
         record["OwnerId"] = action.owner_id
     if action.due_date:
         record["ActivityDate"] = action.due_date.isoformat()
     return record
+
+
+def priority_refused(result: dict[str, Any]) -> bool:
+    """A create refused for its Priority: a value the org's Task Priority picklist does not have (orgs rename
+    High/Normal/Low), INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST naming the field."""
+    return any(
+        "Priority" in (e.get("fields") or [])
+        or (e.get("statusCode") == BAD_PICKLIST_VALUE and "priority" in str(e.get("message") or "").lower())
+        for e in result.get("errors") or []
+    )
 
 
 def owner_refused(result: dict[str, Any]) -> bool:
@@ -94,6 +110,7 @@ class TaskWriter:
         self._config = config
         self._key_field = config.field_names().task_key
         self._statuses: TaskStatuses | None = None
+        self._priority: str | None = config.task_priority  # None once the org refused it: its default
 
     def statuses(self) -> TaskStatuses:
         """The org's statuses for a new and a completed task: one query, at the first task action."""
@@ -134,21 +151,26 @@ class TaskWriter:
                 if round_ + 1 >= self._config.max_attempts:
                     raise
                 continue  # the create may have landed: look the keys up again before retrying
-            outcome.merge(self._tally_or_unowned(batch, results))
+            outcome.merge(self._tally_or_retried(batch, results))
             return outcome
         return outcome
 
-    def _tally_or_unowned(self, batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:
-        """The batch's results, with the tasks refused for their owner created again without an OwnerId.
+    def _tally_or_retried(self, batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:
+        """The batch's results, with the tasks refused for their owner or their priority created once more
+        without it, as Salesforce would refuse the same create on every run and the deal would never get
+        its task.
 
-        A deactivated user keeps their opportunities but can be given no new task, so Salesforce would
-        refuse the same create on every run and the deal would never get its task. Without OwnerId the
-        task belongs to the integration user, on the deal's timeline for whoever takes the deal over."""
+        A deactivated user keeps their opportunities but can be given no new task: without OwnerId the task
+        belongs to the integration user, on the deal's timeline for whoever takes the deal over. A priority
+        the org does not have (`task_priority`, "Normal" by default) is left out of this and every later
+        create of the run, so the org's default priority applies."""
         tallied = self._tally(batch, results)
+        refused = [(a, r) for a, r in zip(batch, results, strict=True) if not r.get("success")]
+        dropped = self._drop_refused_priority([r for _, r in refused])
         retry = [
-            a.model_copy(update={"owner_id": None})
-            for a, result in zip(batch, results, strict=True)
-            if a.owner_id and not result.get("success") and owner_refused(result)
+            a.model_copy(update={"owner_id": None}) if unowned else a
+            for a, r in refused
+            if (unowned := bool(a.owner_id) and owner_refused(r)) or (dropped and priority_refused(r))
         ]
         if retry:
             again = {a.deal_id for a in retry}
@@ -159,9 +181,21 @@ class TaskWriter:
                 tallied.failures.extend(unavailable(again, "create_task", exc))
         return tallied
 
+    def _drop_refused_priority(self, refusals: list[dict[str, Any]]) -> bool:
+        """Stop sending `task_priority` once the org refused it; True when that happened now."""
+        if not (self._priority and any(priority_refused(r) for r in refusals)):
+            return False
+        log.warning(
+            "Salesforce refused the task priority %r (not one of the org's Task Priority values): new tasks "
+            "get the org's default priority; set task_priority on the connection to one of its values",
+            self._priority,
+        )
+        self._priority = None
+        return True
+
     def _post(self, batch: list[TaskAction]) -> list[dict[str, Any]]:
-        status, priority = self.statuses().open, self._config.task_priority
-        records = [task_record(a, self._key_field, priority, status) for a in batch]
+        status = self.statuses().open
+        records = [task_record(a, self._key_field, self._priority, status) for a in batch]
         results = self._api.restful(
             "composite", "composite/sobjects", method="POST", create=True,
             json={"allOrNone": False, "records": records},

@@ -140,6 +140,45 @@ def test_given_deals_whose_owner_was_deactivated_when_creating_then_their_tasks_
     ]
 
 
+def _without_priority(deal_id: str, key: str) -> dict[str, object]:
+    owned = {**_unowned_create(deal_id, key), "OwnerId": "0055g00000Own01AAA"}
+    return {k: v for k, v in owned.items() if k != "Priority"}
+
+
+def test_given_an_org_without_the_task_priority_when_creating_then_tasks_get_its_default_priority(
+    rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_task_statuses(rsps)
+    _lookup(rsps, payload("empty_query.json"), KEY_A)
+    bad_value = {
+        "statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "message": "Priority: bad value for restricted picklist field: Normal", "fields": ["Priority"],
+    }
+    rsps.post(f"{API}composite/sobjects", json=[{"success": False, "errors": [bad_value]}])
+    _lookup(rsps, payload("empty_query.json"), KEY_A)
+    rsps.post(
+        f"{API}composite/sobjects",
+        json=[{"id": "00T5g00000Tsk12EAA", "success": True, "errors": []}],
+        match=[matchers.json_params_matcher({"allOrNone": False, "records": [_without_priority(A, KEY_A)]})],
+    )
+    _lookup(rsps, payload("empty_query.json"), KEY_B)
+    rsps.post(  # the run's later tasks leave the refused priority out from the start
+        f"{API}composite/sobjects",
+        json=[{"id": "00T5g00000Tsk13EAA", "success": True, "errors": []}],
+        match=[matchers.json_params_matcher({"allOrNone": False, "records": [_without_priority(B, KEY_B)]})],
+    )
+    sf = connector()
+
+    first = sf.apply([_create(A, KEY_A, Commitment.CHANGE)], PLAYBOOK)
+    later = sf.apply([_create(B, KEY_B, Commitment.TIME)], PLAYBOOK)
+
+    assert first.failures == later.failures == []
+    assert [t.task_id for t in (*first.tasks_created, *later.tasks_created)] == [
+        "00T5g00000Tsk12EAA", "00T5g00000Tsk13EAA"
+    ]
+    assert "task priority 'Normal'" in caplog.text
+
+
 def test_given_a_create_answered_with_503_when_it_landed_anyway_then_it_is_found_by_key_not_created_twice(
     rsps: responses.RequestsMock,
 ) -> None:
