@@ -302,8 +302,12 @@ def _connection(
         return None
     body = dict(body)
     playbook = body.pop("playbook", None)
-    if body.get("crm") not in CRMS:
-        problems.append(problem(("crm",), f"expected one of {', '.join(CRMS)}, got {body.get('crm')!r}"))
+    crm_name = body.get("crm")
+    if crm_name not in CRMS:
+        expected = f"expected one of {', '.join(CRMS)}"
+        # no key and `crm:` with no value both say what a missing key says, not "got None"
+        text = f"required, missing; {expected}" if crm_name is None else f"{expected}, got {crm_name!r}"
+        problems.append(problem(("crm",), text))
         return None
     try:
         crm = CRM_CONFIG.validate_python(body)

@@ -247,6 +247,20 @@ def test_given_bad_settings_when_loading_then_one_clear_line_per_problem(
     assert "Traceback" not in str(raised.value)
 
 
+@pytest.mark.parametrize("connection", [{"access_token": "t"}, {"crm": None, "access_token": "t"}])
+def test_given_a_connection_without_a_crm_when_loading_then_the_error_says_the_key_is_missing(
+    tmp_path: Path, connection: dict[str, Any]
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": connection}})
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    assert raised.value.problems == [
+        f"{config}: connections.acme.crm: required, missing; expected one of salesforce, hubspot"
+    ]
+
+
 def test_given_a_top_level_typo_and_a_connection_typo_when_loading_then_both_are_listed(
     tmp_path: Path,
 ) -> None:
