@@ -188,6 +188,14 @@ class SalesforceConfig(BaseModel):
     list_views_per_commitment: bool = False
     task_priority: str = "Normal"
 
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted `api_version: 61.0` as a float (and `61` as an int): the same version."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     @field_validator("api_version")
     @classmethod
     def _version(cls, value: str) -> str:

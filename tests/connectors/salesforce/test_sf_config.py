@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.salesforce import SalesforceConfig
@@ -134,6 +135,30 @@ def test_given_a_prefix_when_field_names_are_derived_then_every_name_carries_it(
         "Acme_Commitments_Confirmed__c",
     )
     assert config.api_version == "62.0"
+
+
+SESSION = {"mode": "session", "session_id": "s", "instance_url": "https://a.my.salesforce.com"}
+
+
+@pytest.mark.parametrize(("written", "expected"), [("61.0", "61.0"), ("61", "61.0")])
+def test_given_an_api_version_unquoted_in_yaml_when_validated_then_it_is_the_version_salesforce_wants(
+    written: str, expected: str
+) -> None:
+    document = yaml.safe_load(f"api_version: {written}")  # unquoted, YAML reads a float or an int
+
+    config = SalesforceConfig.model_validate({"auth": SESSION, **document})
+
+    assert config.api_version == expected
+
+
+@pytest.mark.parametrize("written", ["-61.0", ".inf"])
+def test_given_an_unquoted_number_that_is_no_api_version_when_validated_then_the_error_shows_one(
+    written: str,
+) -> None:
+    document = yaml.safe_load(f"api_version: {written}")  # a float, not a version
+
+    with pytest.raises(ValidationError, match=r"expected an API version such as '61\.0'"):
+        SalesforceConfig.model_validate({"auth": SESSION, **document})
 
 
 def test_given_the_longest_allowed_prefix_when_names_are_derived_then_each_fits_40_characters() -> None:
