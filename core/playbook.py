@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.keywords import KeywordGroup, build_groups
 from core.models import COMMITMENT_ORDER, Commitment
 
+PLAYBOOK_VERSION = 1  # the layout of the playbook file this code reads
+
 
 class PlaybookError(ValueError):
     """The playbook is not valid; the message names the file, the key path and what was expected."""
@@ -128,7 +130,7 @@ class TaskWording(_Strict):
 
 
 class Playbook(_Strict):
-    version: int = Field(ge=1)
+    version: int
     commitments: dict[Commitment, Guidance]
     stage_maps: dict[str, StageMap] = Field(
         description="Keyed by pipeline: 'salesforce', HubSpot pipeline ids."
@@ -138,6 +140,13 @@ class Playbook(_Strict):
     roles: Roles = Field(default_factory=Roles)
     forecast: Forecast = Field(default_factory=Forecast)
     task: TaskWording = Field(default_factory=TaskWording)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != PLAYBOOK_VERSION:
+            raise ValueError(f"expected {PLAYBOOK_VERSION}, the only playbook version there is; got {value}")
+        return value
 
     @field_validator("commitments")
     @classmethod

@@ -72,6 +72,23 @@ def test_given_invalid_value_when_loaded_then_error_names_key_path_and_expectati
     assert str(tmp_path) in message
 
 
+@pytest.mark.parametrize("version", [2, 0])
+def test_given_an_unknown_playbook_version_when_loaded_then_error_names_file_key_and_the_version_expected(
+    tmp_path: Path, version: int
+) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["version"] = version
+    path = _write(tmp_path, yaml.safe_dump(data))
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+
+    assert str(caught.value) == (
+        f"invalid playbook\n  {path}: version: Value error, expected 1, the only playbook version there is; "
+        f"got {version}"
+    )
+
+
 def test_given_two_commitments_with_one_label_when_loaded_then_error_names_them(tmp_path: Path) -> None:
     data = yaml.safe_load(DEFAULT.read_text())
     data["commitments"]["explore"]["label"] = "commitment to change "  # an admin's copy-paste
