@@ -3,6 +3,9 @@ and connector text that echoes a secret is scrubbed on the way out."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +58,35 @@ def recorded_runs() -> list[RunRow]:
             return [run for run, _ in run_store.recent_runs(session)]
     finally:
         store.close()
+
+
+# What pip's generated `commitments` script runs, with a Ctrl-C arriving while the command line is still
+# loading (a heavy import deep in it, as a real Ctrl-C in the first second lands).
+CTRL_C_WHILE_LOADING = """
+import sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "apscheduler":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())
+from {module} import {function}
+sys.exit({function}())
+"""
+
+
+def test_given_ctrl_c_while_the_command_line_loads_when_commitments_runs_then_it_says_stopped_and_exits_130(
+    tmp_path: Path,
+) -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    entry = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]["commitments"]
+    module, function = entry.split(":")
+    program = CTRL_C_WHILE_LOADING.format(module=module, function=function)
+
+    result = subprocess.run(
+        [sys.executable, "-c", program, "worker"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode, result.stderr, result.stdout) == (130, "stopped\n", "")
 
 
 def test_given_unset_secret_variable_when_sync_then_settings_error_is_readable_not_masked(
