@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from core.models import COMMITMENT_ORDER, Commitment, Deal, TaskAction, WritePlan
+from core.models import COMMITMENT_ORDER, Activity, ActivityKind, Commitment, Deal, TaskAction, WritePlan
 from core.playbook import Playbook
 
 T = TypeVar("T")
@@ -204,6 +204,24 @@ def parse_commitments(
         return None
     found = {lookup[part.strip()] for part in str(value).split(";") if part.strip() in lookup}
     return tuple(c for c in COMMITMENT_ORDER if c in found)
+
+
+def met_off_the_deal(
+    activities: Iterable[Activity], on_deal: Collection[str], id_prefix: str = ""
+) -> list[str]:
+    """Contacts (ids starting `id_prefix`) the deal's meetings and calls name as attendees who are not
+    contacts on the deal, in first-seen order. Both CRMs put them on the deal, without a role: a buyer the
+    deal met is on it even where nobody added them (few orgs keep every contact role or association)."""
+    return list(dict.fromkeys(
+        person
+        for activity in activities
+        if activity.kind in _MET
+        for person in activity.attendee_ids
+        if person not in on_deal and person.startswith(id_prefix)
+    ))
+
+
+_MET = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
 
 
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:

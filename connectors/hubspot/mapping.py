@@ -2,7 +2,8 @@
 
 `deal_from_hubspot(bundle, context)` takes one deal's `DealBundle`: the deal object, its v4 association
 rows per object type (`toObjectId` + `associationTypes` with labels), the associated objects by type and
-id, and each meeting's attendee contact ids. `MappingContext` holds what is per portal or per run: the
+id, and each meeting's attendee contact ids (a meeting's contact not associated with the deal is on it
+without a deal role). `MappingContext` holds what is per portal or per run: the
 pipelines' stages (closed/won from the pipelines API, not from names), the owned property names, the
 commitment ids and labels, the "connected" call dispositions and the run's `now`. No I/O, no clock; tested
 on payload files in tests/fixtures/hubspot/.
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.base import COMMITMENT_IDS, parse_commitments
+from connectors.base import COMMITMENT_IDS, met_off_the_deal, parse_commitments
 from connectors.hubspot.config import CONNECTED_DISPOSITION, PropertyNames
 from core.models import (
     Activity,
@@ -230,6 +231,15 @@ def contact_from_hubspot(obj: Json, association_types: Iterable[Json]) -> Contac
     )
 
 
+def contacts_on_deal(bundle: Json, activities: Sequence[Activity]) -> tuple[Contact, ...]:
+    """The deal's associated contacts, then the contacts its meetings were with that are not associated
+    with it (without a deal role; their own buying role still counts)."""
+    linked = [contact_from_hubspot(obj, types) for obj, types in _linked(bundle, "contacts")]
+    known = bundle.get("objects", {}).get("contacts", {})
+    met = met_off_the_deal(activities, {c.id for c in linked})
+    return (*linked, *(contact_from_hubspot(known[c], ()) if c in known else Contact(id=c) for c in met))
+
+
 def _meeting_status(
     props: Mapping[str, Any], start: datetime | None, end: datetime | None, now: datetime
 ) -> ActivityStatus:
@@ -407,7 +417,7 @@ def deal_from_hubspot(bundle: Json, context: MappingContext) -> Deal:
         modified_at=parse_time(props.get("hs_lastmodifieddate")),
         next_step=_text(props.get("hs_next_step")),
         description=_text(props.get("description")),
-        contacts=tuple(contact_from_hubspot(obj, types) for obj, types in _linked(bundle, "contacts")),
+        contacts=contacts_on_deal(bundle, activities),
         activities=activities,
         stage_history=stage_history(props, context.stages.get(pipeline, ())),
         line_items=tuple(line_item_from_hubspot(obj) for obj, _ in _linked(bundle, "line_items")),

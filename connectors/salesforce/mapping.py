@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connectors.base import COMMITMENT_IDS, parse_commitments
+from connectors.base import COMMITMENT_IDS, met_off_the_deal, parse_commitments
 from connectors.salesforce.config import FieldNames
 from connectors.salesforce.soql import StageMeaning
 from core.models import (
@@ -54,8 +54,6 @@ _NO_ANSWER = frozenset({
 _CANCELED_DISPOSITIONS = frozenset({"canceled", "cancelled"})
 # EventRelation answers that mean the person was not there ("Uninvited": taken off the invitation).
 _NOT_ATTENDING = frozenset({"declined", "uninvited"})
-_MET = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
-_CONTACT_PREFIX = "003"  # a Contact id (a WhoId or RelationId can also be a lead's, 00Q)
 _QUOTE_STATUS = {
     "draft": QuoteStatus.DRAFT, "needs review": QuoteStatus.DRAFT, "in review": QuoteStatus.DRAFT,
     "approved": QuoteStatus.DRAFT, "presented": QuoteStatus.PRESENTED, "accepted": QuoteStatus.ACCEPTED,
@@ -177,17 +175,8 @@ def contacts_from_roles(roles: list[Record]) -> tuple[Contact, ...]:
 def attendee_contacts(
     activities: Sequence[Activity], with_roles: Sequence[Contact], names: Mapping[str, str]
 ) -> tuple[Contact, ...]:
-    """Contacts the deal met or spoke with who have no contact role on it, without a role. Many orgs keep
-    few contact roles; a contact at a meeting or on a call logged on the opportunity is on the deal all the
-    same (an engaged buyer for the rules), where a rep-only meeting would otherwise be all it proves."""
-    known = {c.id for c in with_roles}
-    met = dict.fromkeys(
-        person
-        for activity in activities
-        if activity.kind in _MET
-        for person in activity.attendee_ids
-        if person.startswith(_CONTACT_PREFIX) and person not in known
-    )
+    """Contacts the deal met or spoke with who hold no contact role on it, without a role (not leads)."""
+    met = met_off_the_deal(activities, {c.id for c in with_roles}, "003")  # a Contact's id (a lead's: 00Q)
     return tuple(Contact(id=person, name=names.get(person)) for person in met)
 
 

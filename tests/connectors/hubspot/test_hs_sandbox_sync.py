@@ -76,6 +76,22 @@ def test_given_synced_portal_when_a_meeting_changes_then_incremental_run_returns
     assert meeting.status.value == "canceled"
 
 
+def test_given_a_meeting_with_a_contact_not_on_its_deal_when_read_then_they_are_on_the_deal_without_a_role(
+    portal: HubSpotSandbox, clock: FakeClock
+) -> None:
+    deal_id = next(iter(portal.store.tables["deals"]))
+    meeting_id = next(iter(portal.store.associated("deals", deal_id, "meetings")))
+    guest = portal.store.insert("contacts", {"firstname": "Nia", "lastname": "Stone"})["id"]
+    portal.store.associate("meetings", meeting_id, "contacts", guest, ())
+
+    connector = connector_for(portal)
+    (deal,) = [d for d in read_all(connector, None, clock.now) if d.id == deal_id]
+
+    assert guest not in portal.store.associated("deals", deal_id, "contacts")
+    assert [(c.name, c.roles) for c in deal.contacts if c.id == guest] == [("Nia Stone", ())]
+    assert guest in next(a for a in deal.activities if a.id == meeting_id).attendee_ids
+
+
 def test_given_include_ids_when_incremental_run_then_those_deals_come_back_too(
     portal: HubSpotSandbox, clock: FakeClock
 ) -> None:
