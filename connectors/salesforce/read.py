@@ -2,17 +2,16 @@
 
 Discovery (once per connector) describes Opportunity, Task and Event, the other objects the query reads
 fields of (contact roles and their contacts, stage history, line items, quotes, events' attendees) and reads
-OpportunityStage,
-so the query asks only for what the org has and the integration user may see (a field hidden by field-level
-security is an INVALID_FIELD in SOQL), and stage meaning comes from IsClosed/IsWon/SortOrder, not names.
-A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
-opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
-opportunities whose tasks, events, event attendees, contact roles, line items or quotes changed in that window
-(queryAll, so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids per query.
-Each chunk's events get their attendees (EventRelation) by one more query per ~200 deals (attendees.py).
-Deals are read through queryAll too (the SOQL says `IsDeleted = false`): query() hides archived
-activities, which would drop a long deal's old meetings (and the commitments they secured) and the
-plugin's old completed tasks (and with them their keys).
+OpportunityStage, so the query asks only for what the org has and the integration user may see (a field
+hidden by field-level security is an INVALID_FIELD in SOQL), and stage meaning comes from
+IsClosed/IsWon/SortOrder, not names. A full read pages one subquery SOQL over every opportunity. An
+incremental read collects the ids of opportunities changed in [since - lookback, until] (SystemModstamp,
+ordered with an Id tie-break), of opportunities whose tasks, events, event attendees, contact roles, line
+items or quotes changed in that window (queryAll, so archived and deleted rows count too), and
+`include_ids`, then hydrates them ~200 ids per query. Each chunk's events get their attendees
+(EventRelation) by one more query per ~200 deals (attendees.py). Deals are read through queryAll too (the
+SOQL says `IsDeleted = false`): query() hides archived activities, which would drop a long deal's old
+meetings (and the commitments they secured) and the plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
 budget is checked before every page, so a run stops at a chunk boundary when the reserve is reached.
 """

@@ -87,9 +87,8 @@ class OrgSchema:
         """`names` the object has (all of them for an object not described). A relationship path
         ("Contact.Title") needs its id field (ContactId) and is checked against the object its relationship
         is named after, when that object was described (Contact is; Who and Relation name several objects
-        and are not); field-level security hides a field from
-        describe and makes SOQL answer INVALID_FIELD, so a hidden field is left out instead of failing the
-        whole read."""
+        and are not). Field-level security hides a field from describe and makes SOQL answer INVALID_FIELD,
+        so a hidden field is left out instead of failing the whole read."""
         known = self.fields.get(sobject)
         return [
             n for n in names
