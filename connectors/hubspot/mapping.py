@@ -1,12 +1,11 @@
 """Pure mapping from HubSpot's JSON (as its v3 objects and v4 associations APIs document it) to core's Deal.
 
-`deal_from_hubspot(bundle, context)` takes one deal's `DealBundle`: the deal object, its v4 association
-rows per object type (`toObjectId` + `associationTypes` with labels), the associated objects by type and
-id, and each meeting's attendee contact ids (a meeting's contact not associated with the deal is on it
-without a deal role). `MappingContext` holds what is per portal or per run: the
-pipelines' stages (closed/won from the pipelines API, not from names), the owned property names, the
-commitment ids and labels, the "connected" call dispositions and the run's `now`. No I/O, no clock; tested
-on payload files in tests/fixtures/hubspot/.
+`deal_from_hubspot(bundle, context)` takes one deal's `DealBundle`: the deal object, its v4 association rows
+per object type (`toObjectId` + `associationTypes` with labels), the associated objects by type and id, and
+each meeting's attendee contact ids (a meeting's contact not associated with the deal is on it without a
+deal role). `MappingContext` holds what is per portal or per run: the pipelines' stages (closed/won from the
+pipelines API, not from names), the owned property names, the commitment ids and labels, the "connected"
+call dispositions and the run's `now`. No I/O, no clock; tested on payload files in tests/fixtures/hubspot/.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 Full read: the deals list API, 100 deals with their properties per call. Incremental: ids from the search
 window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch
-the deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations),
-plus `include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to
-1,000: one v4 association read per related type per window, associated objects batch-read 100 per call,
-meeting attendees through meetings->contacts (the attendees no deal of the window is associated with read
-too, 100 per call). Each window is mapped by the pure `deal_from_hubspot` and
-yielded in chunks; the whole book is never held. Pipelines are read once per `read`, and only when there
-is a deal to map, so an idle incremental run costs exactly its six searches. The portal's daily reserve is
-checked before every search page, deal page and window, so a run stops between batches when it is reached.
+the deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations), plus
+`include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to 1,000:
+one v4 association read per related type per window, associated objects batch-read 100 per call, meeting
+attendees through meetings->contacts (the attendees no deal of the window is associated with read too, 100
+per call). Each window is mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is
+never held. Pipelines are read once per `read`, and only when there is a deal to map, so an idle incremental
+run costs exactly its six searches. The portal's daily reserve is checked before every search page, deal
+page and window, so a run stops between batches when it is reached.
 """
 
 from __future__ import annotations
