@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
-from worker.scheduling.catchup import catch_up_runs
+from worker.cli import app
+from worker.scheduling.catchup import CatchUp, catch_up_runs
+from worker.scheduling.process import Worker
 from worker.scheduling.schedules import last_success_by_mode, list_schedules
 from worker.store import Store
 from worker.store.models import RunRow
@@ -69,5 +72,39 @@ def test_given_run_in_progress_when_sigterm_then_exit_0_run_recorded_and_due_run
         due = catch_up_runs([(s.connection_id, s.spec) for s in schedules], history, datetime.now(UTC))
         # nothing lost: an interrupted run leaves the connection due at the next start
         assert bool(due) == (runs[0][1] == "interrupted")
+    finally:
+        store.close()
+
+
+def test_given_a_stop_during_start_up_when_the_worker_starts_then_it_exits_0_having_started_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
+    (tmp_path / "absent.yaml").write_text("connections: {}\n")
+    monkeypatch.setenv("COMMITMENTS_CONFIG", str(tmp_path / "absent.yaml"))
+    start = Worker.start
+
+    def start_then_ctrl_c(self: Worker, **kwargs: bool) -> list[CatchUp]:
+        due = start(self, **kwargs)  # the catch-up run is queued: a stop now must keep it from starting
+        os.kill(os.getpid(), signal.SIGINT)
+        return due
+
+    monkeypatch.setattr(Worker, "start", start_then_ctrl_c)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = CliRunner().invoke(app, ["worker", "--metrics-port", "0"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+    assert result.exit_code == 0, result.output
+    store = Store.open(f"sqlite:///{tmp_path / 'state' / 'commitments.sqlite3'}")
+    try:
+        with Session(store.engine) as session:
+            assert list(session.scalars(select(RunRow))) == []
+            schedules = list_schedules(session)
+            history = last_success_by_mode(session)
+        assert catch_up_runs([(s.connection_id, s.spec) for s in schedules], history, datetime.now(UTC))
     finally:
         store.close()

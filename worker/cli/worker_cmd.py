@@ -78,7 +78,11 @@ def worker(
             ) from None
         log.info("metrics and health on http://%s:%d (/metrics, /livez, /readyz)", metrics_host, server.port)
         try:
-            due = process.start()
+            due = process.start(paused=True)  # nothing runs before a stop asked for during start-up is seen
+            if stop.is_set():
+                log.info("stopped during start-up: no run was started")
+                return
+            process.resume()
             log.info(
                 "worker started: %d schedules, %d catch-up runs queued", len(process.schedules()), len(due)
             )

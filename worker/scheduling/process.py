@@ -108,6 +108,10 @@ class Worker:
         self.health.tick()
         return due
 
+    def resume(self) -> None:
+        """Let the jobs of a worker started paused run (those due meanwhile run now)."""
+        self.scheduler.resume()
+
     def serve(self, stop: threading.Event) -> None:
         """The main loop: tick the liveness clock, poll the schedules table, until `stop` is set."""
         while not stop.wait(min(1.0, self.poll_seconds)):
