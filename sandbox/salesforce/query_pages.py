@@ -43,7 +43,7 @@ def run_query(
     evaluator = Evaluator(store, user_id, include_deleted=include_deleted, text=text, version=version)
     with store.lock:
         compiled = evaluator.compile(query)
-        rows = evaluator.rows(compiled, store.table(compiled.obj.name).values())
+        rows = evaluator.rows(compiled, evaluator.candidates(compiled))
         if query.count:
             if query.fields or query.subqueries:
                 raise SoqlError("MALFORMED_QUERY", "COUNT() cannot be combined with other fields")

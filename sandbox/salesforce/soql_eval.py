@@ -9,12 +9,12 @@ or relationships INVALID_FIELD.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox.salesforce.schema import FieldDef, ObjectDef
-from sandbox.salesforce.soql import FieldPath, Query, SoqlError, location
+from sandbox.salesforce.soql import BoolOp, Compare, FieldPath, InList, Literal, Query, SoqlError, location
 from sandbox.salesforce.soql_filters import Filters, Getter, Predicate, normaliser
 from sandbox.salesforce.store import Record, SalesforceStore
 
@@ -71,11 +71,14 @@ class Evaluator:
             "name. Please reference your WSDL or the describe call for the appropriate names.",
         )
 
-    def field_named(self, obj: ObjectDef, name: str, pos: int) -> FieldDef:
+    def _lower_fields(self, obj: ObjectDef) -> dict[str, FieldDef]:
         fields = self._lower.get(obj.name)
         if fields is None:
             fields = self._lower[obj.name] = {f.name.lower(): f for f in obj.fields.values()}
-        found = fields.get(name.lower())
+        return fields
+
+    def field_named(self, obj: ObjectDef, name: str, pos: int) -> FieldDef:
+        found = self._lower_fields(obj).get(name.lower())
         if found is None:
             raise SoqlError(
                 "INVALID_FIELD",
@@ -156,6 +159,46 @@ class Evaluator:
         if obj.name in ACTIVITIES:
             return lambda r: not r["IsDeleted"] and not r.get("IsArchived")
         return lambda r: not r["IsDeleted"]
+
+    def candidates(self, compiled: Compiled) -> Iterable[Record]:
+        """The rows a top-level query can match: through the store's lookup index when its WHERE requires an
+        id or a lookup (or a path of lookups: `Event.WhatId`) to be in a list of 18-character ids, as a real
+        org's lookup indexes do; else the whole table. The predicate still decides every row."""
+        where = compiled.query.where
+        conditions = where.items if isinstance(where, BoolOp) and where.op == "AND" else (where,)
+        for node in conditions:
+            if isinstance(node, Compare) and node.op == "=":
+                values: tuple[Literal, ...] = (node.value,)
+            elif isinstance(node, InList) and not node.negate and isinstance(node.values, tuple):
+                values = node.values
+            else:
+                continue
+            ids = [v.value for v in values if v.kind == "string" and len(str(v.value)) == 18]
+            if len(ids) == len(values):
+                found = self._by_lookup(compiled.obj, node.path.parts, ids)
+                if found is not None:
+                    return {r["Id"]: r for r in found}.values()
+        return self.store.table(compiled.obj.name).values()
+
+    def _by_lookup(self, obj: ObjectDef, parts: tuple[str, ...], ids: list[str]) -> list[Record] | None:
+        """Rows of `obj` whose field path `parts` holds one of `ids`; None when it is no chain of lookups."""
+        if len(parts) == 1:
+            field = self._lower_fields(obj).get(parts[0].lower())
+            if field is None:
+                return None
+            if field.type == "id":
+                rows = self.store.table(obj.name)
+                return [rows[i] for i in ids if i in rows]
+            if field.type != "reference":
+                return None
+            return [r for i in ids for r in self.store.children(obj.name, field.name, i)]
+        ref, target = self.relationship(obj, parts[0], 0)  # the path compiled: it names a relationship
+        if target is NAME_OBJECT:  # polymorphic (What, Who): no one table to look in
+            return None
+        parents = self._by_lookup(target, parts[1:], ids)
+        if parents is None:
+            return None
+        return [r for p in parents for r in self.store.children(obj.name, ref.name, p["Id"])]
 
     def rows(self, compiled: Compiled, candidates: Any) -> list[Record]:
         rows = compiled.sort([r for r in candidates if compiled.predicate(r)])

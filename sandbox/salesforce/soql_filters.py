@@ -96,7 +96,7 @@ class Filters:
                 location(self.text, sub.pos) + "semi join sub-selects must select exactly one field",
             )
         getter, field = evaluator.resolve(compiled.obj, sub.fields[0])
-        rows = evaluator.rows(compiled, evaluator.store.table(compiled.obj.name).values())
+        rows = evaluator.rows(compiled, evaluator.candidates(compiled))
         norm = normaliser(getter, field)
         return {norm(r) for r in rows}
 

@@ -285,3 +285,33 @@ def test_given_unknown_locator_when_query_more_then_invalid_query_locator(sf: Sa
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.query_more("01g000000000000AAA-2000")
     assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_given_filters_on_ids_and_lookup_paths_when_queried_then_they_match_what_a_full_scan_matches(
+    big_org: SalesforceSandbox,
+) -> None:
+    # Such filters are answered through the store's lookup index: the rows must be the ones a scan finds.
+    sf = password_login(big_org.credentials)
+    first = sf.query("SELECT Id FROM Opportunity ORDER BY Id LIMIT 3")["records"]
+    opportunities = ids = [r["Id"] for r in first]
+    event = sf.query(format_soql("SELECT Id FROM Event WHERE WhatId = {}", opportunities[0]))["records"][0]
+    sf.Event.delete(event["Id"])
+    queries = [
+        format_soql("SELECT Id FROM EventRelation WHERE Event.WhatId IN {} AND IsWhat = false", ids),
+        format_soql("SELECT Id FROM Event WHERE WhatId IN {} AND IsDeleted = false", opportunities),
+        format_soql("SELECT Id FROM Opportunity WHERE Id IN {}", [*opportunities, event["Id"]]),
+        format_soql("SELECT Id FROM Task WHERE What.Id = {}", opportunities[1]),  # polymorphic: a scan
+    ]
+    table = big_org.store.table
+    expected = [
+        {r["Id"] for r in table("EventRelation").values()
+         if not r["IsWhat"] and table("Event")[r["EventId"]]["WhatId"] in opportunities},
+        {r["Id"] for r in table("Event").values() if r["WhatId"] in opportunities and not r["IsDeleted"]},
+        set(opportunities),
+        {r["Id"] for r in table("Task").values() if r["WhatId"] == opportunities[1]},
+    ]
+
+    found = [{r["Id"] for r in sf.query_all(q)["records"]} for q in queries]
+
+    assert found == expected
+    assert all(found)
