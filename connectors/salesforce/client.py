@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-from connectors.base import ApiBudget, ConfigurationError, TransientError
+from connectors.base import ApiBudget, BudgetExhaustedError, ConfigurationError, TransientError
 from connectors.salesforce.config import (
     ClientCredentialsAuth,
     JwtAuth,
@@ -223,7 +223,8 @@ def check_jwt_key(auth: JwtAuth) -> None:
 
 
 def build_salesforce(config: SalesforceConfig, session: requests.Session) -> Salesforce:
-    """Log in and return the client. A rejected login is a ConfigurationError, a failed one transient."""
+    """Log in and return the client. A rejected login is a ConfigurationError, a failed one transient, one
+    refused for the daily request limit out of budget."""
     if isinstance(config.auth, JwtAuth):
         check_jwt_key(config.auth)
     try:
@@ -270,12 +271,17 @@ def unreadable_login(config: SalesforceConfig, exc: Exception) -> TransientError
 
 def login_error(
     config: SalesforceConfig, exc: SalesforceAuthenticationFailed
-) -> ConfigurationError | TransientError:
-    """A refused login names who logs in where and what to check; a server failure is transient."""
+) -> ConfigurationError | TransientError | BudgetExhaustedError:
+    """A refused login names who logs in where and what to check; a server failure is transient; the
+    org's daily API requests used up (a login counts as one) stops the run as out of budget, not retried."""
     if exc.code == _NO_FAULT_CODE:
         return unreadable_login(config, exc)
     target = login_target(config)
     reason = f"{exc.code}: {exc.auth_message}" if exc.code else str(exc.auth_message)
+    if exc.code == "REQUEST_LIMIT_EXCEEDED" and "concurrent" not in str(exc.auth_message).lower():
+        return BudgetExhaustedError(
+            f"Salesforce daily API request limit reached at the login of {target.user} ({reason})"
+        )
     if exc.code in _TRANSIENT_LOGIN_CODES:
         return TransientError(f"Salesforce login of {target.user} at {target.domain} failed ({reason})")
     return ConfigurationError(

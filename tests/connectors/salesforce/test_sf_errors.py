@@ -160,6 +160,21 @@ def test_given_an_unreachable_org_when_reading_then_login_tried_max_attempts_tim
     assert sf.api_calls().get("describe", 0) == 0
 
 
+def test_given_the_daily_request_limit_used_up_when_logging_in_then_the_run_is_out_of_budget_at_once(
+    rsps: responses.RequestsMock,
+) -> None:
+    limit = text("login_soap_invalid.xml").replace("INVALID_LOGIN", "REQUEST_LIMIT_EXCEEDED").replace(
+        "Invalid username, password, security token; or user locked out.", "TotalRequests Limit exceeded."
+    )
+    rsps.post("https://login.salesforce.com/services/Soap/u/61.0", status=500, body=limit)
+    sf = connector(password_config(max_attempts=3))
+
+    with pytest.raises(BudgetExhaustedError, match="limit reached at the login of sync@acme"):
+        sf.pipeline_stages()
+
+    assert sf.api_calls()["login"] == 1  # no retry can succeed before the limit's 24-hour window moves
+
+
 def test_given_a_query_answer_that_is_not_json_when_reading_then_it_is_retried(
     rsps: responses.RequestsMock,
 ) -> None:
