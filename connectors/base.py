@@ -15,7 +15,16 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from core.models import COMMITMENT_ORDER, Activity, ActivityKind, Commitment, Deal, TaskAction, WritePlan
+from core.models import (
+    COMMITMENT_ORDER,
+    Activity,
+    ActivityKind,
+    ActivityStatus,
+    Commitment,
+    Deal,
+    TaskAction,
+    WritePlan,
+)
 from core.playbook import Playbook
 
 T = TypeVar("T")
@@ -209,13 +218,14 @@ def parse_commitments(
 def met_off_the_deal(
     activities: Iterable[Activity], on_deal: Collection[str], id_prefix: str = ""
 ) -> list[str]:
-    """Contacts (ids starting `id_prefix`) the deal's meetings and calls name as attendees who are not
+    """Contacts (ids starting `id_prefix`) at the deal's held meetings and connected calls who are not
     contacts on the deal, in first-seen order. Both CRMs put them on the deal, without a role: a buyer the
-    deal met is on it even where nobody added them (few orgs keep every contact role or association)."""
+    deal met is on it even where nobody added them (few orgs keep every contact role or association). Those
+    only invited to a meeting still to come, or one canceled or missed, were not met."""
     return list(dict.fromkeys(
         person
         for activity in activities
-        if activity.kind in _MET
+        if activity.kind in _MET and activity.status is ActivityStatus.COMPLETED
         for person in activity.attendee_ids
         if person not in on_deal and person.startswith(id_prefix)
     ))

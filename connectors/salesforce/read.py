@@ -9,7 +9,7 @@ incremental read collects the ids of opportunities changed in [since - lookback,
 ordered with an Id tie-break), of opportunities whose tasks, events, event attendees, contact roles, line
 items or quotes changed in that window (queryAll, so archived and deleted rows count too), and
 `include_ids`, then hydrates them ~200 ids per query. Each chunk's events get their attendees
-(EventRelation) by one more query per ~200 deals (attendees.py). Deals are read through queryAll too (the
+(EventRelation) by one more query per ~400 events (attendees.py). Deals are read through queryAll too (the
 SOQL says `IsDeleted = false`): query() hides archived activities, which would drop a long deal's old
 meetings (and the commitments they secured) and the plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
@@ -180,7 +180,8 @@ class Reader:
             yield self._mapped(schema, batch, context)
 
     def _mapped(self, schema: OrgSchema, records: list[Record], context: MappingContext) -> DealChunk:
-        """A chunk's records as deals, their events' attendees read first (one query for the chunk)."""
+        """A chunk's records as deals, their events' attendees read first (within the API budget)."""
+        self._api.caller.check_budget(self._config.api_reserve_fraction)
         attach_event_relations(self._api, schema, records, self._config.ids_per_query)
         chunk = DealChunk()
         for raw in records:

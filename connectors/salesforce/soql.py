@@ -33,8 +33,8 @@ EVENT_FIELDS = (
 )
 LINE_ITEM_FIELDS = ("Id", "Name", "Quantity", "TotalPrice", "CreatedDate")
 # Who an event is with: its related contacts or lead (IsParent, Shared Activities) and its invitees
-# (IsInvitee) with their answer (Status: New, Accepted, Declined, ...). Read per chunk of deals by a query
-# of its own (attendees.py), filtered on the event's WhatId.
+# (IsInvitee) with their answer (Status: New, Accepted, Declined, ...). Read per chunk of deals by queries
+# of their own (attendees.py), ~400 event ids each.
 EVENT_RELATION_FIELDS = ("EventId", "RelationId", "Relation.Name", "Status", "IsInvitee", "IsParent")
 # (relationship, child object, fields, ORDER BY)
 CHILDREN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
@@ -145,15 +145,15 @@ def changed_children(sobject: str, parent_field: str, start: datetime, end: date
     )
 
 
-def event_relations(schema: OrgSchema, opportunity_ids: Sequence[str]) -> str:
-    """The people related to or invited to the events of `opportunity_ids` (not the What row, where the org
-    says which row that is)."""
+def event_relations(schema: OrgSchema, event_ids: Sequence[str]) -> str:
+    """The people related to or invited to `event_ids` (not the What row, where the org says which row that
+    is). Filtered on EventId, the form Salesforce documents for EventRelation, not on a field of the event."""
     columns = schema.available("EventRelation", EVENT_RELATION_FIELDS)
     not_what = " AND IsWhat = false" if schema.has("EventRelation", "IsWhat") else ""
     return format_soql(
-        f"SELECT {', '.join(columns)} FROM EventRelation {NOT_DELETED} AND Event.WhatId IN {{}}{not_what} "
+        f"SELECT {', '.join(columns)} FROM EventRelation {NOT_DELETED} AND EventId IN {{}}{not_what} "
         "ORDER BY EventId, Id",
-        list(opportunity_ids),
+        list(event_ids),
     )
 
 

@@ -79,8 +79,12 @@ def test_given_synced_portal_when_a_meeting_changes_then_incremental_run_returns
 def test_given_a_meeting_with_a_contact_not_on_its_deal_when_read_then_they_are_on_the_deal_without_a_role(
     portal: HubSpotSandbox, clock: FakeClock
 ) -> None:
-    deal_id = next(iter(portal.store.tables["deals"]))
-    meeting_id = next(iter(portal.store.associated("deals", deal_id, "meetings")))
+    deal_id, meeting_id = next(  # a held meeting: who was only invited to one is not met
+        (deal, meeting)
+        for deal in portal.store.tables["deals"]
+        for meeting in portal.store.associated("deals", deal, "meetings")
+        if portal.store.tables["meetings"][meeting]["properties"].get("hs_meeting_outcome") == "COMPLETED"
+    )
     guest = portal.store.insert("contacts", {"firstname": "Nia", "lastname": "Stone"})["id"]
     portal.store.associate("meetings", meeting_id, "contacts", guest, ())
 

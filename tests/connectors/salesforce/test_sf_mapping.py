@@ -262,8 +262,15 @@ def test_given_contacts_met_without_a_contact_role_when_mapped_then_they_are_on_
         "CallDisposition": "Connected", "WhoId": "003CALLED", "Who": {"Name": "Cal Led"},
     }
     email = {"Id": "00T2", "Subject": "Hi", "TaskSubtype": "Email", "IsClosed": True, "WhoId": "003EMAILED"}
+    not_met = [  # invited to a meeting to come, or to one canceled: not met
+        {**meeting, "Id": "00U2", "StartDateTime": "2024-07-01T10:00:00.000+0000",
+         "EndDateTime": "2024-07-01T11:00:00.000+0000",
+         "EventRelations": _relations(("003FUTURE", "Accepted"))},
+        {**meeting, "Id": "00U3", "Subject": "Canceled: Workshop",
+         "EventRelations": _relations(("003OFF", None))},
+    ]
     raw = payload("opportunities_page.json")["records"][0]
-    raw["Events"] = {"totalSize": 1, "done": True, "records": [meeting]}
+    raw["Events"] = {"totalSize": 3, "done": True, "records": [meeting, *not_met]}
     raw["Tasks"] = {"totalSize": 2, "done": True, "records": [call, email]}
 
     deal = deal_from_salesforce(raw, _context())

@@ -217,7 +217,8 @@ def test_given_meetings_with_invitees_when_reading_then_one_query_gives_each_eve
         {"EventId": "00U5g00000Evt03EAA", "RelationId": "0035g00000Con01AAA", "Status": "Declined"},
     ]
     rsps.get(f"{API}queryAll/", json=query_page(relations), match=[soql_with(
-        "FROM EventRelation WHERE IsDeleted = false AND Event.WhatId IN ('006A') AND IsWhat = false",
+        "FROM EventRelation WHERE IsDeleted = false AND EventId IN "
+        "('00U5g00000Evt01EAA','00U5g00000Evt02EAA','00U5g00000Evt03EAA') AND IsWhat = false",
         "Relation.Name", "Status",
     )])
     sf = connector()
@@ -231,7 +232,7 @@ def test_given_meetings_with_invitees_when_reading_then_one_query_gives_each_eve
         "00U5g00000Evt03EAA": (),  # its only buyer declined
     }
     assert "003INVITED" in {c.id for c in deals[0].contacts}
-    assert sf.api_calls()["query"] == 3  # stages, deals, one EventRelation query (for the deal with events)
+    assert sf.api_calls()["query"] == 3  # stages, deals, one EventRelation query for the chunk's events
 
 
 def test_given_event_relations_the_user_cannot_read_when_reading_then_a_meeting_is_with_its_who_alone(

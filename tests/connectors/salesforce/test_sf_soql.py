@@ -107,10 +107,13 @@ def test_given_the_largest_id_chunk_and_a_long_prefix_when_queries_are_built_the
     ids = [f"0065g00000{i:05d}AAA" for i in range(config.ids_per_query)]
     keys = [f"cmt:{i}:collaborate" for i in ids]
 
+    events = [f"00U5g00000{i:05d}AAA" for i in range(2 * config.ids_per_query)]  # attendees.py's chunk
+
     hydrate = _query_url(soql.by_ids(schema, names, ids))
     open_tasks = _query_url(soql.open_tasks_by_key(names.task_key, keys))
+    attendees = _query_url(soql.event_relations(schema, events))
 
-    assert max(len(hydrate), len(open_tasks)) < URI_LIMIT - 1_400
+    assert max(len(hydrate), len(open_tasks), len(attendees)) < URI_LIMIT - 1_400
 
 
 def test_given_more_ids_per_query_than_a_url_holds_when_configured_then_refused() -> None:
