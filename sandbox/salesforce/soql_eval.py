@@ -161,9 +161,10 @@ class Evaluator:
         return lambda r: not r["IsDeleted"]
 
     def candidates(self, compiled: Compiled) -> Iterable[Record]:
-        """The rows a top-level query can match: through the store's lookup index when its WHERE requires an
-        id or a lookup (or a path of lookups: `Event.WhatId`) to be in a list of 18-character ids, as a real
-        org's lookup indexes do; else the whole table. The predicate still decides every row."""
+        """The rows a top-level query can match: through the store's indexes when its WHERE requires an id,
+        a lookup (or a path of lookups: `Event.WhatId`) to be in a list of 18-character ids, or an external
+        id field to be in a list of strings, as a real org's indexes answer them; else the whole table. The
+        predicate still decides every row."""
         where = compiled.query.where
         conditions = where.items if isinstance(where, BoolOp) and where.op == "AND" else (where,)
         for node in conditions:
@@ -173,29 +174,29 @@ class Evaluator:
                 values = node.values
             else:
                 continue
-            ids = [v.value for v in values if v.kind == "string" and len(str(v.value)) == 18]
-            if len(ids) == len(values):
-                found = self._by_lookup(compiled.obj, node.path.parts, ids)
+            if all(v.kind == "string" for v in values):
+                found = self._indexed(compiled.obj, node.path.parts, [str(v.value) for v in values])
                 if found is not None:
                     return {r["Id"]: r for r in found}.values()
         return self.store.table(compiled.obj.name).values()
 
-    def _by_lookup(self, obj: ObjectDef, parts: tuple[str, ...], ids: list[str]) -> list[Record] | None:
-        """Rows of `obj` whose field path `parts` holds one of `ids`; None when it is no chain of lookups."""
+    def _indexed(self, obj: ObjectDef, parts: tuple[str, ...], values: list[str]) -> list[Record] | None:
+        """Rows of `obj` whose field path `parts` holds one of `values`; None when no index answers it."""
         if len(parts) == 1:
             field = self._lower_fields(obj).get(parts[0].lower())
-            if field is None:
-                return None
+            if field is not None and field.external_id and field.is_text:  # compared ignoring case
+                match = self.store.matching
+                return [r for v in values for r in match(obj.name, field.name, v, fold_case=True)]
+            if field is None or field.type not in ("id", "reference") or any(len(v) != 18 for v in values):
+                return None  # a 15-character id matches its 18-character form: left to the predicate
             if field.type == "id":
                 rows = self.store.table(obj.name)
-                return [rows[i] for i in ids if i in rows]
-            if field.type != "reference":
-                return None
-            return [r for i in ids for r in self.store.children(obj.name, field.name, i)]
+                return [rows[v] for v in values if v in rows]
+            return [r for v in values for r in self.store.children(obj.name, field.name, v)]
         ref, target = self.relationship(obj, parts[0], 0)  # the path compiled: it names a relationship
         if target is NAME_OBJECT:  # polymorphic (What, Who): no one table to look in
             return None
-        parents = self._by_lookup(target, parts[1:], ids)
+        parents = self._indexed(target, parts[1:], values)
         if parents is None:
             return None
         return [r for p in parents for r in self.store.children(obj.name, ref.name, p["Id"])]

@@ -70,7 +70,8 @@ class SalesforceStore:
         self.fail_status_code = "UNABLE_TO_LOCK_ROW"
         self.cursors: dict[str, Cursor] = {}
         self.lock = threading.RLock()
-        self._index: dict[tuple[str, str], dict[str, list[str]]] = {}
+        # (object, field, case-folded) -> value -> record ids; built on first use, kept up to date on writes
+        self._index: dict[tuple[str, str, bool], dict[str, list[str]]] = {}
         self._schema_cache: dict[str, dict[str, ObjectDef]] = {}
         self._init_org(api_daily_max)
 
@@ -146,9 +147,9 @@ class SalesforceStore:
         record.update(values)
         record["Id"] = values.get("Id") or self.new_id(object_type)
         self.table(object_type)[record["Id"]] = record
-        for (child_type, field), index in self._index.items():
+        for (child_type, field, fold), index in self._index.items():
             if child_type == object_type and record.get(field):
-                index.setdefault(record[field], []).append(record["Id"])
+                index.setdefault(_key(record[field], fold), []).append(record["Id"])
         if object_type == "PermissionSetAssignment":  # field-level security of the assignee changed
             self.schema_changed()
         return record
@@ -181,24 +182,30 @@ class SalesforceStore:
         return len(old)
 
     def set_fields(self, object_type: str, record: Record, values: Record) -> None:
-        for (child_type, field), index in self._index.items():
+        for (child_type, field, fold), index in self._index.items():
             if child_type == object_type and field in values and values[field] != record.get(field):
                 if record.get(field):
-                    index[record[field]].remove(record["Id"])
+                    index[_key(record[field], fold)].remove(record["Id"])
                 if values[field]:
-                    index.setdefault(values[field], []).append(record["Id"])
+                    index.setdefault(_key(values[field], fold), []).append(record["Id"])
         record.update(values)
 
     def children(self, child_type: str, field: str, parent_id: str) -> list[Record]:
-        key = (child_type, field)
+        """The rows of `child_type` whose `field` (a lookup) holds `parent_id`."""
+        return self.matching(child_type, field, parent_id)
+
+    def matching(self, object_type: str, field: str, value: str, *, fold_case: bool = False) -> list[Record]:
+        """The rows whose `field` is `value` (ignoring case with `fold_case`, as SOQL compares text), from an
+        index built on first use: for a lookup, or an external id, which Salesforce indexes too."""
+        key = (object_type, field, fold_case)
         if key not in self._index:
             index: dict[str, list[str]] = {}
-            for row in self.table(child_type).values():
+            for row in self.table(object_type).values():
                 if row.get(field):
-                    index.setdefault(row[field], []).append(row["Id"])
+                    index.setdefault(_key(row[field], fold_case), []).append(row["Id"])
             self._index[key] = index
-        rows = self.table(child_type)
-        return [rows[i] for i in self._index[key].get(parent_id, ())]
+        rows = self.table(object_type)
+        return [rows[i] for i in self._index[key].get(_key(value, fold_case), ())]
 
     # ---- schema ----------------------------------------------------------------------------------
     def objects(self, user_id: str | None = None) -> dict[str, ObjectDef]:
@@ -269,3 +276,7 @@ class SalesforceStore:
             self._index.clear()
             self.cursors.clear()
             self.schema_changed()
+
+
+def _key(value: Any, fold_case: bool) -> Any:
+    return str(value).lower() if fold_case else value

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
+from simple_salesforce.format import format_soql
 
 from connectors.base import ConfigurationError
 from sandbox.salesforce import SalesforceSandbox, metadata_soap
@@ -219,3 +220,20 @@ def test_given_a_user_invited_to_a_meeting_when_reading_then_its_child_event_is_
 
     assert meeting["Id"] in read
     assert child["Id"] not in read
+
+
+def test_given_task_keys_in_any_case_when_queried_then_the_external_id_index_finds_what_a_scan_finds(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    sync(connect(box), clock.now)
+    keys = sorted(t["Commitment_Key__c"] for t in plugin_tasks(box))[:3]
+    asked = [keys[0].upper(), keys[1], "cmt:none:time"]  # SOQL compares text ignoring case
+
+    found = password_login(box.credentials).query_all(
+        format_soql("SELECT Id FROM Task WHERE Commitment_Key__c IN {} AND IsDeleted = false", asked)
+    )["records"]
+
+    expected = {t["Id"] for t in plugin_tasks(box) if t["Commitment_Key__c"] in keys[:2]}
+    assert {r["Id"] for r in found} == expected
+    assert len(expected) == 2
