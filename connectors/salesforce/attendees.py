@@ -13,13 +13,16 @@ alone, as before.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
-from connectors.base import chunked
+from connectors.base import ConfigurationError, ConnectorError, FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.mapping import children
 from connectors.salesforce.session import Record, SalesforceApi
 from connectors.salesforce.soql import OrgSchema
+
+log = logging.getLogger(__name__)
 
 # Key prefixes of Contact and Lead ids: a RelationId can also be a user, a resource or the related record.
 BUYER_SIDE = ("003", "00Q")
@@ -38,11 +41,33 @@ def attach_event_relations(
         for e in children(o, "Events")
         if isinstance(e, dict) and e.get("Id")
     }
-    found: dict[str, list[Record]] = {}
-    for ids in chunked(list(events), 2 * ids_per_query):  # the select is short: 400 ids ~ 11 kB of URL
-        for row in api.records(soql.event_relations(schema, ids), include_deleted=True):
-            if str(row.get("RelationId") or "").startswith(BUYER_SIDE):
-                found.setdefault(str(row.get("EventId")), []).append(row)
+    found = _buyer_side_relations(api, schema, list(events), 2 * ids_per_query)  # 400 ids ~ 11 kB of URL
+    if found is None:
+        return
     for event_id, event in events.items():
         rows = found.get(event_id, [])
         event[RELATIONS] = {"totalSize": len(rows), "done": True, "records": rows}
+
+
+def _buyer_side_relations(
+    api: SalesforceApi, schema: OrgSchema, event_ids: list[str], per_query: int
+) -> dict[str, list[Record]] | None:
+    """Contacts' and leads' EventRelation rows by event id; None when Salesforce refused the query."""
+    found: dict[str, list[Record]] = {}
+    try:
+        for ids in chunked(event_ids, per_query):
+            for row in api.records(soql.event_relations(schema, ids), include_deleted=True):
+                if str(row.get("RelationId") or "").startswith(BUYER_SIDE):
+                    found.setdefault(str(row.get("EventId")), []).append(row)
+    except (FatalError, ConfigurationError) as exc:
+        attendees_refused(exc)
+        return None
+    return found
+
+
+def attendees_refused(exc: ConnectorError) -> None:
+    """Attendees sharpen the evidence, but no run depends on them: a query for them that Salesforce refuses
+    (an org whose EventRelation answers differently than documented) is logged, and meetings count with
+    their WhoId alone, as before attendees were read."""
+    log.warning("Salesforce refused the meeting attendees (EventRelation) query, so meetings count their "
+                "WhoId alone in this run: %s", exc)

@@ -22,9 +22,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from connectors.base import DealChunk, FatalError, chunked
+from connectors.base import ConfigurationError, DealChunk, FatalError, chunked
 from connectors.salesforce import soql
-from connectors.salesforce.attendees import attach_event_relations
+from connectors.salesforce.attendees import attach_event_relations, attendees_refused
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
 from connectors.salesforce.session import Record, SalesforceApi
@@ -133,11 +133,16 @@ class Reader:
             if not self._has_object(sobject):
                 continue
             query = soql.changed_children(sobject, parent, start, end)
-            # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
-            for row in self._api.records(query, include_deleted=True):
-                parent_id = _follow(row, parent)
-                if parent_id and str(parent_id).startswith("006"):
-                    found.setdefault(str(parent_id), None)
+            try:
+                # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
+                for row in self._api.records(query, include_deleted=True):
+                    parent_id = _follow(row, parent)
+                    if parent_id and str(parent_id).startswith("006"):
+                        found.setdefault(str(parent_id), None)
+            except (FatalError, ConfigurationError) as exc:
+                if sobject != ATTENDEES:
+                    raise
+                attendees_refused(exc)
         for deal_id in include_ids:
             found.setdefault(deal_id, None)
         return list(found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import responses
 from salesforce_support import (
     API,
@@ -247,3 +248,40 @@ def test_given_event_relations_the_user_cannot_read_when_reading_then_a_meeting_
 
     assert [a.attendee_ids for a in deal.activities][:1] == [("0035g00000Con01AAA",)]
     assert not [c for c in rsps.calls if "/query" in (u := c.request.url or "") and "EventRelation" in u]
+
+
+def test_given_an_org_refusing_the_attendees_query_when_reading_then_deals_are_read_with_who_ids_alone(
+    rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_discovery(rsps)
+    rsps.get(f"{API}queryAll/", json=query_page([_with_events("006A")]),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
+    refused = [{"errorCode": "MALFORMED_QUERY", "message": "EventRelation: unexpected token"}]
+    rsps.get(f"{API}queryAll/", status=400, json=refused, match=[soql_with("FROM EventRelation")])
+    sf = connector()
+
+    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    assert [a.attendee_ids for a in deal.activities][:1] == [("0035g00000Con01AAA",)]
+    assert "meetings count their WhoId alone" in caplog.text
+    assert "MALFORMED_QUERY" in caplog.text
+
+
+def test_given_an_org_refusing_the_attendee_changes_query_when_reading_incrementally_then_the_rest_is_read(
+    rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_discovery(rsps)
+    refused = [{"errorCode": "INVALID_FIELD", "message": "No such relation 'Event' on 'EventRelation'"}]
+    rsps.get(f"{API}queryAll/", status=400, json=refused, match=[soql_with("FROM EventRelation")])
+    rsps.get(f"{API}query/", json=query_page([{"Id": "006A"}]),
+             match=[soql_with("SELECT Id FROM Opportunity")])
+    rsps.get(f"{API}queryAll/", json=query_page([]), match=[soql_with("WHERE SystemModstamp >= ")])
+    record = payload("opportunities_page.json")["records"][1]
+    rsps.get(f"{API}queryAll/", json=query_page([{**record, "Id": "006A"}]),
+             match=[soql_with("WHERE IsDeleted = false AND Id IN ('006A')")])
+
+    chunks = connector().read_deals(datetime(2024, 6, 10, tzinfo=UTC), UNTIL)
+    deals = [d.id for chunk in chunks for d in chunk]
+
+    assert deals == ["006A"]
+    assert "meetings count their WhoId alone" in caplog.text
