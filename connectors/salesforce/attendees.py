@@ -31,10 +31,11 @@ RELATIONS = "EventRelations"
 
 def attach_event_relations(
     api: SalesforceApi, schema: OrgSchema, opportunities: Sequence[Record], ids_per_query: int
-) -> None:
-    """Give every event of `opportunities` its contacts' and leads' EventRelation rows (in place)."""
+) -> bool:
+    """Give every event of `opportunities` its contacts' and leads' EventRelation rows (in place); False
+    when Salesforce refused the query (the events keep their WhoId alone)."""
     if not schema.has("EventRelation", "EventId") or not schema.has("EventRelation", "RelationId"):
-        return
+        return True
     events = {
         str(e["Id"]): e
         for o in opportunities
@@ -43,10 +44,11 @@ def attach_event_relations(
     }
     found = _buyer_side_relations(api, schema, list(events), 2 * ids_per_query)  # 400 ids ~ 11 kB of URL
     if found is None:
-        return
+        return False
     for event_id, event in events.items():
         rows = found.get(event_id, [])
         event[RELATIONS] = {"totalSize": len(rows), "done": True, "records": rows}
+    return True
 
 
 def _buyer_side_relations(

@@ -102,12 +102,14 @@ class Reader:
         self._schema = schema
         self._names = config.field_names()
         self._lookup = commitment_lookup
+        self._ask_attendees = True
 
     def read(
         self, since: datetime | None, until: datetime, include_ids: Collection[str]
     ) -> Iterator[list[Deal]]:
         schema = self._schema()
         context = self._context(schema, until)
+        self._ask_attendees = True
         if since is None:
             query = soql.full_read(schema, self._names)
             pages = self._budgeted(self._api.pages(query, include_deleted=True))
@@ -187,7 +189,10 @@ class Reader:
     def _mapped(self, schema: OrgSchema, records: list[Record], context: MappingContext) -> DealChunk:
         """A chunk's records as deals, their events' attendees read first (within the API budget)."""
         self._api.caller.check_budget(self._config.api_reserve_fraction)
-        attach_event_relations(self._api, schema, records, self._config.ids_per_query)
+        if self._ask_attendees:  # once refused, not asked again in this read
+            self._ask_attendees = attach_event_relations(
+                self._api, schema, records, self._config.ids_per_query
+            )
         chunk = DealChunk()
         for raw in records:
             chunk.add(str(raw["Id"]), deal_from_salesforce, raw, context)

@@ -254,16 +254,19 @@ def test_given_an_org_refusing_the_attendees_query_when_reading_then_deals_are_r
     rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     add_discovery(rsps)
-    rsps.get(f"{API}queryAll/", json=query_page([_with_events("006A")]),
+    second = {**_with_events("006B"), "Events": {"totalSize": 1, "done": True, "records": [
+        {**_with_events("006A")["Events"]["records"][0], "Id": "00U5g00000Evt09EAA"}
+    ]}}
+    rsps.get(f"{API}queryAll/", json=query_page([_with_events("006A"), second]),
              match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
     refused = [{"errorCode": "MALFORMED_QUERY", "message": "EventRelation: unexpected token"}]
     rsps.get(f"{API}queryAll/", status=400, json=refused, match=[soql_with("FROM EventRelation")])
-    sf = connector()
+    sf = connector(session_config(chunk_size=1))
 
-    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+    deals = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
 
-    assert [a.attendee_ids for a in deal.activities][:1] == [("0035g00000Con01AAA",)]
-    assert "meetings count their WhoId alone" in caplog.text
+    assert [[a.attendee_ids for a in d.activities][:1] for d in deals] == [[("0035g00000Con01AAA",)]] * 2
+    assert caplog.text.count("meetings count their WhoId alone") == 1  # not asked again for the next chunk
     assert "MALFORMED_QUERY" in caplog.text
 
 
