@@ -255,6 +255,18 @@ class DealContext:
         attended = {a for activity in self.held for a in activity.attendee_ids}
         return [c for c in distinct_contacts(self.deal.contacts) if c.roles or c.id in attended]
 
+    def buyers_at(self, activity: Activity) -> str:
+        """Who of the deal's contacts attended `activity`, as a rep reads it: "Dana Reyes", "Dana Reyes and
+        2 other buyers", or "a buyer" when the CRM gave no name."""
+        on_deal = {c.id: c for c in self.deal.contacts}
+        there = [on_deal[a] for a in dict.fromkeys(activity.attendee_ids) if a in on_deal]
+        named = next((c.name for c in there if c.name), None)
+        if named is None:
+            return "a buyer" if len(there) < 2 else f"{len(there)} buyers"
+        others = len(there) - 1
+        more = f" and {others} other buyer{'s' if others > 1 else ''}" if others else ""
+        return f"{clip(named, 50)}{more}"
+
     def contacts_with_role(self, roles: tuple[str, ...]) -> list[Contact]:
         wanted = normalised_roles(roles)
         return [c for c in self.deal.contacts if not wanted.isdisjoint(normalised_roles(c.roles))]

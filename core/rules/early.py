@@ -41,7 +41,7 @@ def time_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, first, TIME)],
-            f"held {first.kind} {quoted(first)} on {when(first)} with a buyer",
+            f"held {first.kind} {quoted(first)} on {when(first)} with {ctx.buyers_at(first)}",
         )
     stage = stage_evidence(ctx, TIME)
     if ctx.scheduled:
@@ -73,7 +73,8 @@ def explore_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, EXPLORE)],
-            f"held discovery {meeting.kind} {quoted(meeting)} on {when(meeting)} with a buyer",
+            f"held discovery {meeting.kind} {quoted(meeting)} on {when(meeting)} "
+            f"with {ctx.buyers_at(meeting)}",
         )
     needed = ctx.playbook.thresholds.explore_min_meetings
     if len(ctx.held_buyer) >= needed:

@@ -20,7 +20,7 @@ from builders import (
     won,
 )
 
-from core.models import Commitment, CommitmentStatus, Deal, LineItem
+from core.models import Commitment, CommitmentStatus, Contact, Deal, LineItem
 
 C = Commitment
 SECURED, PARTIAL = CommitmentStatus.SECURED, CommitmentStatus.PARTIAL
@@ -56,8 +56,23 @@ TIME = cases(
         "held-meeting-with-buyer-secures",
         deal(contacts=BUYER, activities=[meeting(subject="Intro")]),
         SECURED,
-        'held meeting "Intro" on 2026-03-02 with a buyer',
+        'held meeting "Intro" on 2026-03-02 with Contact c1',
         ("observed",),
+    ),
+    Case(
+        "the-reason-names-who-of-the-deal-attended",
+        deal(
+            contacts=(contact("c1"), contact("c2"), contact("c3")),
+            activities=[meeting(subject="Intro", attendees=("rep", "c2", "c3", "c2"))],
+        ),
+        SECURED,
+        'held meeting "Intro" on 2026-03-02 with Contact c2 and 1 other buyer',
+    ),
+    Case(
+        "a-buyer-the-crm-gave-no-name-is-a-buyer",
+        deal(contacts=(Contact(id="c9"),), activities=[meeting(subject="Intro", attendees=("c9",))]),
+        SECURED,
+        'held meeting "Intro" on 2026-03-02 with a buyer',
     ),
     Case(
         "connected-call-with-buyer-secures",
