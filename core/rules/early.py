@@ -129,7 +129,7 @@ def collaborate_rule(ctx: DealContext) -> Finding:
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, COLLABORATE)],
-            f"held working session {quoted(meeting)} on {when(meeting)} with buyer contacts",
+            f"held working session {quoted(meeting)} on {when(meeting)} with {ctx.buyers_at(meeting)}",
         )
     # Working meetings: held buyer meetings after the first (which won time) that are not discovery.
     first = ctx.held_buyer[0] if ctx.held_buyer else None

@@ -215,7 +215,7 @@ COLLABORATE = cases(
         "held-workshop-secures",
         deal(contacts=BUYER, activities=[meeting(subject="Solution design workshop")]),
         SECURED,
-        "held working session",
+        'held working session "Solution design workshop" on 2026-03-02 with Contact c1',
         ("observed",),
     ),
     Case(
