@@ -17,9 +17,9 @@ Mapping (what the connector should expect to read):
 - emails -> Task TaskSubtype "Email", Status Completed; notes -> Task TaskSubtype "Task", Type "Other",
   Status Completed (orgs without Enhanced Notes log notes as completed tasks); tasks -> Task TaskSubtype
   "Task", Status Completed or Not Started.
-Every attendee becomes a TaskWhoRelation / EventWhoRelation row (Shared Activities), the first one also
-being the activity's WhoId; a meeting's attendees are also accepted invitees in EventRelation, beside the
-row relating the event to its opportunity (IsWhat).
+Every attendee of a task becomes a TaskWhoRelation row (Shared Activities) and every attendee of a meeting
+an accepted invitee in EventRelation, beside the row relating the event to its opportunity (IsWhat); the
+first attendee is also the activity's WhoId.
 """
 
 from __future__ import annotations
@@ -261,7 +261,6 @@ def _import_activity(
             },
             created,
         )
-        _link_attendees(store, "Event", event_id, attendees, created)
         _invite(store, event_id, opp_id, attendees, created)
         return
     done = activity.status in ("completed", "no_show", "canceled")
@@ -285,19 +284,9 @@ def _import_activity(
         },
         created,
     )
-    _link_attendees(store, "Task", task_id, attendees, created)
-
-
-def _link_attendees(
-    store: SalesforceStore, kind: str, activity_id: str, contact_ids: list[str], created: datetime
-) -> None:
-    for contact_id in contact_ids:
-        _insert(
-            store,
-            f"{kind}WhoRelation",
-            {f"{kind}Id": activity_id, "RelationId": contact_id, "Type": "Contact"},
-            created,
-        )
+    for contact_id in attendees:
+        relation = {"TaskId": task_id, "RelationId": contact_id, "Type": "Contact"}
+        _insert(store, "TaskWhoRelation", relation, created)
 
 
 def _invite(

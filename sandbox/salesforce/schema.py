@@ -5,11 +5,11 @@ Opportunity), its fields (describe types: id, string, textarea, picklist, multip
 currency, percent, int, date, datetime, reference) and its child relationships (parent-to-child subquery
 names such as `OpportunityContactRoles`); the building blocks are in `schema_parts.py`. Custom fields
 created through the Metadata API are added per store on top of these (see `metadata_types.py`). Shared
-Activities are on, as in orgs created since 2013: every contact on a Task or Event is an
-`TaskWhoRelation` / `EventWhoRelation` row (`TaskWhoRelations` / `EventWhoRelations` under the activity),
-WhoId being the primary one. An event's people are EventRelation rows too (invitees with their Status, the
-related contacts with IsParent, the What with IsWhat): in a real org EventWhoRelation is a view of the
-IsParent rows; here both are stored (EventWhoRelation under a key prefix of its own).
+Activities are on, as in orgs created since 2013: every contact on a Task is a `TaskWhoRelation` row
+(`TaskWhoRelations` under the task), WhoId being the primary one, and an event's people are EventRelation
+rows (`EventRelations`: invitees with their Status, the related contacts with IsParent, the What with
+IsWhat). A real org also serves EventWhoRelation, a view of the IsParent rows that nothing here reads; the
+stand-in does not keep that copy.
 """
 
 from __future__ import annotations
@@ -234,10 +234,7 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 ro("IsChild", "boolean", nillable=False),
                 *_activity_links(),
             ],
-            [
-                ChildRelationship("EventWhoRelations", "EventWhoRelation", "EventId"),
-                ChildRelationship("EventRelations", "EventRelation", "EventId"),
-            ],
+            [ChildRelationship("EventRelations", "EventRelation", "EventId")],
         ),
         make_object(
             "OpportunityHistory",
@@ -293,20 +290,17 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             ],
             updateable=False,
         ),
-        *[
-            make_object(
-                f"{activity}WhoRelation",
-                prefix,
-                [
-                    ref(f"{activity}Id", (activity,), activity, nillable=False),
-                    ref("RelationId", ("Contact", "Lead"), "Relation", nillable=False),
-                    text("Type", 40),
-                ],
-                createable=False,
-                updateable=False,
-            )
-            for activity, prefix in (("Task", "0RT"), ("Event", "0RW"))
-        ],
+        make_object(
+            "TaskWhoRelation",
+            "0RT",
+            [
+                ref("TaskId", ("Task",), "Task", nillable=False),
+                ref("RelationId", ("Contact", "Lead"), "Relation", nillable=False),
+                text("Type", 40),
+            ],
+            createable=False,
+            updateable=False,
+        ),
         make_object(
             "EventRelation",
             "0RE",

@@ -257,12 +257,12 @@ def test_given_huge_in_list_when_queried_by_get_then_414_uri_too_long(sf: Salesf
 
 def test_given_shared_activities_when_nested_subquery_then_attendees_under_each_event(sf: Salesforce) -> None:
     query = (
-        "SELECT Id, (SELECT Id, Who.Name, (SELECT RelationId, Relation.Name FROM EventWhoRelations) "
-        "FROM Events) FROM Opportunity WHERE Name = 'Deal 1'"
+        "SELECT Id, (SELECT Id, Who.Name, (SELECT RelationId, Relation.Name FROM EventRelations "
+        "WHERE IsWhat = false) FROM Events) FROM Opportunity WHERE Name = 'Deal 1'"
     )
     [event] = sf.query(query)["records"][0]["Events"]["records"]
     assert event["Who"]["attributes"]["type"] == "Name"  # WhoId is polymorphic (Contact or Lead)
-    [attendee] = event["EventWhoRelations"]["records"]
+    [attendee] = event["EventRelations"]["records"]
     assert attendee["Relation"]["Name"] == event["Who"]["Name"] == "First1 Last1"
 
 
