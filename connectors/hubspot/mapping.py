@@ -239,6 +239,17 @@ def contacts_on_deal(bundle: Json, activities: Sequence[Activity]) -> tuple[Cont
     return (*linked, *(contact_from_hubspot(known[c], ()) if c in known else Contact(id=c) for c in met))
 
 
+def meeting_held(obj: Json, now: datetime) -> bool:
+    """Whether a meeting took place by `now` (the reader reads the contacts met at it, and only them)."""
+    props = _props(obj)
+    return _meeting_status(props, *_meeting_span(props), now) is ActivityStatus.COMPLETED
+
+
+def _meeting_span(props: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    start = parse_time(props.get("hs_meeting_start_time")) or parse_time(props.get("hs_timestamp"))
+    return start, parse_time(props.get("hs_meeting_end_time"))
+
+
 def _meeting_status(
     props: Mapping[str, Any], start: datetime | None, end: datetime | None, now: datetime
 ) -> ActivityStatus:
@@ -277,8 +288,7 @@ def activity_from_hubspot(
         body = "\n".join(
             plain_text(props[k]) for k in ("hs_meeting_body", "hs_internal_meeting_notes") if props.get(k)
         )
-        start = parse_time(props.get("hs_meeting_start_time")) or when
-        end = parse_time(props.get("hs_meeting_end_time"))
+        start, end = _meeting_span(props)
         status = _meeting_status(props, start, end, context.now)
     elif object_type == "calls":
         kind, subject = ActivityKind.CALL, str(props.get("hs_call_title") or "")

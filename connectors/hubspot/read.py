@@ -5,16 +5,16 @@ window (search.py) for deals and for meetings, calls, emails, notes and tasks (w
 the deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations), plus
 `include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to 1,000:
 one v4 association read per related type per window, associated objects batch-read 100 per call, meeting
-attendees through meetings->contacts (the attendees no deal of the window is associated with read too, 100
-per call). Each window is mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is
-never held. Pipelines are read once per `read`, and only when there is a deal to map, so an idle incremental
-run costs exactly its six searches. The portal's daily reserve is checked before every search page, deal
-page and window, so a run stops between batches when it is reached.
+attendees through meetings->contacts (those met at a held meeting whom no deal of the window is associated
+with read too, 100 per call). Each window is mapped by the pure `deal_from_hubspot` and yielded in chunks;
+the whole book is never held. Pipelines are read once per `read`, and only when there is a deal to map, so
+an idle incremental run costs exactly its six searches. The portal's daily reserve is checked before every
+search page, deal page and window, so a run stops between batches when it is reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from connectors.hubspot.mapping import (
     MappingContext,
     Stage,
     deal_from_hubspot,
+    meeting_held,
     plugin_task,
 )
 from connectors.hubspot.pipelines import load_stages
@@ -173,7 +174,8 @@ class DealReader:
         }
         self._remember_rep_tasks(objects["tasks"].values())
         attendees = self._attendees(list(objects["meetings"]))
-        self._add_attendee_contacts(objects["contacts"], attendees)
+        held = [who for meeting, who in attendees.items() if meeting_held(objects["meetings"][meeting], now)]
+        self._add_attendee_contacts(objects["contacts"], held)
         context = MappingContext(
             now=now, names=self.config.names, stages=self.stages(),
             connected_dispositions=self.connected_dispositions,
@@ -194,10 +196,11 @@ class DealReader:
         rows = read_associations(self.client, "meetings", "contacts", meeting_ids)
         return {meeting: [str(row["toObjectId"]) for row in found] for meeting, found in rows.items()}
 
-    def _add_attendee_contacts(self, contacts: dict[str, Json], attendees: Mapping[str, list[str]]) -> None:
-        """Read the meetings' attendees that no deal of the window is associated with (one batch read per
-        100): they are on their deal without a role, and their names make the evidence readable."""
-        missing = [c for who in attendees.values() for c in who if c not in contacts]
+    def _add_attendee_contacts(self, contacts: dict[str, Json], met: Sequence[list[str]]) -> None:
+        """Read the contacts met at held meetings that no deal of the window is associated with (one batch
+        read per 100): they are on their deal without a role, and their names make the evidence readable.
+        Those only invited to a meeting still to come (or canceled) are not on the deal, so not read."""
+        missing = [c for who in met for c in who if c not in contacts]
         if missing:  # batch_read reads each id once
             found = self.batch_read("contacts", missing, OBJECT_PROPERTIES["contacts"])
             contacts.update((str(o["id"]), o) for o in found)

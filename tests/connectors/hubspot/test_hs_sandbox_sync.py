@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from math import ceil
 from typing import Any
 
@@ -94,6 +95,28 @@ def test_given_a_meeting_with_a_contact_not_on_its_deal_when_read_then_they_are_
     assert guest not in portal.store.associated("deals", deal_id, "contacts")
     assert [(c.name, c.roles) for c in deal.contacts if c.id == guest] == [("Nia Stone", ())]
     assert guest in next(a for a in deal.activities if a.id == meeting_id).attendee_ids
+
+
+def test_given_a_contact_only_invited_to_a_meeting_to_come_when_read_then_they_are_not_read_nor_on_the_deal(
+    portal: HubSpotSandbox, clock: FakeClock
+) -> None:
+    deal_id = next(iter(portal.store.tables["deals"]))
+    meeting_id = portal.store.insert("meetings", {
+        "hs_meeting_title": "Workshop", "hs_meeting_outcome": "SCHEDULED",
+        "hs_meeting_start_time": (clock.now.replace(microsecond=0) + timedelta(days=7)).isoformat(),
+    })["id"]
+    portal.store.associate("deals", deal_id, "meetings", meeting_id, ())
+    baseline = connector_for(portal)
+    read_all(baseline, None, clock.now)
+    guest = portal.store.insert("contacts", {"firstname": "Nia", "lastname": "Stone"})["id"]
+    portal.store.associate("meetings", meeting_id, "contacts", guest, ())
+
+    connector = connector_for(portal)
+    (deal,) = [d for d in read_all(connector, None, clock.now) if d.id == deal_id]
+
+    assert guest in next(a for a in deal.activities if a.id == meeting_id).attendee_ids
+    assert guest not in {c.id for c in deal.contacts}
+    assert connector.api_calls()["batch_read"] == baseline.api_calls()["batch_read"]
 
 
 def test_given_include_ids_when_incremental_run_then_those_deals_come_back_too(
