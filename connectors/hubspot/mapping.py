@@ -2,10 +2,11 @@
 
 `deal_from_hubspot(bundle, context)` takes one deal's `DealBundle`: the deal object, its v4 association rows
 per object type (`toObjectId` + `associationTypes` with labels), the associated objects by type and id, and
-each meeting's attendee contact ids (a meeting's contact not associated with the deal is on it without a
-deal role). `MappingContext` holds what is per portal or per run: the pipelines' stages (closed/won from the
-pipelines API, not from names), the owned property names, the commitment ids and labels, the "connected"
-call dispositions and the run's `now`. No I/O, no clock; tested on payload files in tests/fixtures/hubspot/.
+the contact ids of each meeting and call by type (`ATTENDED`): who was there, or on the line (such a contact
+not associated with the deal is on it without a deal role). `MappingContext` holds what is per portal or per
+run: the pipelines' stages (closed/won from the pipelines API, not from names), the owned property names, the
+commitment ids and labels, the "connected" call dispositions and the run's `now`. No I/O, no clock; tested on
+payload files in tests/fixtures/hubspot/.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from core.models import (
 
 Json = Mapping[str, Any]
 ENGAGEMENT_TYPES: tuple[str, ...] = ("meetings", "calls", "emails", "notes", "tasks")
+# Engagements whose associated contacts took part in them: a meeting's attendees, a call's other end (a call
+# is logged on the contact who was called). An email's or a note's contacts were only written to or about.
+ATTENDED: tuple[str, ...] = ("meetings", "calls")
 # The plugin's task key lives in the task body as its last line, e.g. "[commitments-key: cmt:42:time]".
 TASK_KEY_PATTERN = re.compile(r"\[commitments-key:\s*(cmt:(?P<deal>[^:\]\s]+):(?P<commitment>[a-z]+))\s*\]")
 
@@ -239,10 +243,15 @@ def contacts_on_deal(bundle: Json, activities: Sequence[Activity]) -> tuple[Cont
     return (*linked, *(contact_from_hubspot(known[c], ()) if c in known else Contact(id=c) for c in met))
 
 
-def meeting_held(obj: Json, now: datetime) -> bool:
-    """Whether a meeting took place by `now` (the reader reads the contacts met at it, and only them)."""
+def took_place(object_type: str, obj: Json, context: MappingContext) -> bool:
+    """Whether a meeting was held, or a call connected, by the run's `now`: the reader reads the contacts met
+    at one, and only them."""
     props = _props(obj)
-    return _meeting_status(props, *_meeting_span(props), now) is ActivityStatus.COMPLETED
+    if object_type == "meetings":
+        status = _meeting_status(props, *_meeting_span(props), context.now)
+    else:
+        status = _call_status(props, context.connected_dispositions)
+    return status is ActivityStatus.COMPLETED
 
 
 def _meeting_span(props: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -382,7 +391,7 @@ def _linked(bundle: Json, object_type: str) -> list[tuple[Json, Sequence[Json]]]
 
 
 def _activities(bundle: Json, context: MappingContext) -> tuple[tuple[Activity, ...], tuple[PluginTask, ...]]:
-    attendees: Mapping[str, Sequence[str]] = bundle.get("attendees", {})
+    attendees: Mapping[str, Mapping[str, Sequence[str]]] = bundle.get("attendees", {})
     activities: list[Activity] = []
     tasks: list[PluginTask] = []
     for object_type in ENGAGEMENT_TYPES:
@@ -391,7 +400,7 @@ def _activities(bundle: Json, context: MappingContext) -> tuple[tuple[Activity, 
             if own is not None:
                 tasks.append(own)  # the plugin's own tasks are not buyer activity
                 continue
-            who = attendees.get(str(obj["id"]), ()) if object_type == "meetings" else ()
+            who = attendees.get(object_type, {}).get(str(obj["id"]), ())
             activities.append(activity_from_hubspot(object_type, obj, context, who))
     far_future = datetime.max.replace(tzinfo=UTC)
     activities.sort(key=lambda a: (a.start or far_future, a.id))

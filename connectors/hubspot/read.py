@@ -1,15 +1,16 @@
 """Reading deals with everything core needs, in few calls and bounded memory.
 
 Full read: the deals list API, 100 deals with their properties per call. Incremental: ids from the search
-window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch
-the deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations), plus
+window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch the
+deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations), plus
 `include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to 1,000:
 one v4 association read per related type per window, associated objects batch-read 100 per call, meeting
-attendees through meetings->contacts (those met at a held meeting whom no deal of the window is associated
-with read too, 100 per call). Each window is mapped by the pure `deal_from_hubspot` and yielded in chunks;
-the whole book is never held. Pipelines are read once per `read`, and only when there is a deal to map, so
-an idle incremental run costs exactly its six searches. The portal's daily reserve is checked before every
-search page, deal page and window, so a run stops between batches when it is reached.
+attendees and the contacts called through meetings->contacts and calls->contacts (those met at a held meeting
+or a connected call whom no deal of the window is associated with read too, 100 per call). Each window is
+mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is never held. Pipelines are read
+once per `read`, and only when there is a deal to map, so an idle incremental run costs exactly its six
+searches. The portal's daily reserve is checked before every search page, deal page and window, so a run stops
+between batches when it is reached.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from connectors.base import COMMITMENT_IDS, DealChunk, chunked
 from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import (
+    ATTENDED,
     DEAL_PROPERTIES,
     ENGAGEMENT_TYPES,
     OBJECT_PROPERTIES,
     MappingContext,
     Stage,
     deal_from_hubspot,
-    meeting_held,
     plugin_task,
+    took_place,
 )
 from connectors.hubspot.pipelines import load_stages
 from connectors.hubspot.search import changed_ids, search_request
@@ -173,13 +175,16 @@ class DealReader:
             for t, rows in links.items()
         }
         self._remember_rep_tasks(objects["tasks"].values())
-        attendees = self._attendees(list(objects["meetings"]))
-        held = [who for meeting, who in attendees.items() if meeting_held(objects["meetings"][meeting], now)]
-        self._add_attendee_contacts(objects["contacts"], held)
         context = MappingContext(
             now=now, names=self.config.names, stages=self.stages(),
             connected_dispositions=self.connected_dispositions,
         )
+        attendees = {t: self._attendees(t, list(objects[t])) for t in ATTENDED}
+        met = [
+            who for t, by_id in attendees.items() for engagement, who in by_id.items()
+            if took_place(t, objects[t][engagement], context)
+        ]
+        self._add_attendee_contacts(objects["contacts"], met)
         chunk = DealChunk()
         for deal in deals:
             bundle = {
@@ -189,17 +194,18 @@ class DealReader:
             chunk.add(str(deal["id"]), deal_from_hubspot, bundle, context)
         return chunk
 
-    def _attendees(self, meeting_ids: list[str]) -> dict[str, list[str]]:
-        """Each meeting's associated contacts are its attendees."""
-        if not meeting_ids:
+    def _attendees(self, object_type: str, engagement_ids: list[str]) -> dict[str, list[str]]:
+        """Each meeting's or call's associated contacts: who attended, or was called."""
+        if not engagement_ids:
             return {}
-        rows = read_associations(self.client, "meetings", "contacts", meeting_ids)
-        return {meeting: [str(row["toObjectId"]) for row in found] for meeting, found in rows.items()}
+        rows = read_associations(self.client, object_type, "contacts", engagement_ids)
+        return {engagement: [str(row["toObjectId"]) for row in found] for engagement, found in rows.items()}
 
     def _add_attendee_contacts(self, contacts: dict[str, Json], met: Sequence[list[str]]) -> None:
-        """Read the contacts met at held meetings that no deal of the window is associated with (one batch
-        read per 100): they are on their deal without a role, and their names make the evidence readable.
-        Those only invited to a meeting still to come (or canceled) are not on the deal, so not read."""
+        """Read the contacts met at held meetings or connected calls that no deal of the window is associated
+        with (one batch read per 100): they are on their deal without a role, and their names make the
+        evidence readable. Those only invited to a meeting still to come (or canceled) are not on the deal,
+        so not read."""
         missing = [c for who in met for c in who if c not in contacts]
         if missing:  # batch_read reads each id once
             found = self.batch_read("contacts", missing, OBJECT_PROPERTIES["contacts"])

@@ -94,7 +94,8 @@ def test_given_engagements_when_mapped_then_statuses_and_attendees(context: Mapp
     assert by_id["601"].body == "First meeting\nDiscussed goals"
     assert (by_id["602"].status, by_id["602"].attendee_ids) == (ActivityStatus.SCHEDULED, ("501", "502"))
     assert by_id["603"].status is ActivityStatus.COMPLETED  # no outcome, in the past
-    assert by_id["701"].status is ActivityStatus.COMPLETED  # connected
+    # a connected call, with the contact called
+    assert (by_id["701"].status, by_id["701"].attendee_ids) == (ActivityStatus.COMPLETED, ("502",))
     assert by_id["702"].status is ActivityStatus.NO_SHOW  # "No answer" disposition
     assert by_id["801"].kind is ActivityKind.EMAIL
     assert by_id["801"].start == datetime(2025, 10, 8, 10, 0, tzinfo=UTC)  # epoch-ms form

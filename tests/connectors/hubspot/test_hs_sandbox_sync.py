@@ -11,9 +11,11 @@ from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys
 
 from connectors.base import ConfigurationError, DealChunk
 from connectors.hubspot import read as read_module
+from core.assess import assess
 from core.models import Commitment, Deal, OwnedField, OwnedFields, TaskActionKind, WritePlan
 from core.playbook import Playbook
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
+from sandbox.hubspot.schema import CALL_CONNECTED
 
 WRITES = ("objects.batch_update", "objects.batch_create", "objects.update", "objects.create")
 
@@ -97,6 +99,25 @@ def test_given_a_meeting_with_a_contact_not_on_its_deal_when_read_then_they_are_
     assert guest in next(a for a in deal.activities if a.id == meeting_id).attendee_ids
 
 
+def test_given_a_connected_call_with_a_contact_not_on_its_deal_when_read_then_the_call_was_with_a_buyer(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    deal_id = next(iter(portal.store.tables["deals"]))
+    callee = portal.store.insert("contacts", {"firstname": "Ravi", "lastname": "Odum"})["id"]
+    call = portal.store.insert("calls", {
+        "hs_call_title": "Intro call", "hs_call_status": "COMPLETED", "hs_call_disposition": CALL_CONNECTED,
+        "hs_timestamp": "2020-01-06T10:00:00.000Z",  # before anything else on the deal
+    })["id"]
+    portal.store.associate("deals", deal_id, "calls", call, ())
+    portal.store.associate("calls", call, "contacts", callee, ())
+
+    (deal,) = [d for d in read_all(connector_for(portal), None, clock.now) if d.id == deal_id]
+
+    assert [(c.name, c.roles) for c in deal.contacts if c.id == callee] == [("Ravi Odum", ())]
+    time = next(r for r in assess(deal, playbook, clock.now).results if r.commitment is Commitment.TIME)
+    assert time.reason == 'held call "Intro call" on 2020-01-06 with Ravi Odum'
+
+
 def test_given_a_contact_only_invited_to_a_meeting_to_come_when_read_then_they_are_not_read_nor_on_the_deal(
     portal: HubSpotSandbox, clock: FakeClock
 ) -> None:
@@ -158,7 +179,9 @@ def test_given_association_pages_of_two_when_read_then_same_deals_as_one_page(cl
             calls = connector.api_calls()["assoc_read"]
     assert read[2] == read[500]
     assert any(len(d.activities) > 2 for d in read[2])
-    assert calls == 9  # one per related type with pages of 500; more with pages of 2 (each input's `after`)
+    # With pages of 500: one per related type, and one each for the meetings' and the calls' contacts; more
+    # with pages of 2 (each input's `after`).
+    assert calls == 10
 
 
 def test_given_a_portal_not_provisioned_when_applying_then_one_error_says_to_run_setup(
