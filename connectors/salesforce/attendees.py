@@ -1,24 +1,29 @@
-"""Who a Salesforce meeting was with: its EventRelation rows, read per chunk of opportunities.
+"""Who a Salesforce meeting or call was with: its EventRelation or TaskRelation rows, read per chunk.
 
-An Event names one person in WhoId. With Shared Activities (on in most orgs) a meeting relates up to 50
-contacts or one lead, and a calendar invitation adds a row per invitee with their answer (Status: New,
-Accepted, Declined, ...); all of them are EventRelation rows. They are read apart from the opportunity
-query: one query per 400 events of a chunk (twice `ids_per_query`, as its select is short), filtered on
-EventId as Salesforce documents it (a few calls a chunk, against one per meeting). Each event gets them as
-an `EventRelations` child list in the shape a subquery returns, so `mapping.py` stays one pure function of
-the record. The rows kept are contacts' and leads' (the buyer side): the users invited, rooms and the What
-row say nothing about the buyer. An org where the integration user cannot read EventRelation reads WhoId
-alone, as before.
+An Event or a Task names one person in WhoId. With Shared Activities (on in most orgs) a meeting relates up
+to 50 contacts or one lead, and a calendar invitation adds a row per invitee with their answer (Status:
+New, Accepted, Declined, ...); all of them are EventRelation rows. A call logged with several contacts
+relates them the same way, as TaskRelation rows. They are read apart from the opportunity query: one query
+per 400 activities of a chunk (twice `ids_per_query`, as the select is short), filtered on the activity id
+as Salesforce documents it (a few calls a chunk, against one per activity). Every meeting is read, since an
+invitee's answer is not on the event; only the connected calls whose WhoCount says they relate more than
+one contact are, since WhoId names the only one otherwise (most calls: no query at all). Each activity gets
+its rows as a child list (`EventRelations`, `TaskRelations`) in the shape a subquery returns, so
+`mapping.py` stays one pure function of the record. The rows kept are contacts' and leads' (the buyer
+side): the users invited, rooms and the What row say nothing about the buyer. An org where the integration
+user cannot read EventRelation, or without Shared Activities (no WhoCount, no TaskRelation), reads WhoId
+alone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 
 from connectors.base import ConfigurationError, ConnectorError, FatalError, chunked
 from connectors.salesforce import soql
-from connectors.salesforce.mapping import children
+from connectors.salesforce.mapping import children, connected_call
 from connectors.salesforce.session import Record, SalesforceApi
 from connectors.salesforce.soql import OrgSchema
 
@@ -26,50 +31,100 @@ log = logging.getLogger(__name__)
 
 # Key prefixes of Contact and Lead ids: a RelationId can also be a user, a resource or the related record.
 BUYER_SIDE = ("003", "00Q")
-RELATIONS = "EventRelations"
 
 
-def attach_event_relations(
-    api: SalesforceApi, schema: OrgSchema, opportunities: Sequence[Record], ids_per_query: int
-) -> bool:
-    """Give every event of `opportunities` its contacts' and leads' EventRelation rows (in place); False
-    when Salesforce refused the query (the events keep their WhoId alone)."""
-    if not schema.has("EventRelation", "EventId") or not schema.has("EventRelation", "RelationId"):
-        return True
-    events = {
-        str(e["Id"]): e
-        for o in opportunities
-        for e in children(o, "Events")
-        if isinstance(e, dict) and e.get("Id")
-    }
-    found = _buyer_side_relations(api, schema, list(events), 2 * ids_per_query)  # 400 ids ~ 11 kB of URL
-    if found is None:
-        return False
-    for event_id, event in events.items():
-        rows = found.get(event_id, [])
-        event[RELATIONS] = {"totalSize": len(rows), "done": True, "records": rows}
-    return True
+@dataclass(frozen=True)
+class Relations:
+    """One kind of activity's people: where the activities sit on an opportunity, which of them to ask
+    about, and the rows' object, columns (the activity id first) and child list name."""
+
+    activities: str  # the opportunity's child list: Events, Tasks
+    sobject: str
+    columns: tuple[str, ...]
+    attached_as: str
+    readable: Callable[[OrgSchema], bool]
+    wanted: Callable[[Record], bool]
 
 
-def _buyer_side_relations(
-    api: SalesforceApi, schema: OrgSchema, event_ids: list[str], per_query: int
+def _event_relations_readable(schema: OrgSchema) -> bool:
+    """EventRelation is described: the integration user may not be allowed to read it."""
+    return schema.has("EventRelation", "EventId") and schema.has("EventRelation", "RelationId")
+
+
+def _shared_activities(schema: OrgSchema) -> bool:
+    """TaskRelation and Task.WhoCount come with Shared Activities: no describe needed."""
+    return schema.has("Task", "WhoCount")
+
+
+def _several_on_a_connected_call(task: Record) -> bool:
+    count = task.get("WhoCount")
+    return isinstance(count, int | float) and count > 1 and connected_call(task)
+
+
+MEETINGS = Relations(
+    "Events", "EventRelation", soql.EVENT_RELATION_FIELDS, "EventRelations",
+    _event_relations_readable, lambda event: True,
+)
+CALLS = Relations(
+    "Tasks", "TaskRelation", soql.TASK_RELATION_FIELDS, "TaskRelations",
+    _shared_activities, _several_on_a_connected_call,
+)
+ALL = (MEETINGS, CALLS)
+
+
+def attach_relations(
+    api: SalesforceApi,
+    schema: OrgSchema,
+    opportunities: Sequence[Record],
+    ids_per_query: int,
+    skip: Collection[str] = (),
+) -> set[str]:
+    """Give the activities of `opportunities` their contacts' and leads' relation rows (in place), for each
+    kind not in `skip` (by object name); returns the objects Salesforce refused to be queried (those
+    activities keep their WhoId alone)."""
+    refused: set[str] = set()
+    for kind in ALL:
+        if kind.sobject in skip or not kind.readable(schema):
+            continue
+        activities = {
+            str(a["Id"]): a
+            for o in opportunities
+            for a in children(o, kind.activities)
+            if isinstance(a, dict) and a.get("Id") and kind.wanted(a)
+        }
+        if not activities:
+            continue
+        found = _buyer_side(api, schema, kind, list(activities), 2 * ids_per_query)  # 400 ids ~ 11 kB URL
+        if found is None:
+            refused.add(kind.sobject)
+            continue
+        for activity_id, activity in activities.items():
+            rows = found.get(activity_id, [])
+            activity[kind.attached_as] = {"totalSize": len(rows), "done": True, "records": rows}
+    return refused
+
+
+def _buyer_side(
+    api: SalesforceApi, schema: OrgSchema, kind: Relations, activity_ids: list[str], per_query: int
 ) -> dict[str, list[Record]] | None:
-    """Contacts' and leads' EventRelation rows by event id; None when Salesforce refused the query."""
+    """Contacts' and leads' relation rows by activity id; None when Salesforce refused the query."""
     found: dict[str, list[Record]] = {}
+    parent = kind.columns[0]
     try:
-        for ids in chunked(event_ids, per_query):
-            for row in api.records(soql.event_relations(schema, ids), include_deleted=True):
+        for ids in chunked(activity_ids, per_query):
+            query = soql.activity_relations(schema, kind.sobject, kind.columns, ids)
+            for row in api.records(query, include_deleted=True):
                 if str(row.get("RelationId") or "").startswith(BUYER_SIDE):
-                    found.setdefault(str(row.get("EventId")), []).append(row)
+                    found.setdefault(str(row.get(parent)), []).append(row)
     except (FatalError, ConfigurationError) as exc:
-        attendees_refused(exc)
+        attendees_refused(kind.sobject, exc)
         return None
     return found
 
 
-def attendees_refused(exc: ConnectorError) -> None:
+def attendees_refused(sobject: str, exc: ConnectorError) -> None:
     """Attendees sharpen the evidence, but no run depends on them: a query for them that Salesforce refuses
-    (an org whose EventRelation answers differently than documented) is logged, and meetings count with
-    their WhoId alone, as before attendees were read."""
-    log.warning("Salesforce refused the meeting attendees (EventRelation) query, so meetings count their "
-                "WhoId alone in this run: %s", exc)
+    (an org whose relation objects answer differently than documented) is logged, and those activities
+    count with their WhoId alone, as before attendees were read."""
+    log.warning("Salesforce refused the attendees (%s) query, so those activities count their WhoId alone "
+                "in this run: %s", sobject, exc)

@@ -12,9 +12,10 @@ a call, connected when closed and its CallDisposition is not a no-answer outcome
 call); TaskSubtype Email is an email; a generic subtype ("Task", the default of API-created tasks) defers to
 Type (Call, Email); a Task of Type "Other" is a note (how orgs without Enhanced Notes log them); any other
 Task is a task. A meeting's attendees are its WhoId and the contacts and leads of its EventRelation rows
-(attached by the reader), less those who declined; a contact the deal met or spoke with but who holds no
-contact role is a contact on the deal without a role. Tasks carrying the plugin's key are the plugin's own
-tasks (`Deal.plugin_tasks`), never buyer activities.
+(attached by the reader), less those who declined; a call's are its WhoId and, for one logged with several
+contacts, the others of its TaskRelation rows (attached the same way); a contact the deal met or spoke
+with but who holds no contact role is a contact on the deal without a role. Tasks carrying the plugin's key
+are the plugin's own tasks (`Deal.plugin_tasks`), never buyer activities.
 """
 
 from __future__ import annotations
@@ -180,13 +181,20 @@ def attendee_contacts(
     return tuple(Contact(id=person, name=names.get(person)) for person in met)
 
 
+# The child lists of relation rows the reader attaches to events and calls (attendees.py).
+RELATION_LISTS = ("EventRelations", "TaskRelations")
+
+
 def people_named(activities: Sequence[Record]) -> dict[str, str]:
-    """Names of the people on activity records: `Who.Name`, and each EventRelation's `Relation.Name`."""
+    """Names of the people on activity records: `Who.Name`, and each relation row's `Relation.Name`."""
     named: dict[str, str] = {}
     for raw in activities:
         for person_id, person in (
             (raw.get("WhoId"), raw.get("Who")),
-            *((r.get("RelationId"), r.get("Relation")) for r in children(raw, "EventRelations")),
+            *(
+                (r.get("RelationId"), r.get("Relation"))
+                for relations in RELATION_LISTS for r in children(raw, relations)
+            ),
         ):
             if person_id and isinstance(person, Mapping) and person.get("Name"):
                 named.setdefault(str(person_id), str(person["Name"]))
@@ -272,6 +280,10 @@ def task_kind_status(raw: Record) -> tuple[ActivityKind, ActivityStatus]:
     return kind, ActivityStatus.COMPLETED if closed else ActivityStatus.OPEN
 
 
+def connected_call(raw: Record) -> bool:
+    return task_kind_status(raw) == (ActivityKind.CALL, ActivityStatus.COMPLETED)
+
+
 def activity_from_task(raw: Record) -> Activity:
     kind, status = task_kind_status(raw)
     when = (
@@ -287,8 +299,15 @@ def activity_from_task(raw: Record) -> Activity:
         body=str(raw.get("Description") or ""),
         start=when,
         end=when,
-        attendee_ids=(raw["WhoId"],) if raw.get("WhoId") else (),
+        attendee_ids=task_people(raw),
     )
+
+
+def task_people(raw: Record) -> tuple[str, ...]:
+    """WhoId and every other contact or lead the task relates (its `TaskRelations`, attached by the reader
+    to connected calls logged with several contacts)."""
+    people = [raw.get("WhoId"), *(r.get("RelationId") for r in children(raw, "TaskRelations"))]
+    return tuple(dict.fromkeys(str(p) for p in people if p))
 
 
 def plugin_task(raw: Record, key_field: str) -> PluginTask | None:

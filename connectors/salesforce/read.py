@@ -9,7 +9,8 @@ incremental read collects the ids of opportunities changed in [since - lookback,
 ordered with an Id tie-break), of opportunities whose tasks, events, event attendees, contact roles, line
 items or quotes changed in that window (queryAll, so archived and deleted rows count too), and
 `include_ids`, then hydrates them ~200 ids per query. Each chunk's events get their attendees
-(EventRelation) by one more query per ~400 events (attendees.py). Deals are read through queryAll too (the
+(EventRelation) by one more query per ~400 events, and its calls logged with several contacts theirs
+(TaskRelation) the same way (attendees.py). Deals are read through queryAll too (the
 SOQL says `IsDeleted = false`): query() hides archived activities, which would drop a long deal's old
 meetings (and the commitments they secured) and the plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 
 from connectors.base import ConfigurationError, DealChunk, FatalError, chunked
 from connectors.salesforce import soql
-from connectors.salesforce.attendees import attach_event_relations, attendees_refused
+from connectors.salesforce.attendees import attach_relations, attendees_refused
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
 from connectors.salesforce.session import Record, SalesforceApi
@@ -102,14 +103,14 @@ class Reader:
         self._schema = schema
         self._names = config.field_names()
         self._lookup = commitment_lookup
-        self._ask_attendees = True
+        self._attendees_refused: set[str] = set()
 
     def read(
         self, since: datetime | None, until: datetime, include_ids: Collection[str]
     ) -> Iterator[list[Deal]]:
         schema = self._schema()
         context = self._context(schema, until)
-        self._ask_attendees = True
+        self._attendees_refused = set()
         if since is None:
             query = soql.full_read(schema, self._names)
             pages = self._budgeted(self._api.pages(query, include_deleted=True))
@@ -144,7 +145,7 @@ class Reader:
             except (FatalError, ConfigurationError) as exc:
                 if sobject != ATTENDEES:
                     raise
-                attendees_refused(exc)
+                attendees_refused(sobject, exc)
         for deal_id in include_ids:
             found.setdefault(deal_id, None)
         return list(found)
@@ -187,12 +188,12 @@ class Reader:
             yield self._mapped(schema, batch, context)
 
     def _mapped(self, schema: OrgSchema, records: list[Record], context: MappingContext) -> DealChunk:
-        """A chunk's records as deals, their events' attendees read first (within the API budget)."""
+        """A chunk's records as deals, their meetings' and calls' attendees read first (within the API
+        budget). A kind of attendee Salesforce refused once is not asked for again in this read."""
         self._api.caller.check_budget(self._config.api_reserve_fraction)
-        if self._ask_attendees:  # once refused, not asked again in this read
-            self._ask_attendees = attach_event_relations(
-                self._api, schema, records, self._config.ids_per_query
-            )
+        self._attendees_refused |= attach_relations(
+            self._api, schema, records, self._config.ids_per_query, skip=self._attendees_refused
+        )
         chunk = DealChunk()
         for raw in records:
             chunk.add(str(raw["Id"]), deal_from_salesforce, raw, context)

@@ -23,9 +23,11 @@ OPPORTUNITY_FIELDS = (
     "Id", "Name", "StageName", "IsClosed", "IsWon", "Amount", "CurrencyIsoCode", "CloseDate",
     "ForecastCategoryName", "OwnerId", "CreatedDate", "SystemModstamp", "NextStep", "Description",
 )
+# WhoCount (Shared Activities) is how many contacts the task relates: more than one sends a call to its
+# TaskRelation rows for the others (attendees.py).
 TASK_FIELDS = (
     "Id", "Subject", "Description", "Status", "IsClosed", "ActivityDate", "CompletedDateTime", "TaskSubtype",
-    "Type", "CallDisposition", "WhoId", "Who.Name", "OwnerId", "CreatedDate",
+    "Type", "CallDisposition", "WhoId", "Who.Name", "WhoCount", "OwnerId", "CreatedDate",
 )
 EVENT_FIELDS = (
     "Id", "Subject", "Description", "StartDateTime", "EndDateTime", "IsAllDayEvent", "DurationInMinutes",
@@ -36,6 +38,8 @@ LINE_ITEM_FIELDS = ("Id", "Name", "Quantity", "TotalPrice", "CreatedDate")
 # (IsInvitee) with their answer (Status: New, Accepted, Declined, ...). Read per chunk of deals by queries
 # of their own (attendees.py), ~400 event ids each.
 EVENT_RELATION_FIELDS = ("EventId", "RelationId", "Relation.Name", "Status", "IsInvitee", "IsParent")
+# Who else was on a call logged with several contacts (Shared Activities: up to 50), read the same way.
+TASK_RELATION_FIELDS = ("TaskId", "RelationId", "Relation.Name")
 # (relationship, child object, fields, ORDER BY)
 CHILDREN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("OpportunityContactRoles", "OpportunityContactRole",
@@ -145,15 +149,18 @@ def changed_children(sobject: str, parent_field: str, start: datetime, end: date
     )
 
 
-def event_relations(schema: OrgSchema, event_ids: Sequence[str]) -> str:
-    """The people related to or invited to `event_ids` (not the What row, where the org says which row that
-    is). Filtered on EventId, the form Salesforce documents for EventRelation, not on a field of the event."""
-    columns = schema.available("EventRelation", EVENT_RELATION_FIELDS)
-    not_what = " AND IsWhat = false" if schema.has("EventRelation", "IsWhat") else ""
+def activity_relations(
+    schema: OrgSchema, sobject: str, columns: Sequence[str], activity_ids: Sequence[str]
+) -> str:
+    """The people related to (or invited to) activities: `sobject` is EventRelation or TaskRelation, and
+    the first column its activity id field. Not the What row, where the org says which row that is; filtered
+    on the activity id, the form Salesforce documents for both, not on a field of the activity."""
+    parent = columns[0]
+    not_what = " AND IsWhat = false" if schema.has(sobject, "IsWhat") else ""
     return format_soql(
-        f"SELECT {', '.join(columns)} FROM EventRelation {NOT_DELETED} AND EventId IN {{}}{not_what} "
-        "ORDER BY EventId, Id",
-        list(event_ids),
+        f"SELECT {', '.join(schema.available(sobject, columns))} FROM {sobject} {NOT_DELETED} "
+        f"AND {parent} IN {{}}{not_what} ORDER BY {parent}, Id",
+        list(activity_ids),
     )
 
 

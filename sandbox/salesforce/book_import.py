@@ -17,9 +17,9 @@ Mapping (what the connector should expect to read):
 - emails -> Task TaskSubtype "Email", Status Completed; notes -> Task TaskSubtype "Task", Type "Other",
   Status Completed (orgs without Enhanced Notes log notes as completed tasks); tasks -> Task TaskSubtype
   "Task", Status Completed or Not Started.
-Every attendee of a task becomes a TaskWhoRelation row (Shared Activities) and every attendee of a meeting
-an accepted invitee in EventRelation, beside the row relating the event to its opportunity (IsWhat); the
-first attendee is also the activity's WhoId.
+Every attendee of a task becomes a TaskRelation row (Shared Activities; the task's WhoCount counts them)
+and every attendee of a meeting an accepted invitee in EventRelation, each beside the row relating the
+activity to its opportunity (IsWhat); the first attendee is also the activity's WhoId.
 """
 
 from __future__ import annotations
@@ -281,12 +281,13 @@ def _import_activity(
             "TaskSubtype": subtype,
             "Type": kind,
             "CallDisposition": CALL_DISPOSITION.get(activity.status) if activity.kind == "call" else None,
+            "WhoCount": len(attendees),
         },
         created,
     )
-    for contact_id in attendees:
-        relation = {"TaskId": task_id, "RelationId": contact_id, "Type": "Contact"}
-        _insert(store, "TaskWhoRelation", relation, created)
+    for contact_id, is_what in (*((c, False) for c in attendees), (opp_id, True)):
+        relation = {"TaskId": task_id, "RelationId": contact_id, "IsWhat": is_what}
+        _insert(store, "TaskRelation", relation, created)
 
 
 def _invite(

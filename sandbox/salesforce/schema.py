@@ -5,11 +5,11 @@ Opportunity), its fields (describe types: id, string, textarea, picklist, multip
 currency, percent, int, date, datetime, reference) and its child relationships (parent-to-child subquery
 names such as `OpportunityContactRoles`); the building blocks are in `schema_parts.py`. Custom fields
 created through the Metadata API are added per store on top of these (see `metadata_types.py`). Shared
-Activities are on, as in orgs created since 2013: every contact on a Task is a `TaskWhoRelation` row
-(`TaskWhoRelations` under the task), WhoId being the primary one, and an event's people are EventRelation
-rows (`EventRelations`: invitees with their Status, the related contacts with IsParent, the What with
-IsWhat). A real org also serves EventWhoRelation, a view of the IsParent rows that nothing here reads; the
-stand-in does not keep that copy.
+Activities are on, as in orgs created since 2013: every contact on a Task is a `TaskRelation` row
+(`TaskRelations` under the task, with the What's row: IsWhat), WhoId being the primary one and WhoCount
+their number, and an event's people are EventRelation rows (`EventRelations`: invitees with their Status,
+the related contacts with IsParent, the What with IsWhat). A real org also serves TaskWhoRelation and
+EventWhoRelation, views of the contact rows that nothing here reads; the stand-in does not keep copies.
 """
 
 from __future__ import annotations
@@ -214,9 +214,10 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 text("CallDisposition", 255),
                 pick("CallType", ("Internal", "Inbound", "Outbound")),
                 FieldDef("CallDurationInSeconds", "int"),
+                ro("WhoCount", "int"),
                 *_activity_links(),
             ],
-            [ChildRelationship("TaskWhoRelations", "TaskWhoRelation", "TaskId")],
+            [ChildRelationship("TaskRelations", "TaskRelation", "TaskId")],
         ),
         make_object(
             "Event",
@@ -291,15 +292,13 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             updateable=False,
         ),
         make_object(
-            "TaskWhoRelation",
+            "TaskRelation",
             "0RT",
             [
                 ref("TaskId", ("Task",), "Task", nillable=False),
-                ref("RelationId", ("Contact", "Lead"), "Relation", nillable=False),
-                text("Type", 40),
+                ref("RelationId", RELATION_TARGETS, "Relation", nillable=False),
+                FieldDef("IsWhat", "boolean", nillable=False),
             ],
-            createable=False,
-            updateable=False,
         ),
         make_object(
             "EventRelation",

@@ -7,8 +7,8 @@ INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, text over its length in UTF-8 bytes -> 
 deactivated user -> INACTIVE_OWNER_OR_USER, ids in `store.fail_record_ids` -> `store.fail_status_code`)
 and return errors instead of raising, so callers can report them per record. Side effects follow the
 platform: LastModifiedDate/SystemModstamp on every write, Opportunity stage fields and an
-OpportunityHistory row on a stage change, Task IsClosed/CompletedDateTime from Status, compound Names,
-line item totals.
+OpportunityHistory row on a stage change, Task IsClosed/CompletedDateTime from Status, a task's people as
+TaskRelation rows counted in its WhoCount (Shared Activities), compound Names, line item totals.
 """
 
 from __future__ import annotations
@@ -262,12 +262,35 @@ def _after_write(store: SalesforceStore, object_type: str, record: Record, befor
             user_id=record["LastModifiedById"],
         )
         record["LastStageChangeDate"] = record["SystemModstamp"]
+    if object_type == "Task" and not before:
+        _relate_task(store, record)
+    if object_type == "TaskRelation" and not record.get("IsWhat"):
+        _count_task_people(store, record["TaskId"])
     if object_type == "Task" and store.type_of(record.get("WhatId") or "") == "Opportunity":
         opportunity = store.get(record["WhatId"])
         if opportunity is not None:
             opportunity["HasOpenActivity"] = any(
                 not t["IsClosed"] for t in store.children("Task", "WhatId", opportunity["Id"])
             )
+
+
+def _relate_task(store: SalesforceStore, task: Record) -> None:
+    """Shared Activities: a new task's WhoId and WhatId are TaskRelation rows too, WhoCount its people."""
+    for relation_id, is_what in ((task.get("WhoId"), False), (task.get("WhatId"), True)):
+        if relation_id:
+            relation = {"TaskId": task["Id"], "RelationId": relation_id, "IsWhat": is_what}
+            store.insert("TaskRelation", relation, user_id=task["LastModifiedById"])
+    task["WhoCount"] = 1 if task.get("WhoId") else 0
+
+
+def _count_task_people(store: SalesforceStore, task_id: str) -> None:
+    """Relating one more contact to a task changes its WhoCount, so the task itself is modified too."""
+    task = store.get(task_id)
+    if task is None:
+        return
+    people = store.children("TaskRelation", "TaskId", task_id)
+    task["WhoCount"] = sum(1 for r in people if not r["IsWhat"] and not r["IsDeleted"])
+    task["LastModifiedDate"] = task["SystemModstamp"] = store.now()
 
 
 def upsert(

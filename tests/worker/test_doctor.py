@@ -98,8 +98,9 @@ def test_given_deals_without_contact_roles_or_people_at_their_activities_when_di
     for kind in ("Task", "Event"):  # nobody the deals met either
         for activity in list(org.store.table(kind).values()):
             org.store.set_fields(kind, activity, {"WhoId": None})
-    for relation in list(org.store.table("EventRelation").values()):
-        org.store.set_fields("EventRelation", relation, {"EventId": None})
+    for relations, activity_id in (("EventRelation", "EventId"), ("TaskRelation", "TaskId")):
+        for relation in list(org.store.table(relations).values()):
+            org.store.set_fields(relations, relation, {activity_id: None})
     connector = connect(org, playbook)
     connector.setup(playbook, dry_run=False)
     findings = diagnose(connector, playbook, NOW, connection="acme")

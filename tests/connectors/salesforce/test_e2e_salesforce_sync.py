@@ -129,6 +129,29 @@ def test_given_a_contact_without_a_role_at_a_held_meeting_when_read_then_they_me
     assert [a.attendee_ids for a in declined.activities if a.id == event] == [()]
 
 
+def test_given_a_call_logged_with_a_contact_without_a_role_when_read_then_they_were_on_the_call(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    admin = password_login(box.credentials)
+    deal_id = sorted(r["Id"] for r in rows(box, "Opportunity"))[3]
+    role = next(r["ContactId"] for r in rows(box, "OpportunityContactRole") if r["OpportunityId"] == deal_id)
+    contact = admin.Contact.create({"FirstName": "Ravi", "LastName": "Odum"})["id"]
+    call = admin.Task.create({
+        "WhatId": deal_id, "WhoId": role, "Subject": "Pricing call", "Status": "Completed",
+        "TaskSubtype": "Call", "CallDisposition": "Connected",
+    })["id"]
+    since = clock.advance(minutes=30)
+    clock.advance(minutes=30)
+    admin.TaskRelation.create({"TaskId": call, "RelationId": contact})
+
+    (deal,) = [d for chunk in connect(box).read_deals(since, clock.advance(minutes=1)) for d in chunk]
+
+    assert deal.id == deal_id  # relating a contact modified the task
+    assert [a.attendee_ids for a in deal.activities if a.id == call] == [(role, contact)]
+    assert ("Ravi Odum", ()) in [(c.name, c.roles) for c in deal.contacts if c.id == contact]
+
+
 @pytest.mark.parametrize("bulk_threshold", [2000, 10], ids=["composite", "bulk"])
 def test_given_a_locked_record_when_applying_then_it_is_reported_and_the_rest_are_written(
     org: tuple[SalesforceSandbox, Clock], bulk_threshold: int

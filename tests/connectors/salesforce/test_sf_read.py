@@ -236,6 +236,39 @@ def test_given_meetings_with_invitees_when_reading_then_one_query_gives_each_eve
     assert sf.api_calls()["query"] == 3  # stages, deals, one EventRelation query for the chunk's events
 
 
+def test_given_a_call_logged_with_several_contacts_when_reading_then_its_task_relations_name_the_others(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps)
+    call = payload("opportunities_page.json")["records"][0]["Tasks"]["records"][0]  # connected, Con01
+    calls = [
+        {**call, "Id": "00T5g00000Tsk01EAA", "WhoCount": 2},
+        {**call, "Id": "00T5g00000Tsk02EAA", "WhoCount": 1},  # WhoId is its only contact: nothing to ask
+        {**call, "Id": "00T5g00000Tsk03EAA", "WhoCount": 3, "CallDisposition": "Left voicemail"},  # not met
+    ]
+    tasks = {"totalSize": 3, "done": True, "records": calls}
+    record = {**_with_events("006A"), "Events": None, "Tasks": tasks}
+    rsps.get(f"{API}queryAll/", json=query_page([record]),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id", "WhoCount")])
+    relations = [
+        {"TaskId": "00T5g00000Tsk01EAA", "RelationId": "0035g00000Con01AAA"},
+        {"TaskId": "00T5g00000Tsk01EAA", "RelationId": "003OTHER", "Relation": {"Name": "Sam Lee"}},
+    ]
+    rsps.get(f"{API}queryAll/", json=query_page(relations), match=[soql_with(
+        "SELECT TaskId, RelationId, Relation.Name FROM TaskRelation WHERE IsDeleted = false "
+        "AND TaskId IN ('00T5g00000Tsk01EAA') ORDER BY TaskId, Id",
+    )])
+    sf = connector()
+
+    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    people = {a.id: a.attendee_ids for a in deal.activities}
+    assert people["00T5g00000Tsk01EAA"] == ("0035g00000Con01AAA", "003OTHER")
+    assert people["00T5g00000Tsk02EAA"] == ("0035g00000Con01AAA",)
+    assert [(c.name, c.roles) for c in deal.contacts if c.id == "003OTHER"] == [("Sam Lee", ())]
+    assert sf.api_calls()["query"] == 3  # stages, deals, one TaskRelation query for the chunk's calls
+
+
 def test_given_event_relations_the_user_cannot_read_when_reading_then_a_meeting_is_with_its_who_alone(
     rsps: responses.RequestsMock,
 ) -> None:
@@ -266,7 +299,7 @@ def test_given_an_org_refusing_the_attendees_query_when_reading_then_deals_are_r
     deals = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
 
     assert [[a.attendee_ids for a in d.activities][:1] for d in deals] == [[("0035g00000Con01AAA",)]] * 2
-    assert caplog.text.count("meetings count their WhoId alone") == 1  # not asked again for the next chunk
+    assert caplog.text.count("count their WhoId alone") == 1  # not asked again for the next chunk
     assert "MALFORMED_QUERY" in caplog.text
 
 
@@ -287,4 +320,4 @@ def test_given_an_org_refusing_the_attendee_changes_query_when_reading_increment
     deals = [d.id for chunk in chunks for d in chunk]
 
     assert deals == ["006A"]
-    assert "meetings count their WhoId alone" in caplog.text
+    assert "count their WhoId alone" in caplog.text

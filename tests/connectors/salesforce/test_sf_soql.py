@@ -111,7 +111,9 @@ def test_given_the_largest_id_chunk_and_a_long_prefix_when_queries_are_built_the
 
     hydrate = _query_url(soql.by_ids(schema, names, ids))
     open_tasks = _query_url(soql.open_tasks_by_key(names.task_key, keys))
-    attendees = _query_url(soql.event_relations(schema, events))
+    attendees = _query_url(
+        soql.activity_relations(schema, "EventRelation", soql.EVENT_RELATION_FIELDS, events)
+    )
 
     assert max(len(hydrate), len(open_tasks), len(attendees)) < URI_LIMIT - 1_400
 
