@@ -139,6 +139,8 @@ def task_actions(
     if any(task.key == key for task in deal.plugin_tasks):
         return tuple(actions)  # created before (now completed): never create a task twice
     guidance = playbook.commitments[target]
+    # Where the deal stands on it now, so the rep starts from this deal's facts, not only the playbook's.
+    standing = assessment.result(target).reason.rstrip(".")
     actions.append(
         _task_action(
             {
@@ -148,7 +150,8 @@ def task_actions(
                 "key": key,
                 "task_id": None,
                 "subject": playbook.task.subject.replace("{label}", guidance.label),
-                "body": f"{guidance.ask}\n\nAsk: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
+                "body": f"{guidance.ask}\n\nWhere it stands ({now.date()}): {standing}.\n\n"
+                f"Ask: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
                 "owner_id": deal.owner_id,
                 "due_date": now.date() + timedelta(days=playbook.task.due_in_days),
             }
