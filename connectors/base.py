@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -33,7 +34,12 @@ T = TypeVar("T")
 
 
 class ConnectorError(Exception):
-    """Root of every error a connector raises. Messages never contain secrets."""
+    """Root of every error a connector raises. Messages never contain secrets.
+
+    An error that stops `Connector.apply` part-way carries in `written` what the apply had written before
+    it (see `keeping`), as `BlockingIOError.characters_written` does, so the run can still record it."""
+
+    written: ApplyResult | None = None
 
 
 class ConfigurationError(ConnectorError):
@@ -94,6 +100,22 @@ class ApplyResult:
         self.failures.extend(other.failures)
 
 
+@contextmanager
+def keeping(result: Callable[[], ApplyResult]) -> Iterator[None]:
+    """Around a step of `apply` that builds up `result()`: an error that stops it leaves carrying that too
+    (in `ConnectorError.written`). Each level that collects results keeps its own, and a step's result is
+    merged into its caller's only when the step returns, so nothing is counted twice."""
+    try:
+        yield
+    except ConnectorError as exc:
+        so_far = ApplyResult()
+        for part in (exc.written, result()):
+            if part is not None:
+                so_far.merge(part)
+        exc.written = so_far
+        raise
+
+
 # ---------------------------------------------------------------------------------------- read chunks
 
 
@@ -134,12 +156,13 @@ def until_unavailable(
     gave up, that batch and the rest become failures (`unwritten`) to retry next run, and what the earlier
     batches wrote is kept: safe for updates (idempotent) and for creates, whose keys the next run finds."""
     outcome = ApplyResult()
-    for start in range(0, len(items), size):
-        try:
-            outcome.merge(write(items[start : start + size]))
-        except TransientError as exc:
-            outcome.failures.extend(unwritten(items[start:], exc))
-            break
+    with keeping(lambda: outcome):
+        for start in range(0, len(items), size):
+            try:
+                outcome.merge(write(items[start : start + size]))
+            except TransientError as exc:
+                outcome.failures.extend(unwritten(items[start:], exc))
+                break
     return outcome
 
 

@@ -47,9 +47,11 @@ class MemoryTask:
 
 class MemoryConnector:
     """A fake CRM in a dict. Failure knobs: `fail_deal_ids` (the CRM refuses those deals' writes),
-    `fail_apply_with` (apply raises it before writing), `fail_after_apply` (apply writes, then raises,
-    as if the process died between the CRM's answer and the store's record), `fail_read_after_chunks`,
-    `unreadable_ids` (those deals' records cannot be made deals: reported in their chunk, not yielded)."""
+    `fail_apply_with` (apply raises it before writing), `stop_apply_after` (apply writes that many plans,
+    then raises the error carrying what it wrote, as a budget spent between two batches), `fail_after_apply`
+    (apply writes, then raises, as if the process died between the CRM's answer and the store's record),
+    `fail_read_after_chunks`, `unreadable_ids` (those deals' records cannot be made deals: reported in
+    their chunk, not yielded)."""
 
     crm = "memory"
 
@@ -70,6 +72,7 @@ class MemoryConnector:
         self.applied: list[WritePlan] = []
         self.fail_deal_ids: set[str] = set()
         self.fail_apply_with: BaseException | None = None
+        self.stop_apply_after: tuple[int, ConnectorError] | None = None
         self.fail_after_apply: BaseException | None = None
         self.fail_read_after_chunks: tuple[int, ConnectorError] | None = None
         self.unreadable_ids: set[str] = set()
@@ -128,7 +131,11 @@ class MemoryConnector:
         if self.fail_apply_with is not None:
             raise self.fail_apply_with
         result = ApplyResult()
-        for plan in plans:
+        for number, plan in enumerate(plans):
+            if self.stop_apply_after is not None and number >= self.stop_apply_after[0]:
+                error = self.stop_apply_after[1]
+                error.written = result
+                raise error
             if plan.is_empty:
                 continue
             if plan.deal_id in self.fail_deal_ids or plan.deal_id not in self.deals:

@@ -275,28 +275,50 @@ def _process_chunk(
     counts.deals_changed += len(to_write)
     outcome = ChunkOutcome.planned(to_write)
     if to_write and not dry_run:
-        outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
+        try:
+            outcome = ChunkOutcome.from_apply(to_write, connection.connector.apply(to_write, playbook))
+        except ConnectorError as stop:
+            # The apply stopped part-way (budget spent, credentials revoked): the run ends with this error,
+            # but what the chunk wrote before it is counted and recorded first. No deal it had to write
+            # leaves the retry queue, as which of them were written in full is not known.
+            written = ChunkOutcome.stopped(to_write, stop.written)
+            _count(run, unread, written)
+            nothing_to_write = run.retry_ids - {p.deal_id for p in to_write}
+            _record(connection, run, deals, assessments, to_write, written, now, nothing_to_write)
+            raise
+    _count(run, unread, outcome)
+    if not dry_run:
+        _record(connection, run, deals, assessments, to_write, outcome, now, run.retry_ids)
+    return ChunkReport(deals, assessments, plans, outcome.failures, counts)
+
+
+def _count(run: _Run, unread: list[RecordFailure], outcome: ChunkOutcome) -> None:
+    """Add what a chunk wrote and failed (its unreadable records first) to the run's counts and failures."""
     outcome.failures[:0] = unread
+    counts = run.counts
     counts.fields_written += outcome.fields_written
     counts.tasks_created += outcome.tasks_created
     counts.tasks_completed += outcome.tasks_completed
     counts.failures += len(outcome.failures)
     room = FAILURES_KEPT - len(run.failures)
     run.failures.extend(outcome.failures[: max(room, 0)])
-    if not dry_run:
-        with connection.store.session() as session:
-            record_chunk(
-                session,
-                run.connection_id,
-                run.run_id,
-                deals,
-                assessments,
-                to_write,
-                outcome,
-                now,
-                run.retry_ids,
-            )
-    return ChunkReport(deals, assessments, plans, outcome.failures, counts)
+
+
+def _record(
+    connection: SyncConnection,
+    run: _Run,
+    deals: list[Deal],
+    assessments: list[Assessment],
+    to_write: list[WritePlan],
+    outcome: ChunkOutcome,
+    now: datetime,
+    pending: set[str],
+) -> None:
+    """Record the chunk in the store; the deals of `pending` that did not fail leave the retry queue."""
+    with connection.store.session() as session:
+        record_chunk(
+            session, run.connection_id, run.run_id, deals, assessments, to_write, outcome, now, pending
+        )
 
 
 def _without_created_tasks(

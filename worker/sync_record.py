@@ -2,8 +2,8 @@
 
 `ChunkOutcome` condenses what the connector reported (or, in a dry run, what the plans would do) into
 counts, failures and task records; `record_chunk` writes it in one transaction: the latest assessments and
-commitment history, task keys created, completed and found in the CRM (made by a run that died
-before recording them), the run's failures, and which deals to retry.
+commitment history, task keys created, completed and found in the CRM (made or completed by a run that died
+or stopped before recording them), the run's failures, and which deals to retry.
 """
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ class ChunkOutcome:
             tasks_created=sum(1 for p in plans for t in p.tasks if t.kind is TaskActionKind.CREATE),
             tasks_completed=sum(1 for p in plans for t in p.tasks if t.kind is TaskActionKind.COMPLETE),
         )
+
+    @classmethod
+    def stopped(cls, plans: Sequence[WritePlan], written: ApplyResult | None) -> ChunkOutcome:
+        """What an apply that an error stopped part-way had `written` (None: nothing). Completions are left
+        out, as which of them were sent is not known: the next run reads those tasks closed and records
+        them then (`record_tasks_seen`)."""
+        outcome = cls.from_apply(plans, written or ApplyResult())
+        outcome.completed = []
+        return outcome
 
     @classmethod
     def from_apply(cls, plans: Sequence[WritePlan], result: ApplyResult) -> ChunkOutcome:

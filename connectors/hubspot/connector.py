@@ -3,7 +3,8 @@
 Construction does no I/O: the SDK is built on the first call. `apply` writes the changed owned deal
 properties, then completes and creates the plugin's tasks, and returns per-record failures instead of
 raising; a batch that stays unavailable after the retry policy gave up is reported as failures of its
-deals (retried next run through `include_ids`), while configuration and budget errors stop the run.
+deals (retried next run through `include_ids`), while configuration and budget errors stop the run,
+carrying what was written before them (`ConnectorError.written`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import ApiBudget, ApplyResult, SetupReport, creates_after_completions, or_failures
+from connectors.base import (
+    ApiBudget,
+    ApplyResult,
+    SetupReport,
+    creates_after_completions,
+    keeping,
+    or_failures,
+)
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.pipelines import load_stages
@@ -51,15 +59,16 @@ class HubSpotConnector:
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         result = ApplyResult()
         changed = [p for p in plans if p.changed]
-        result.merge(or_failures(lambda: update_deals(self.client, changed, self.config.names),
-                                  [p.deal_id for p in changed], "update"))
         actions = [a for p in plans for a in p.tasks]
         completes = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
         creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
         complete = self.tasks.complete
-        result.merge(or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
-        creates = creates_after_completions(creates, result)
-        result.merge(or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
+        with keeping(lambda: result):
+            result.merge(or_failures(lambda: update_deals(self.client, changed, self.config.names),
+                                     [p.deal_id for p in changed], "update"))
+            result.merge(or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
+            creates = creates_after_completions(creates, result)
+            result.merge(or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
         return result
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:

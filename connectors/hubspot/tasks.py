@@ -22,6 +22,7 @@ from connectors.base import (
     CreatedTask,
     FatalError,
     TransientError,
+    keeping,
     until_unavailable,
     unwritten_creates,
 )
@@ -29,7 +30,7 @@ from connectors.hubspot.associations import associated_ids, read_associations
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.mapping import OBJECT_PROPERTIES, TASK_KEY_PATTERN, plugin_task
 from connectors.hubspot.read import DealReader
-from connectors.hubspot.write import Item, batch_write, format_value, record_id
+from connectors.hubspot.write import BatchOutcome, Item, batch_write, format_value, record_id
 from core.models import PluginTask, TaskAction
 
 
@@ -127,7 +128,8 @@ class TaskWriter:
         if retry:
             again = {a.deal_id for a in retry}
             result.failures = [f for f in result.failures if f.deal_id not in again]
-            result.merge(self._send_creates(retry))
+            with keeping(lambda: result):  # a stop keeps what the first send created
+                result.merge(self._send_creates(retry))
         return result
 
     def _send_creates(self, actions: list[TaskAction]) -> ApplyResult:
@@ -142,11 +144,8 @@ class TaskWriter:
             })
             for a in actions
         ]
-        outcome = batch_write(self.client, "create", "tasks", items, "create_task", _key_of, kind="create",
-                              ambiguous_ok=False)
-        result = ApplyResult(failures=outcome.failures)
-        result.tasks_created = [CreatedTask(i.deal_id, i.ref, str(r["id"])) for i, r in outcome.written]
-        return result
+        return batch_write(self.client, "create", "tasks", items, "create_task", _key_of, _created,
+                           kind="create", ambiguous_ok=False)
 
     def complete(self, actions: Sequence[TaskAction]) -> ApplyResult:
         items = [
@@ -154,12 +153,18 @@ class TaskWriter:
             for a in actions
             if a.task_id
         ]
-        outcome = batch_write(
-            self.client, "update", "tasks", items, "complete_task", record_id, kind="batch_update"
+        return batch_write(
+            self.client, "update", "tasks", items, "complete_task", record_id, _completed, kind="batch_update"
         )
-        result = ApplyResult(failures=outcome.failures)
-        result.tasks_completed = len(outcome.written)
-        return result
+
+
+def _created(outcome: BatchOutcome) -> ApplyResult:
+    created = [CreatedTask(item.deal_id, item.ref, str(record["id"])) for item, record in outcome.written]
+    return ApplyResult(tasks_created=created, failures=outcome.failures)
+
+
+def _completed(outcome: BatchOutcome) -> ApplyResult:
+    return ApplyResult(tasks_completed=len(outcome.written), failures=outcome.failures)
 
 
 def _key_of(record: Json) -> str | None:

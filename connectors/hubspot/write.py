@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from connectors.base import ApplyResult, ConfigurationError, RecordFailure, TransientError, unavailable
+from connectors.base import (
+    ApplyResult,
+    ConfigurationError,
+    RecordFailure,
+    TransientError,
+    keeping,
+    unavailable,
+)
 from connectors.hubspot.client import HubSpotClient, Json
 from connectors.hubspot.config import PropertyNames
 from connectors.hubspot.errors import BadRequestError, NotFoundError
@@ -74,11 +81,13 @@ def batch_write(
     items: Sequence[Item],
     operation: str,
     identify: Callable[[Json], str | None],
+    tally: Callable[[BatchOutcome], ApplyResult],
     *,
     kind: str,
     ambiguous_ok: bool = True,
-) -> BatchOutcome:
-    """Write `items` in batches; `identify` maps a result record back to an item's `ref`.
+) -> ApplyResult:
+    """Write `items` in batches; `identify` maps a result record back to an item's `ref`, `tally` counts
+    what was written (also for an error that stops the run part-way: it carries that count).
 
     If HubSpot stays unavailable after the retry policy gave up, an idempotent write reports this batch
     and the rest as failures (retried next run) and keeps what was written; a create re-raises, so its
@@ -86,17 +95,18 @@ def batch_write(
     """
     outcome = BatchOutcome([], [])
     size = client.config.batch_size
-    for start in range(0, len(items), size):
-        client.check_budget()
-        try:
-            _write(client, method, object_type, list(items[start : start + size]), operation, identify, kind,
-                   ambiguous_ok, outcome)
-        except TransientError as exc:
-            if not ambiguous_ok:
-                raise
-            outcome.failures.extend(unavailable([i.deal_id for i in items[start:]], operation, exc))
-            break
-    return outcome
+    with keeping(lambda: tally(outcome)):
+        for start in range(0, len(items), size):
+            client.check_budget()
+            try:
+                _write(client, method, object_type, list(items[start : start + size]), operation, identify,
+                       kind, ambiguous_ok, outcome)
+            except TransientError as exc:
+                if not ambiguous_ok:
+                    raise
+                outcome.failures.extend(unavailable([i.deal_id for i in items[start:]], operation, exc))
+                break
+    return tally(outcome)
 
 
 def _write(
@@ -155,11 +165,12 @@ def update_deals(client: HubSpotClient, plans: Sequence[WritePlan], names: Prope
         for plan in plans
         if plan.changed
     ]
-    outcome = batch_write(client, "update", "deals", items, "update", record_id, kind="batch_update")
-    result = ApplyResult(failures=outcome.failures)
-    result.deals_updated = len(outcome.written)
-    result.fields_written = sum(len(item.body["properties"]) for item, _ in outcome.written)
-    return result
+    return batch_write(client, "update", "deals", items, "update", record_id, _updated, kind="batch_update")
+
+
+def _updated(outcome: BatchOutcome) -> ApplyResult:
+    fields = sum(len(item.body["properties"]) for item, _ in outcome.written)
+    return ApplyResult(deals_updated=len(outcome.written), fields_written=fields, failures=outcome.failures)
 
 
 def record_id(record: Json) -> str | None:

@@ -18,6 +18,7 @@ from connectors.base import (
     SetupReport,
     TransientError,
     creates_after_completions,
+    keeping,
     or_failures,
     unavailable,
 )
@@ -64,7 +65,8 @@ class SalesforceConnector:
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates.
         What Salesforce stays unavailable for after the retry policy gave up becomes failures of those
-        deals (retried next run), as with HubSpot; configuration and budget errors stop the run."""
+        deals (retried next run), as with HubSpot; configuration and budget errors stop the run, carrying
+        what was written before them (`ConnectorError.written`)."""
         self._api.caller.check_budget(self.config.api_reserve_fraction)
         self._require_owned_fields(plans)
         actions = [action for plan in plans for action in plan.tasks]
@@ -72,14 +74,15 @@ class SalesforceConnector:
         to_complete = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
         completions, failures = self._completion_writes(to_complete)
         result = ApplyResult(failures=failures)
-        if len(updates) > self.config.bulk_threshold:
-            deal_ids = [w.deal_id for w in updates]
-            result.merge(or_failures(lambda: self._writer.bulk_update(updates), deal_ids, "update"))
-            result.merge(self._writer.composite_update(completions))
-        else:
-            result.merge(self._writer.composite_update([*updates, *completions]))
-        creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
-        result.merge(self._tasks.create(creates_after_completions(creates, result)))
+        with keeping(lambda: result):
+            if len(updates) > self.config.bulk_threshold:
+                deal_ids = [w.deal_id for w in updates]
+                result.merge(or_failures(lambda: self._writer.bulk_update(updates), deal_ids, "update"))
+                result.merge(self._writer.composite_update(completions))
+            else:
+                result.merge(self._writer.composite_update([*updates, *completions]))
+            creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
+            result.merge(self._tasks.create(creates_after_completions(creates, result)))
         return result
 
     def _require_owned_fields(self, plans: Sequence[WritePlan]) -> None:

@@ -28,6 +28,7 @@ from connectors.base import (
     RecordFailure,
     TransientError,
     chunked,
+    keeping,
     unavailable,
     until_unavailable,
     unwritten_creates,
@@ -176,7 +177,8 @@ class TaskWriter:
             again = {a.deal_id for a in retry}
             tallied.failures = [f for f in tallied.failures if f.deal_id not in again]
             try:
-                tallied.merge(self._create_batch(retry))  # the key re-check first, as for any create
+                with keeping(lambda: tallied):  # a stop keeps what the first post created too
+                    tallied.merge(self._create_batch(retry))  # the key re-check first, as for any create
             except TransientError as exc:  # what the first post created stays counted
                 tallied.failures.extend(unavailable(again, "create_task", exc))
         return tallied

@@ -16,7 +16,7 @@ from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
-from worker.store.models import DealAssessmentRow, RunRow
+from worker.store.models import DealAssessmentRow, RunRow, TaskKeyRow
 from worker.sync import ChunkReport, SyncAlreadyRunning, SyncConnection, run_sync
 
 
@@ -340,25 +340,33 @@ def test_given_meeting_added_when_synced_then_open_task_completed_and_recorded(
     sync(connection, clock)
     (task,) = crm.open_tasks("NEW")
     assert task.action.commitment is Commitment.TIME
-    meeting = Activity(
-        id="m-new",
-        kind=ActivityKind.MEETING,
-        status=ActivityStatus.COMPLETED,
-        subject="Intro",
-        start=NOW,
-        attendee_ids=("c1",),
-    )
-    crm.put(crm.deals["NEW"].model_copy(update={"activities": (meeting,), "contacts": (Contact(id="c1"),)}))
+    hold_a_meeting(crm, "NEW")
     clock.advance(minutes=5)
 
     result = sync(connection, clock)
 
     assert result.counts.tasks_completed == 1
     assert not crm.tasks[task.task_id].is_open
+    assert task_key_rows(store)[task.key].completed_at is not None
+
+
+def hold_a_meeting(crm: MemoryConnector, deal_id: str) -> None:
+    """The deal's buyer contact was at a meeting: Time is secured, so its open task is to be completed."""
+    meeting = Activity(
+        id=f"m-{deal_id}",
+        kind=ActivityKind.MEETING,
+        status=ActivityStatus.COMPLETED,
+        subject="Intro",
+        start=NOW,
+        attendee_ids=("c1",),
+    )
+    crm.put(crm.deals[deal_id].model_copy(update={"activities": (meeting,), "contacts": (Contact(id="c1"),)}))
+
+
+def task_key_rows(store: Store) -> dict[str, TaskKeyRow]:
     with store.session() as session:
         connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
-        keys = {row.key: row for row in state_store.task_keys(session, connection_id)}
-    assert keys[task.key].completed_at is not None
+        return {row.key: row for row in state_store.task_keys(session, connection_id)}
 
 
 def test_given_lease_left_by_a_killed_local_process_when_syncing_then_it_is_taken_over(
@@ -458,3 +466,100 @@ def test_given_a_deal_the_connector_cannot_read_when_synced_then_the_rest_is_wri
     assert crm.deals["D007"].current.assessed_at is not None
     with store.session() as session:
         assert state_store.pending_retry_ids(session, connection_id) == []
+
+
+def pending_retries(store: Store) -> list[str]:
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        return state_store.pending_retry_ids(session, connection_id)
+
+
+def test_given_the_budget_spent_part_way_through_a_chunk_when_synced_then_the_run_records_what_it_wrote(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.fail_deal_ids = {"D001"}
+    crm.stop_apply_after = (5, BudgetExhaustedError("daily API budget at 95%"))
+
+    stopped = sync(connection, clock)
+
+    assert stopped.outcome == "budget_stopped"
+    assert "daily API budget at 95%" in (stopped.error or "")
+    assert [p.deal_id for p in crm.applied] == ["D000", "D002", "D003", "D004"]
+    written = sum(len(p.field_updates()) for p in crm.applied)
+    assert (stopped.counts.deals_changed, stopped.counts.fields_written) == (10, written)
+    assert stopped.counts.tasks_created == len(crm.tasks)
+    assert [(f.deal_id, f.operation) for f in stopped.failures] == [("D001", "update")]
+    assert watermark(store) is None
+    with store.session() as session:
+        connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]
+        (run, _name) = run_store.recent_runs(session, "acme")[0]
+        assert (run.fields_written, run.tasks_created, run.failures) == (written, len(crm.tasks), 1)
+        assert [f.deal_id for f in run_store.failures_of(session, stopped.run_id)] == ["D001"]
+        assert {row.key for row in state_store.task_keys(session, connection_id)} == {
+            t.key for t in crm.tasks.values()
+        }
+        assert state_store.pending_retry_ids(session, connection_id) == ["D001"]
+    assert stored_deal_ids(store) == {f"D{i:03}" for i in range(10)}  # the chunk read, assessed
+
+    crm.fail_deal_ids = set()
+    crm.stop_apply_after = None
+    clock.advance(minutes=5)
+    rest = sync(connection, clock)
+
+    assert rest.outcome == "success"
+    assert rest.counts.deals_changed == 25 - 4
+    assert len({t.key for t in crm.tasks.values()}) == len(crm.tasks) == stopped.counts.tasks_created + (
+        rest.counts.tasks_created
+    )
+    assert pending_retries(store) == []
+
+
+def test_given_deals_queued_for_retry_when_a_run_stops_before_writing_them_then_they_stay_queued(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.fail_deal_ids = {"D020", "D021"}
+    sync(connection, clock)
+    crm.fail_deal_ids = set()
+    crm.stop_apply_after = (1, FatalError("the CRM said no"))  # D020 is written, D021 is not
+    clock.advance(minutes=5)
+
+    stopped = sync(connection, clock)
+
+    assert stopped.outcome == "failed"
+    assert [p.deal_id for p in crm.applied][-1] == "D020"
+    assert stopped.counts.fields_written == len(crm.applied[-1].field_updates())
+    # D020 stays queued as well: which deals of a stopped apply were written in full is not known
+    assert pending_retries(store) == ["D020", "D021"]
+
+    crm.stop_apply_after = None
+    clock.advance(minutes=5)
+    rest = sync(connection, clock)
+
+    assert rest.outcome == "success"
+    assert crm.deals["D021"].current.assessed_at is not None
+    assert pending_retries(store) == []
+
+
+def test_given_a_task_completed_before_the_run_stopped_when_synced_again_then_the_store_has_it_closed(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.put(make_deal("NEW", stage="Prospecting", meetings=0))
+    sync(connection, clock)
+    (task,) = crm.open_tasks("NEW")
+    clock.advance(minutes=5)
+    hold_a_meeting(crm, "NEW")
+    clock.advance(minutes=5)
+    crm.put(crm.deals["D001"].model_copy(update={"activities": ()}))  # read after NEW, in its chunk
+    crm.stop_apply_after = (1, FatalError("the CRM said no"))
+    clock.advance(minutes=5)
+
+    stopped = sync(connection, clock)
+    written_before_the_stop = [p.deal_id for p in crm.applied][-1]
+    crm.stop_apply_after = None
+    clock.advance(minutes=5)
+    sync(connection, clock)
+
+    assert (stopped.outcome, written_before_the_stop) == ("failed", "NEW")
+    assert stopped.counts.tasks_completed == 1
+    assert not crm.tasks[task.task_id].is_open
+    assert task_key_rows(store)[task.key].completed_at is not None

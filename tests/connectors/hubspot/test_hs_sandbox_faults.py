@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hubspot_support import (
@@ -16,12 +17,17 @@ from hubspot_support import (
     read_all,
     sync,
 )
+from sqlalchemy import select
 
 from connectors.base import BudgetExhaustedError
 from core.models import OwnedField, OwnedFields, WritePlan
 from core.playbook import Playbook
 from sandbox.http import DropConnection, Request, Response
 from sandbox.hubspot import HubSpotSandbox
+from worker.store import Store
+from worker.store import state as state_store
+from worker.store.models import ConnectionRow, RunRow
+from worker.sync import SyncConnection, SyncResult, run_sync
 
 
 def score_plans(deal_ids: list[str], score: int, evidence_for: str | None = None) -> list[WritePlan]:
@@ -184,3 +190,77 @@ def test_given_hubspot_down_midway_when_updating_then_written_batches_kept_and_r
     assert [f.deal_id for f in result.failures] == deal_ids[20:]
     assert {f.code for f in result.failures} == {"transient"}
     assert connector.api_calls()["batch_update"] == 2 + 2  # the third batch tried twice, the rest not at all
+
+
+def spend_the_day_at_first_task_create(sandbox: HubSpotSandbox) -> None:
+    """Other integrations spend the portal's day while the first task-create batch is answered: its
+    headers show 10% of the day left, below the connector's 20% reserve, so the next batch is not sent."""
+    decorate = sandbox.app.decorate
+    limits = sandbox.portal.limits
+    spent: list[bool] = []
+
+    def hook(request: Request, response: Response) -> None:
+        if request.path.endswith("/tasks/batch/create") and not spent:
+            spent.append(True)
+            limits.used_today = limits.daily * 9 // 10
+        decorate(request, response)
+
+    sandbox.app.decorate = hook
+
+
+def task_keys(sandbox: HubSpotSandbox) -> list[str]:
+    return [key for deal_id in sandbox.store.tables["deals"] for key in deal_task_keys(sandbox, deal_id)]
+
+
+def test_given_the_budget_runs_out_between_task_batches_when_synced_then_the_run_records_what_it_wrote(
+    provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock, tmp_path: Path
+) -> None:
+    spend_the_day_at_first_task_create(provisioned)
+    store = Store.open(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+
+    def run() -> SyncResult:
+        connector = connector_for(provisioned, batch_size=10)
+        try:
+            return run_sync(SyncConnection("portal", connector, playbook, store), clock.now)
+        finally:
+            connector.close()
+            clock.advance(minutes=1)
+
+    stopped = run()
+    keys_after_stop = set(task_keys(provisioned))
+    provisioned.portal.limits.used_today = 0  # a new day
+    rest = run()
+
+    assert (stopped.outcome, rest.outcome) == ("budget_stopped", "success")
+    assert "20% reserve" in (stopped.error or "")
+    assert stopped.counts.tasks_created == len(keys_after_stop) == 10  # one batch, then the budget stop
+    assert stopped.counts.fields_written > 0  # every deal's fields went before the tasks
+    with store.session() as session:
+        (connection_id,) = session.scalars(select(ConnectionRow.id))
+        assert {row.key for row in state_store.task_keys(session, connection_id)} >= keys_after_stop
+        recorded = session.get(RunRow, stopped.run_id)
+        assert recorded is not None
+        assert (recorded.fields_written, recorded.tasks_created) == (stopped.counts.fields_written, 10)
+        assert state_store.get_watermark(session, connection_id) == rest.started_at
+    assert stopped.watermark_after is None
+    assert rest.counts.fields_written == 0
+    keys = task_keys(provisioned)
+    assert len(keys) == len(set(keys)) == 10 + rest.counts.tasks_created  # none made twice
+    store.close()
+
+
+def test_given_no_budget_left_to_resend_unowned_tasks_when_applied_then_the_error_carries_the_created(
+    provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    del provisioned.store.tables["owners"][next(iter(provisioned.store.tables["owners"]))]
+    spend_the_day_at_first_task_create(provisioned)  # the resend without owner is not sent
+
+    with pytest.raises(BudgetExhaustedError) as stopped:
+        sync(connector_for(provisioned), playbook, None, clock.now)
+
+    written = stopped.value.written
+    assert written is not None
+    assert written.fields_written > 0  # the deal updates went first
+    assert sorted(t.key for t in written.tasks_created) == sorted(task_keys(provisioned))
+    assert written.tasks_created
+    assert written.failures == []

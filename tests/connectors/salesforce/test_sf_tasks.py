@@ -19,7 +19,7 @@ from salesforce_support import (
     soql_with,
 )
 
-from connectors.base import CreatedTask
+from connectors.base import BudgetExhaustedError, CreatedTask
 from connectors.salesforce.tasks import TaskStatuses
 from core.models import Commitment, OwnedFields, TaskAction, TaskActionKind, WritePlan
 
@@ -138,6 +138,28 @@ def test_given_deals_whose_owner_was_deactivated_when_creating_then_their_tasks_
         CreatedTask(A, KEY_A, "00T5g00000Tsk10EAA"),
         CreatedTask(B, KEY_B, "00T5g00000Tsk11EAA"),
     ]
+
+
+def test_given_the_daily_limit_hit_retrying_an_unowned_task_when_applied_then_the_error_carries_the_created(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_task_statuses(rsps)
+    _lookup(rsps, payload("empty_query.json"), KEY_A, KEY_B)
+    refused_owner = payload("composite_create_inactive_owner.json")[0]
+    rsps.post(
+        f"{API}composite/sobjects",
+        json=[{"id": "00T5g00000Tsk10EAA", "success": True, "errors": []}, refused_owner],
+    )
+    rsps.get(f"{API}query/", status=403, json=payload("error_daily_limit.json"), match=[soql_with(KEY_B)])
+    plans = [_create(A, KEY_A, Commitment.CHANGE), _create(B, KEY_B, Commitment.TIME)]
+
+    with pytest.raises(BudgetExhaustedError) as stopped:
+        connector().apply(plans, PLAYBOOK)
+
+    # the run records the task A got: a rep deleting it later must not see it made again
+    assert stopped.value.written is not None
+    assert stopped.value.written.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk10EAA")]
+    assert stopped.value.written.failures == []
 
 
 def _without_priority(deal_id: str, key: str) -> dict[str, object]:
