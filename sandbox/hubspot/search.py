@@ -6,11 +6,15 @@ numbers as numbers, text case-insensitively. The documented limits answer 400 VA
 `query` over 3,000 characters, and paging to `after` >= 10,000 (HubSpot never returns results past
 the 10,000th; `total` still counts them all). `associations.<type>` EQ/IN filters find the records
 associated with given ids (the tasks of a deal). The sorted id list of a query is cached until the next
-write, so paging through 10,000 deals does not re-filter the table per page.
+write, so paging through 10,000 deals does not re-filter the table per page. Keyset paging (every page its
+own query, `hs_object_id GT <last id>`, sorted by hs_object_id ascending, as the connector pages) would
+miss that cache on every page, so such a query is answered from the cached list of the same query without
+its id filter, cut where that filter starts to hold: a real portal answers it from an index too.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import json
 import re
@@ -159,8 +163,7 @@ def matching_ids(store: HubSpotStore, object_type: str, body: dict[str, Any]) ->
     ]
     records.sort(key=lambda r: int(r["id"]))
     for spec in body.get("sorts") or []:
-        name = str(spec.get("propertyName")) if isinstance(spec, dict) else str(spec).lstrip("-")
-        descending = (spec.get("direction") if isinstance(spec, dict) else "") == "DESCENDING"
+        name, descending = _sort_of(spec)
         definition = store.definition(object_type, name)
         kind = definition["type"] if definition else "string"
         keyed = [(sort_key(kind, r["properties"].get(name)), r) for r in records]
@@ -168,6 +171,31 @@ def matching_ids(store: HubSpotStore, object_type: str, body: dict[str, Any]) ->
         present.sort(key=lambda pair: pair[0], reverse=descending)
         records = [r for _k, r in present] + [r for k, r in keyed if k is None]
     return [r["id"] for r in records]
+
+
+def _sort_of(spec: Any) -> tuple[str, bool]:
+    """A sort's property name and whether it is descending (a dict, or a bare property name)."""
+    if isinstance(spec, dict):
+        return str(spec.get("propertyName")), spec.get("direction") == "DESCENDING"
+    return str(spec).lstrip("-"), False
+
+
+def _keyset_split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """For a keyset page (one filter group with one `hs_object_id` GT/GTE filter, results in ascending
+    hs_object_id order): the same query without that filter, and the filter. None for any other query."""
+    groups = body.get("filterGroups") or []
+    sorts = body.get("sorts") or []
+    if len(groups) != 1 or any(_sort_of(spec) != ("hs_object_id", False) for spec in sorts):
+        return None
+    filters = list(groups[0].get("filters") or [])
+    keyset = [
+        f for f in filters
+        if f.get("propertyName") == "hs_object_id" and str(f.get("operator") or "").upper() in ("GT", "GTE")
+    ]
+    if len(keyset) != 1:
+        return None
+    rest = [f for f in filters if f is not keyset[0]]
+    return {**body, "filterGroups": [{**groups[0], "filters": rest}]}, keyset[0]
 
 
 class SearchCache:
@@ -178,6 +206,18 @@ class SearchCache:
         self._entries: dict[tuple[str, str], tuple[int, list[str]]] = {}
 
     def ids(self, store: HubSpotStore, object_type: str, body: dict[str, Any]) -> list[str]:
+        split = _keyset_split(body)
+        if split is None:
+            return self._cached(store, object_type, body)
+        without_keyset, keyset = split
+        past_keyset = _compile_filter(store, object_type, keyset)
+        ordered = self._cached(store, object_type, without_keyset)
+        # Every record has its id as hs_object_id, and `ordered` ascends by it, so the filter is false
+        # up to one place and true from there on: cut there.
+        records = store.tables[object_type]
+        return ordered[bisect.bisect_left(ordered, True, key=lambda i: past_keyset(records[i])) :]
+
+    def _cached(self, store: HubSpotStore, object_type: str, body: dict[str, Any]) -> list[str]:
         criteria = {k: body.get(k) for k in ("filterGroups", "sorts", "query")}
         cache_key = (object_type, json.dumps(criteria, sort_keys=True, default=str))
         hit = self._entries.get(cache_key)

@@ -12,6 +12,8 @@ from hubspot import HubSpot
 from hubspot.crm.deals import ApiException
 
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
+from sandbox.hubspot import search as search_mod
+from sandbox.hubspot.search import SearchCache, matching_ids
 from sandbox.hubspot.values import epoch_ms, iso_ms
 from tests.sandbox.conftest import HUBSPOT_T0, hubspot_book, hubspot_client_for
 
@@ -263,6 +265,78 @@ def test_given_10k_deals_when_searching_a_page_then_it_answers_well_under_a_seco
     assert page.total == 5_050 + 1  # bulk amounts 5000..10049 and book Deal 5
     assert first_page < 0.75  # generous: CI machines are shared; typically ~0.1 s
     assert next_page < 0.3  # a cached query: typically a few ms
+
+
+def _bulk_ms(minute: int) -> str:
+    return str(epoch_ms(datetime(2025, 3, 1, 0, minute, tzinfo=UTC)))
+
+
+_BULK_WINDOW = [
+    {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": _bulk_ms(10)},
+    {"propertyName": "hs_lastmodifieddate", "operator": "LTE", "value": _bulk_ms(50)},
+]
+_BY_ID = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+_BY_AMOUNT_DOWN = [{"propertyName": "amount", "direction": "DESCENDING"}]
+
+
+def _id_filter(operator: str, value: str) -> dict[str, str]:
+    return {"propertyName": "hs_object_id", "operator": operator, "value": value}
+
+
+def _one_group(*filters: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {"filterGroups": [{"filters": list(filters)}], **extra}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_one_group(*_BULK_WINDOW, _id_filter("GT", "15000"), sorts=_BY_ID), id="window-gt-mid"),
+        pytest.param(_one_group(_id_filter("GTE", "15000"), *_BULK_WINDOW), id="gte-first-default-sort"),
+        pytest.param(_one_group(_id_filter("GT", "0"), sorts=_BY_ID), id="gt-zero"),
+        pytest.param(_one_group(_id_filter("GT", "99999")), id="past-the-last"),
+        pytest.param(_one_group(_id_filter("GT", "15000.5")), id="fractional-bound"),
+        pytest.param(_one_group(_id_filter("GT", "12000"), _id_filter("GT", "15000")), id="two-id-filters"),
+        pytest.param(_one_group(_id_filter("GT", "15000"), query="bulk 1"), id="with-query"),
+        pytest.param(
+            _one_group(_id_filter("GT", "15000"), sorts=_BY_AMOUNT_DOWN),
+            id="other-sort",
+        ),
+        pytest.param(_one_group(_id_filter("LT", "15000")), id="lt"),
+    ],
+)
+def test_given_a_query_when_answered_from_the_cache_then_it_equals_a_scan_of_the_table(
+    big_portal: HubSpotSandbox, body: dict[str, Any]
+) -> None:
+    cache = SearchCache()
+    assert cache.ids(big_portal.store, "deals", body) == matching_ids(big_portal.store, "deals", body)
+    assert cache.ids(big_portal.store, "deals", body) == matching_ids(big_portal.store, "deals", body)
+
+
+def test_given_10k_deals_when_keyset_paging_through_them_then_the_table_is_filtered_once(
+    big_portal: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[str] = []
+
+    def counted(store: Any, object_type: str, body: dict[str, Any]) -> list[str]:
+        scans.append(object_type)
+        return matching_ids(store, object_type, body)
+
+    monkeypatch.setattr(search_mod, "matching_ids", counted)
+    client = hubspot_client_for(big_portal)
+    window = [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": _bulk_ms(10)}]
+    in_window = 10_050 - 3 * 600  # the hour's stamps repeat three times; each time 600 s fall before 00:10
+    seen: list[str] = []
+    last = "0"
+    while True:
+        page = _search(client, [*window, _id_filter("GT", last)], sorts=_BY_ID, limit=200)
+        if not page.results:
+            break
+        assert page.total == in_window - len(seen)
+        seen += [r.id for r in page.results]
+        last = seen[-1]
+    assert len(seen) == len(set(seen)) == in_window
+    assert seen == sorted(seen, key=int)
+    assert scans == ["deals"]  # one scan, not one per page (42 pages)
 
 
 def test_given_10k_deals_when_batch_reading_100_then_it_is_fast(big_portal: HubSpotSandbox) -> None:
