@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 import worker.scheduling.schedules  # noqa: F401 - the scheduler's tables live on the same metadata
 from connectors.base import RecordFailure
@@ -305,3 +306,31 @@ def test_given_the_file_stays_locked_when_connecting_then_it_goes_on_in_its_curr
 def test_given_another_sqlite_error_when_switching_to_wal_then_it_is_raised() -> None:
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         journal_to_wal(LockedCursor(locked=1, error="disk I/O error"), sleep=lambda _s: None)
+
+
+@pytest.mark.postgres
+def test_given_postgresql_dropped_the_stores_connection_when_used_again_then_it_reconnects(
+    postgres_store: Store,
+) -> None:
+    # A database restart, a failover or an idle-connection killer leaves the worker's pooled connection
+    # dead; the next run must get a live one, not fail on the dead one first.
+    url = postgres_store.engine.url.render_as_string(hide_password=False)
+    name = f"commitments-test-{uuid.uuid4().hex[:8]}"
+    store = Store.open(url, run_migrations=False, connect_args={"application_name": name})
+    admin = create_engine(url)
+    try:
+        with store.session() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+        with admin.begin() as connection:
+            killed = connection.execute(
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                     "WHERE application_name = :n"),
+                {"n": name},
+            ).scalar()
+        assert killed == 1
+
+        with store.session() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        store.close()
+        admin.dispose()

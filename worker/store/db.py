@@ -79,6 +79,11 @@ def create_store_engine(url: str, **engine_args: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _make_directory(Path(parsed.database).parent)
         engine_args.setdefault("connect_args", {"timeout": 30})
+    else:
+        # The worker runs for weeks: a PostgreSQL restart, a failover or an idle-connection killer leaves
+        # dead connections in the pool, so each checkout is tested first (one round trip) and replaced when
+        # dead, instead of the next run failing on it.
+        engine_args.setdefault("pool_pre_ping", True)
     try:
         engine = create_engine(parsed, **engine_args)
     except (NoSuchModuleError, ImportError):  # an unknown dialect, or a driver that is not installed
