@@ -131,8 +131,9 @@ def collaborate_rule(ctx: DealContext) -> Finding:
             [activity_evidence(OBSERVED, meeting, COLLABORATE)],
             f"held working session {quoted(meeting)} on {when(meeting)} with {ctx.buyers_at(meeting)}",
         )
-    # Working meetings: held buyer meetings after the first (which won time) that are not discovery.
-    first = ctx.held_buyer[0] if ctx.held_buyer else None
+    # Working meetings: held buyer meetings after the first (the introduction) that are not discovery. The
+    # first meeting is left out even when a call came before it and won time: it is still an introduction.
+    first = next((m for m in ctx.held_buyer if m.kind is MEETING), None)
     working = [m for m in candidates if m is not first]
     needed = ctx.playbook.thresholds.collaborate_min_meetings
     if len(working) >= needed:

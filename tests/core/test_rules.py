@@ -245,6 +245,19 @@ COLLABORATE = cases(
         ),
         UPCOMING,
     ),
+    Case(
+        "the-intro-meeting-is-not-working-even-after-a-first-call",
+        deal(
+            contacts=BUYER,
+            activities=[
+                activity("k1", "call", day="02-20"),
+                meeting("m1", subject="Intro call", day="03-01"),
+                meeting("m2", day="03-05"),
+            ],
+        ),
+        PARTIAL,
+        "only 1 working meeting",
+    ),
     Case("line-items-secure", deal(line_items=[LineItem(id="li1", name="Licences")]), SECURED, "1 line item"),
     Case(
         "scheduled-workshop-is-partial",
