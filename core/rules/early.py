@@ -76,14 +76,16 @@ def explore_rule(ctx: DealContext) -> Finding:
             f"held discovery {meeting.kind} {quoted(meeting)} on {when(meeting)} "
             f"with {ctx.buyers_at(meeting)}",
         )
+    # Without discovery words, a second meeting is what shows the buyer agreed to explore: a call besides
+    # the first meeting (a check-in, a scheduling call) is no such agreement.
     needed = ctx.playbook.thresholds.explore_min_meetings
-    if len(ctx.held_buyer) >= needed:
-        meeting = ctx.held_buyer[needed - 1]
+    meetings = [a for a in ctx.held_buyer if a.kind is MEETING]
+    if len(meetings) >= needed:
+        meeting = meetings[needed - 1]
         return finding(
             SECURED,
             [activity_evidence(OBSERVED, meeting, EXPLORE)],
-            f"{len(ctx.held_buyer)} meetings or connected calls held with buyer contacts (#{needed} on "
-            f"{when(meeting)})",
+            f"{len(meetings)} meetings held with buyer contacts (#{needed} on {when(meeting)})",
         )
     pain = ctx.first_text_hit("pain")
     stage = stage_evidence(ctx, EXPLORE)

@@ -132,9 +132,20 @@ EXPLORE = cases(
         "second-held-meeting-secures",
         deal(contacts=BUYER, activities=[meeting("m1", day="03-01"), meeting("m2", day="03-08")]),
         SECURED,
-        "2 meetings or connected calls held",
+        "2 meetings held with buyer contacts",
     ),
     Case("one-plain-meeting-is-nothing-yet", deal(contacts=BUYER, activities=[meeting()]), UPCOMING),
+    Case(
+        "a-meeting-and-a-plain-call-are-not-discovery-yet",
+        deal(contacts=BUYER, activities=[meeting("m1", day="03-01"), activity("k1", "call", day="03-08")]),
+        UPCOMING,
+    ),
+    Case(
+        "a-connected-discovery-call-secures",
+        deal(contacts=BUYER, activities=[activity("k1", "call", subject="Discovery call")]),
+        SECURED,
+        'held discovery call "Discovery call"',
+    ),
     Case(
         "pain-note-alone-is-partial",
         deal(activities=[note(body="They are struggling with churn")]),
