@@ -99,7 +99,7 @@ def _write_row(
         record = store.get(record_id)
         if record is None or record["IsDeleted"]:
             return record_id, [RecordError("ENTITY_IS_DELETED", "entity is deleted")], False
-        store.soft_delete(record)
+        writes.delete(store, record)
         return record_id, [], False
     if operation == "insert" or (operation == "upsert" and not record_id):
         new_id, errors = writes.create(store, job["object"], values, user_id)

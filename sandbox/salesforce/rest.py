@@ -220,7 +220,7 @@ def _register_crud(app: App, store: SalesforceStore) -> None:
         record = store.get(request.params["id"])
         if record is None or record["IsDeleted"]:
             return not_found()
-        store.soft_delete(record)
+        writes.delete(store, record)
         return Response(204)
 
     app.route("PATCH", DATA + r"/sobjects/(?P<type>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", "upsert")(

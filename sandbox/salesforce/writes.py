@@ -8,7 +8,8 @@ deactivated user -> INACTIVE_OWNER_OR_USER, ids in `store.fail_record_ids` -> `s
 and return errors instead of raising, so callers can report them per record. Side effects follow the
 platform: LastModifiedDate/SystemModstamp on every write, Opportunity stage fields and an
 OpportunityHistory row on a stage change, Task IsClosed/CompletedDateTime from Status, a task's people as
-TaskRelation rows counted in its WhoCount (Shared Activities), compound Names, line item totals.
+TaskRelation rows counted in its WhoCount (Shared Activities; a deleted one too), compound Names, line item
+totals.
 """
 
 from __future__ import annotations
@@ -283,8 +284,18 @@ def _relate_task(store: SalesforceStore, task: Record) -> None:
     task["WhoCount"] = 1 if task.get("WhoId") else 0
 
 
+def delete(store: SalesforceStore, record: Record) -> None:
+    """DELETE a record; taking a contact off a task changes its WhoCount (and so the task) as relating one
+    does."""
+    with store.lock:
+        store.soft_delete(record)
+        if store.type_of(record["Id"]) == "TaskRelation" and not record.get("IsWhat"):
+            _count_task_people(store, record["TaskId"])
+
+
 def _count_task_people(store: SalesforceStore, task_id: str) -> None:
-    """Relating one more contact to a task changes its WhoCount, so the task itself is modified too."""
+    """Relating one more contact to a task, or taking one off, changes its WhoCount, so the task itself is
+    modified too."""
     task = store.get(task_id)
     if task is None:
         return

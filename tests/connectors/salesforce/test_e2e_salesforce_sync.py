@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows, start_org, sync
@@ -129,10 +130,9 @@ def test_given_a_contact_without_a_role_at_a_held_meeting_when_read_then_they_me
     assert [a.attendee_ids for a in declined.activities if a.id == event] == [()]
 
 
-def test_given_a_call_logged_with_a_contact_without_a_role_when_read_then_they_were_on_the_call(
-    org: tuple[SalesforceSandbox, Clock],
-) -> None:
-    box, clock = org
+def _a_connected_call(box: SalesforceSandbox) -> tuple[Any, str, str, str, str]:
+    """A connected call logged on a deal with its contact (a role) as WhoId, and a new contact without a role:
+    the admin's session, the deal, that role's contact, the new contact and the call."""
     admin = password_login(box.credentials)
     deal_id = sorted(r["Id"] for r in rows(box, "Opportunity"))[3]
     role = next(r["ContactId"] for r in rows(box, "OpportunityContactRole") if r["OpportunityId"] == deal_id)
@@ -141,6 +141,14 @@ def test_given_a_call_logged_with_a_contact_without_a_role_when_read_then_they_w
         "WhatId": deal_id, "WhoId": role, "Subject": "Pricing call", "Status": "Completed",
         "TaskSubtype": "Call", "CallDisposition": "Connected",
     })["id"]
+    return admin, deal_id, role, contact, call
+
+
+def test_given_a_call_logged_with_a_contact_without_a_role_when_read_then_they_were_on_the_call(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    admin, deal_id, role, contact, call = _a_connected_call(box)
     since = clock.advance(minutes=30)
     clock.advance(minutes=30)
     admin.TaskRelation.create({"TaskId": call, "RelationId": contact})
@@ -150,6 +158,23 @@ def test_given_a_call_logged_with_a_contact_without_a_role_when_read_then_they_w
     assert deal.id == deal_id  # relating a contact modified the task
     assert [a.attendee_ids for a in deal.activities if a.id == call] == [(role, contact)]
     assert ("Ravi Odum", ()) in [(c.name, c.roles) for c in deal.contacts if c.id == contact]
+
+
+def test_given_a_contact_taken_off_a_call_when_read_incrementally_then_the_call_was_with_its_who_alone(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    admin, deal_id, role, contact, call = _a_connected_call(box)
+    relation = admin.TaskRelation.create({"TaskId": call, "RelationId": contact})["id"]
+    since = clock.advance(minutes=30)
+    clock.advance(minutes=30)
+    admin.TaskRelation.delete(relation)
+
+    (deal,) = [d for chunk in connect(box).read_deals(since, clock.advance(minutes=1)) for d in chunk]
+
+    assert deal.id == deal_id  # taking a contact off modified the task, as relating one does
+    assert [a.attendee_ids for a in deal.activities if a.id == call] == [(role,)]
+    assert admin.Task.get(call)["WhoCount"] == 1
 
 
 @pytest.mark.parametrize("bulk_threshold", [2000, 10], ids=["composite", "bulk"])
