@@ -269,6 +269,57 @@ def test_given_a_call_logged_with_several_contacts_when_reading_then_its_task_re
     assert sf.api_calls()["query"] == 3  # stages, deals, one TaskRelation query for the chunk's calls
 
 
+def _logged_with_two(opportunity_id: str, task_id: str) -> dict[str, Any]:
+    """An opportunity whose one task is a connected call logged with two contacts (WhoCount 2)."""
+    call = payload("opportunities_page.json")["records"][0]["Tasks"]["records"][0]  # connected, Con01
+    tasks = {"totalSize": 1, "done": True, "records": [{**call, "Id": task_id, "WhoCount": 2}]}
+    return {**_with_events(opportunity_id), "Tasks": tasks}
+
+
+def test_given_an_org_refusing_the_task_relation_query_when_reading_then_calls_count_their_who_alone(
+    rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_discovery(rsps)
+    records = [_logged_with_two("006A", "00T5g00000Tsk01EAA"), _logged_with_two("006B", "00T5g00000Tsk02EAA")]
+    rsps.get(f"{API}queryAll/", json=query_page(records),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
+    refused = [{"errorCode": "INVALID_TYPE", "message": "sObject type 'TaskRelation' is not supported."}]
+    rsps.get(f"{API}queryAll/", status=400, json=refused, match=[soql_with("FROM TaskRelation")])
+    invited = [{"EventId": "00U5g00000Evt01EAA", "RelationId": "003INVITED", "Status": "Accepted"}]
+    rsps.get(f"{API}queryAll/", json=query_page(invited), match=[soql_with("FROM EventRelation")])
+    sf = connector(session_config(chunk_size=1))
+
+    deals = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    assert [[a.attendee_ids for a in d.activities if a.id.startswith("00T")] for d in deals] == [
+        [("0035g00000Con01AAA",)]
+    ] * 2
+    assert all("003INVITED" in {c.id for c in d.contacts} for d in deals)  # meetings still read theirs
+    assert caplog.text.count("(TaskRelation) query") == 1  # not asked again for the next chunk
+    assert "INVALID_TYPE" in caplog.text
+
+
+def test_given_an_org_without_shared_activities_when_reading_then_calls_count_their_who_and_ask_no_more(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_discovery(rsps, skip=("Task",))
+    task = payload("describe_task.json")
+    task["fields"] = [f for f in task["fields"] if f["name"] != "WhoCount"]  # no Shared Activities
+    rsps.get(f"{API}sobjects/Task/describe", json=task)
+    call = payload("opportunities_page.json")["records"][0]["Tasks"]["records"][0]  # connected, Con01
+    record = {**_with_events("006A"), "Events": None,
+              "Tasks": {"totalSize": 1, "done": True, "records": [call]}}
+    rsps.get(f"{API}queryAll/", json=query_page([record]),
+             match=[soql_with("FROM Opportunity WHERE IsDeleted = false ORDER BY Id")])
+    sf = connector()
+
+    (deal,) = [d for chunk in sf.read_deals(None, UNTIL) for d in chunk]
+
+    assert [a.attendee_ids for a in deal.activities] == [("0035g00000Con01AAA",)]
+    queries = [u for c in rsps.calls if "/query" in (u := c.request.url or "")]
+    assert not [u for u in queries if "WhoCount" in u or "TaskRelation" in u]  # no such field or object
+
+
 def test_given_event_relations_the_user_cannot_read_when_reading_then_a_meeting_is_with_its_who_alone(
     rsps: responses.RequestsMock,
 ) -> None:
