@@ -299,6 +299,7 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
                 ref("RelationId", RELATION_TARGETS, "Relation", nillable=False),
                 FieldDef("IsWhat", "boolean", nillable=False),
             ],
+            updateable=False,  # create and delete only
         ),
         make_object(
             "EventRelation",

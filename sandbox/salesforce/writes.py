@@ -232,6 +232,8 @@ def _derive(store: SalesforceStore, object_type: str, values: Record, record: Re
         if closed and not (record or {}).get("IsClosed"):
             values["CompletedDateTime"] = store.now()
         values.setdefault("Status", merged.get("Status") or "Not Started")
+    if object_type == "TaskRelation":  # a contact or a lead is one of the task's people, else its What
+        values["IsWhat"] = store.type_of(merged.get("RelationId") or "") not in ("Contact", "Lead")
     if object_type in ("Contact", "User") and ({"FirstName", "LastName"} & values.keys()):
         values["Name"] = " ".join(p for p in (merged.get("FirstName"), merged.get("LastName")) if p)
     if object_type == "OpportunityLineItem":

@@ -120,6 +120,23 @@ def test_given_new_task_when_created_then_it_is_a_child_of_its_opportunity(sf: S
     assert sf.Task.get(single["id"])["CompletedDateTime"] is not None
 
 
+def test_given_a_task_when_an_account_is_related_to_it_then_it_is_a_what_not_one_of_its_people(
+    sf: Salesforce,
+) -> None:
+    opp_id = _opportunity_ids(sf)[0]
+    account = sf.Account.create({"Name": "Acme"})["id"]
+    contact = sf.Contact.create({"LastName": "Odum"})["id"]
+    call = {"WhatId": opp_id, "WhoId": contact, "Subject": "Call", "Status": "Completed"}
+    task = sf.Task.create(call)["id"]
+
+    relation = sf.TaskRelation.create({"TaskId": task, "RelationId": account})["id"]  # no IsWhat given
+
+    assert sf.TaskRelation.get(relation)["IsWhat"] is True  # false only for a contact or a lead
+    assert sf.Task.get(task)["WhoCount"] == 1
+    with pytest.raises(SalesforceMalformedRequest):  # TaskRelation supports create and delete, no update
+        sf.TaskRelation.update(relation, {"RelationId": contact})
+
+
 def test_given_an_inactive_owner_when_a_task_is_created_for_them_then_inactive_owner_or_user(
     salesforce_sandbox: SalesforceSandbox, sf: Salesforce
 ) -> None:
