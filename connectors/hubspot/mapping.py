@@ -408,7 +408,8 @@ def _activities(bundle: Json, context: MappingContext) -> tuple[tuple[Activity, 
 
 
 def deal_from_hubspot(bundle: Json, context: MappingContext) -> Deal:
-    """One deal bundle (deal, v4 association rows, associated objects, meeting attendees) to a core Deal."""
+    """One deal bundle (deal, v4 association rows, associated objects, the contacts of its meetings and calls)
+    to a core Deal."""
     deal = bundle["deal"]
     props = _props(deal)
     pipeline = str(props.get("pipeline") or "default")
