@@ -98,7 +98,7 @@ def explore_rule(ctx: DealContext) -> Finding:
     elif stage is not None:
         reason = f"the stage expects discovery, but no discovery meeting or {needed} buyer meetings logged"
     else:
-        reason = f"no discovery meeting with a buyer yet (or {needed} held buyer meetings)"
+        reason = f"no discovery meeting or call with a buyer yet, and fewer than {needed} buyer meetings held"
     return finding(grade, found, reason)
 
 

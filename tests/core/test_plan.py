@@ -36,7 +36,8 @@ def test_given_never_assessed_deal_when_planned_then_fields_written_and_task_cre
     assert create.owner_id == "u1"
     assert create.due_date == NOW.date() + timedelta(days=3)
     assert PLAYBOOK.commitments[C.EXPLORE].question in create.body
-    assert f"Where it stands ({NOW.date()}): no discovery meeting with a buyer yet" in create.body
+    standing = f"Where it stands ({NOW.date()}): no discovery meeting or call with a buyer yet, and fewer"
+    assert standing in create.body
 
 
 def test_given_applied_plan_when_replanned_later_then_plan_is_empty() -> None:
