@@ -40,7 +40,7 @@ ENGAGEMENT_TYPES: tuple[str, ...] = ("meetings", "calls", "emails", "notes", "ta
 # Engagements whose associated contacts took part in them: a meeting's attendees, a call's other end (a call
 # is logged on the contact who was called). An email's or a note's contacts were only written to or about.
 ATTENDED: tuple[str, ...] = ("meetings", "calls")
-# The plugin's task key lives in the task body as its last line, e.g. "[commitments-key: cmt:42:time]".
+# The plugin's task key lives in the task body as its last paragraph, e.g. "[commitments-key: cmt:42:time]".
 TASK_KEY_PATTERN = re.compile(r"\[commitments-key:\s*(cmt:(?P<deal>[^:\]\s]+):(?P<commitment>[a-z]+))\s*\]")
 
 DEAL_PROPERTIES: tuple[str, ...] = (

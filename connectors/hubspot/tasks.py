@@ -1,6 +1,7 @@
 """The plugin's tasks: at most one open task per open deal, created once per stable key, completed in batch.
 
-The key (`cmt:{deal}:{commitment}`) is stored as the last line of the task body, `[commitments-key: ...]`.
+The key (`cmt:{deal}:{commitment}`) is stored as the last paragraph of the task body (HTML, which is how
+HubSpot shows a task's notes), `[commitments-key: ...]`.
 A marker in `hs_task_body` works on every portal and tier with no extra schema scope (HubSpot tasks accept
 custom properties only where the portal allows them), comes back in the batch reads the connector already
 makes, and reads as a harmless footnote to the rep. Before each create batch the deals' tasks are re-read
@@ -13,6 +14,7 @@ refused for its owner (the deal's owner is no longer a HubSpot owner) is sent on
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
@@ -38,6 +40,17 @@ def key_marker(key: str) -> str:
     return f"[commitments-key: {key}]"
 
 
+def rich_text(text: str) -> str:
+    """Plain text as the HTML HubSpot shows a task's notes in: a paragraph per blank-line-separated block,
+    a <br> per line break (plain newlines would run the paragraphs together), and the text escaped, since
+    the body quotes CRM text (meeting subjects, names) that may hold '<' or '&'."""
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line, quote=False) for line in block.strip().split("\n")) + "</p>"
+        for block in blocks
+    )
+
+
 OWNER_REFUSED = "INVALID_OWNER_ID"  # in the message of a write naming an owner HubSpot no longer has
 
 
@@ -47,7 +60,7 @@ def task_properties(action: TaskAction) -> dict[str, str]:
     when = datetime.combine(due, time(9), tzinfo=UTC) if due else datetime.now(UTC)
     props = {
         "hs_task_subject": action.subject,
-        "hs_task_body": f"{action.body}\n\n{key_marker(action.key)}".strip(),
+        "hs_task_body": rich_text(f"{action.body}\n\n{key_marker(action.key)}"),
         "hs_task_status": "NOT_STARTED",
         "hs_task_priority": "MEDIUM",
         "hs_task_type": "TODO",

@@ -15,11 +15,22 @@ from connectors.hubspot.mapping import (
     parse_commitments,
     parse_time,
     plain_text,
+    plugin_task,
     quote_from_hubspot,
 )
 from connectors.hubspot.pipelines import stages_from_json
+from connectors.hubspot.tasks import task_properties
 from core.assess import assess
-from core.models import ActivityKind, ActivityStatus, Commitment, CommitmentStatus, Deal, QuoteStatus
+from core.models import (
+    ActivityKind,
+    ActivityStatus,
+    Commitment,
+    CommitmentStatus,
+    Deal,
+    QuoteStatus,
+    TaskAction,
+    TaskActionKind,
+)
 from core.playbook import Playbook
 
 C = Commitment
@@ -304,3 +315,26 @@ def test_given_quote_properties_when_mapped_then_status_from_lifecycle_then_sign
     props: dict[str, str | None], status: QuoteStatus
 ) -> None:
     assert quote_from_hubspot({"id": "1", "properties": props}).status is status
+
+
+def test_given_a_task_to_create_when_its_properties_are_made_then_its_body_is_html_key_last() -> None:
+    action = TaskAction(
+        kind=TaskActionKind.CREATE, deal_id="42", commitment=Commitment.TIME, key="cmt:42:time",
+        subject="Secure the Commitment for Time",
+        body='Ask for a first meeting.\n\nWhere it stands: meeting "R&D <sync>" is scheduled\nfor Monday.',
+    )
+
+    body = task_properties(action)["hs_task_body"]
+
+    assert body == (
+        "<p>Ask for a first meeting.</p>"
+        "<p>Where it stands: meeting \"R&amp;D &lt;sync&gt;\" is scheduled<br>for Monday.</p>"
+        "<p>[commitments-key: cmt:42:time]</p>"
+    )
+    task = plugin_task({"id": "7", "properties": {"hs_task_body": body}}, {"time": Commitment.TIME})
+    assert task is not None
+    assert task.key == "cmt:42:time"
+    assert plain_text(body) == (
+        'Ask for a first meeting.\nWhere it stands: meeting "R&D <sync>" is scheduled\nfor Monday.\n'
+        "[commitments-key: cmt:42:time]"
+    )
