@@ -6,7 +6,8 @@ Checks, each answered with what was found and, for a problem, the fix:
 - provisioning: `setup(dry_run=True)` reports nothing pending (fields, options, permissions present);
 - stage mapping: every CRM stage of every pipeline is in the playbook's stage map;
 - data coverage from a sample of deals: deals with buyer contacts and with contact roles, open deals with
-  no activity at all, and no emails logged (activity capture keeping emails outside the CRM).
+  no activity at all, held meetings and connected calls with a contact of the deal at them, and no emails
+  logged (activity capture keeping emails outside the CRM).
 `diagnose` is pure apart from the connector calls; the CLI prints its findings and exits non-zero when a
 problem is found. Errors are scrubbed of secrets before they are shown.
 """
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Literal
 
 from connectors.base import ConfigurationError, Connector, ConnectorError
-from core.models import ActivityKind, Deal
+from core.models import ActivityKind, ActivityStatus, Deal
 from core.playbook import Playbook
 from worker.observability.redaction import scrub
 
@@ -28,6 +29,7 @@ SAMPLE_SIZE = 500
 BUDGET_PROBLEM, BUDGET_WARNING = 0.10, 0.25
 MIN_CONTACT_SHARE = 0.5
 MAX_IDLE_SHARE = 0.5
+MIN_ATTENDED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _coverage(connector: Connector, now: datetime, size: int) -> list[Finding]:
                 "data coverage", "warning", "no deals found", "check the integration user's sharing access"
             )
         ]
-    return [_contacts(deals), _idle(deals), _emails(deals, connector.crm)]
+    return [_contacts(deals), _idle(deals), _attendees(deals, connector.crm), _emails(deals, connector.crm)]
 
 
 def _contacts(deals: list[Deal]) -> Finding:
@@ -192,6 +194,29 @@ def _idle(deals: list[Deal]) -> Finding:
         fix = "log meetings and calls on the deals: most commitments are secured by held meetings"
         return Finding("activity", "problem", detail, fix)
     return _ok("activity", detail)
+
+
+def _attendees(deals: list[Deal], crm: str) -> Finding:
+    """Held meetings and connected calls with a contact of the deal at them. One with nobody of the deal at
+    it is only the rep's word (it secures neither time nor explore nor collaborate), and a book where most
+    are logged so is the commonest reason every deal looks stuck at the start."""
+    held = [
+        (deal, a) for deal in deals for a in deal.activities
+        if a.kind in (ActivityKind.MEETING, ActivityKind.CALL) and a.status is ActivityStatus.COMPLETED
+    ]
+    if not held:
+        return _ok("meeting attendees", "no held meetings or connected calls in the sample")
+    with_buyer = sum(1 for deal, a in held if not {c.id for c in deal.contacts}.isdisjoint(a.attendee_ids))
+    share = with_buyer / len(held)
+    detail = f"{share:.0%} of {len(held)} held meetings and connected calls had a contact of the deal at them"
+    if share >= MIN_ATTENDED_SHARE:
+        return _ok("meeting attendees", detail)
+    fix = (
+        "set the meeting's or call's Name (WhoId) to the buyer, or invite or relate the buyer contacts"
+        if crm == "salesforce"
+        else "associate the buyer contacts with their meetings and calls"
+    )
+    return Finding("meeting attendees", "warning", detail, f"{fix}: a meeting with no buyer secures nothing")
 
 
 def _emails(deals: list[Deal], crm: str) -> Finding:

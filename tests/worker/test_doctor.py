@@ -52,6 +52,7 @@ def test_given_provisioned_org_with_good_data_when_diagnosed_then_no_problem(
         "stage mapping",
         "contact roles",
         "activity",
+        "meeting attendees",
         "email capture",
         "API budget",
     ]
@@ -123,6 +124,26 @@ def test_given_contacts_met_at_meetings_but_no_contact_roles_when_diagnosed_then
     assert contacts.severity == "warning"
     assert contacts.detail.endswith("sampled deals have buyer contacts, 0% a contact role")
     assert "decision maker" in contacts.fix
+
+
+def test_given_meetings_and_calls_logged_without_their_people_when_diagnosed_then_an_attendee_warning(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    for kind in ("Task", "Event"):  # contact roles stay: the deals have buyers, just none at the meetings
+        for activity in list(org.store.table(kind).values()):
+            org.store.set_fields(kind, activity, {"WhoId": None})
+    for relations, activity_id in (("EventRelation", "EventId"), ("TaskRelation", "TaskId")):
+        for relation in list(org.store.table(relations).values()):
+            org.store.set_fields(relations, relation, {activity_id: None})
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+
+    (attendees,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["meeting attendees"]
+
+    assert attendees.severity == "warning"
+    assert attendees.detail.startswith("0% of ")
+    assert attendees.detail.endswith("held meetings and connected calls had a contact of the deal at them")
+    assert "Name" in attendees.fix
 
 
 def test_given_no_emails_logged_when_diagnosed_then_activity_capture_hint(
