@@ -39,6 +39,16 @@ def by_check(findings: list[Finding]) -> dict[str, list[Finding]]:
     return grouped
 
 
+def nobody_at_the_activities(org: SalesforceSandbox) -> None:
+    """Meetings and calls logged with no one: no WhoId, no EventRelation or TaskRelation rows."""
+    for kind in ("Task", "Event"):
+        for activity in list(org.store.table(kind).values()):
+            org.store.set_fields(kind, activity, {"WhoId": None})
+    for relations, activity_id in (("EventRelation", "EventId"), ("TaskRelation", "TaskId")):
+        for relation in list(org.store.table(relations).values()):
+            org.store.set_fields(relations, relation, {activity_id: None})
+
+
 def test_given_provisioned_org_with_good_data_when_diagnosed_then_no_problem(
     org: SalesforceSandbox, playbook: Playbook
 ) -> None:
@@ -96,12 +106,7 @@ def test_given_deals_without_contact_roles_or_people_at_their_activities_when_di
 ) -> None:
     for role in list(org.store.table("OpportunityContactRole").values()):
         org.store.set_fields("OpportunityContactRole", role, {"OpportunityId": None})
-    for kind in ("Task", "Event"):  # nobody the deals met either
-        for activity in list(org.store.table(kind).values()):
-            org.store.set_fields(kind, activity, {"WhoId": None})
-    for relations, activity_id in (("EventRelation", "EventId"), ("TaskRelation", "TaskId")):
-        for relation in list(org.store.table(relations).values()):
-            org.store.set_fields(relations, relation, {activity_id: None})
+    nobody_at_the_activities(org)  # nobody the deals met either
     connector = connect(org, playbook)
     connector.setup(playbook, dry_run=False)
     findings = diagnose(connector, playbook, NOW, connection="acme")
@@ -129,12 +134,7 @@ def test_given_contacts_met_at_meetings_but_no_contact_roles_when_diagnosed_then
 def test_given_meetings_and_calls_logged_without_their_people_when_diagnosed_then_an_attendee_warning(
     org: SalesforceSandbox, playbook: Playbook
 ) -> None:
-    for kind in ("Task", "Event"):  # contact roles stay: the deals have buyers, just none at the meetings
-        for activity in list(org.store.table(kind).values()):
-            org.store.set_fields(kind, activity, {"WhoId": None})
-    for relations, activity_id in (("EventRelation", "EventId"), ("TaskRelation", "TaskId")):
-        for relation in list(org.store.table(relations).values()):
-            org.store.set_fields(relations, relation, {activity_id: None})
+    nobody_at_the_activities(org)  # contact roles stay: the deals have buyers, just none at the meetings
     connector = connect(org, playbook)
     connector.setup(playbook, dry_run=False)
 
