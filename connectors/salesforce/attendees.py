@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from connectors.base import ConfigurationError, ConnectorError, FatalError, chunked
 from connectors.salesforce import soql
-from connectors.salesforce.mapping import children, connected_call
+from connectors.salesforce.mapping import EVENT_RELATIONS, TASK_RELATIONS, children, connected_call
 from connectors.salesforce.session import Record, SalesforceApi
 from connectors.salesforce.soql import OrgSchema
 
@@ -62,11 +62,11 @@ def _several_on_a_connected_call(task: Record) -> bool:
 
 
 MEETINGS = Relations(
-    "Events", "EventRelation", soql.EVENT_RELATION_FIELDS, "EventRelations",
+    "Events", "EventRelation", soql.EVENT_RELATION_FIELDS, EVENT_RELATIONS,
     _event_relations_readable, lambda event: True,
 )
 CALLS = Relations(
-    "Tasks", "TaskRelation", soql.TASK_RELATION_FIELDS, "TaskRelations",
+    "Tasks", "TaskRelation", soql.TASK_RELATION_FIELDS, TASK_RELATIONS,
     _shared_activities, _several_on_a_connected_call,
 )
 ALL = (MEETINGS, CALLS)

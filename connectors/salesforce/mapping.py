@@ -182,7 +182,8 @@ def attendee_contacts(
 
 
 # The child lists of relation rows the reader attaches to events and calls (attendees.py).
-RELATION_LISTS = ("EventRelations", "TaskRelations")
+EVENT_RELATIONS, TASK_RELATIONS = "EventRelations", "TaskRelations"
+RELATION_LISTS = (EVENT_RELATIONS, TASK_RELATIONS)
 
 
 def people_named(activities: Sequence[Record]) -> dict[str, str]:
@@ -244,7 +245,7 @@ def activity_from_event(raw: Record, now: datetime) -> Activity:
 def event_attendees(raw: Record) -> tuple[str, ...]:
     """WhoId and every contact or lead related to or invited to the event (its `EventRelations`, attached
     by the reader), less those who declined: a meeting whose only buyer declined was the rep's alone."""
-    relations = children(raw, "EventRelations")
+    relations = children(raw, EVENT_RELATIONS)
     away = {
         str(r.get("RelationId")) for r in relations if str(r.get("Status") or "").lower() in _NOT_ATTENDING
     }
@@ -306,7 +307,7 @@ def activity_from_task(raw: Record) -> Activity:
 def task_people(raw: Record) -> tuple[str, ...]:
     """WhoId and every other contact or lead the task relates (its `TaskRelations`, attached by the reader
     to connected calls logged with several contacts)."""
-    people = [raw.get("WhoId"), *(r.get("RelationId") for r in children(raw, "TaskRelations"))]
+    people = [raw.get("WhoId"), *(r.get("RelationId") for r in children(raw, TASK_RELATIONS))]
     return tuple(dict.fromkeys(str(p) for p in people if p))
 
 
