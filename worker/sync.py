@@ -13,6 +13,7 @@ stored deals the CRM no longer returned (deleted or merged), so `commitments dea
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
 from worker.sync_record import ChunkOutcome, record_chunk
+
+log = logging.getLogger(__name__)
 
 FAILURES_KEPT = 200  # failures returned in the result; all of them are in the store
 
@@ -284,7 +287,10 @@ def _process_chunk(
             written = ChunkOutcome.stopped(to_write, stop.written)
             _count(run, unread, written)
             nothing_to_write = run.retry_ids - {p.deal_id for p in to_write}
-            _record(connection, run, deals, assessments, to_write, written, now, nothing_to_write)
+            try:
+                _record(connection, run, deals, assessments, to_write, written, now, nothing_to_write)
+            except Exception as exc:  # the run reports the stop; the next run rereads this chunk anyway
+                log.warning("could not record the chunk the run stopped in: %s", safe_error_text(exc))
             raise
     _count(run, unread, outcome)
     if not dry_run:

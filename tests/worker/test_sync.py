@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import BudgetExhaustedError, FatalError, TransientError
 from connectors.memory import MemoryConnector
@@ -512,6 +513,32 @@ def test_given_the_budget_spent_part_way_through_a_chunk_when_synced_then_the_ru
         rest.counts.tasks_created
     )
     assert pending_retries(store) == []
+
+
+def test_given_the_store_refusing_the_stopped_chunk_when_synced_then_the_run_still_reports_the_stop(
+    connection: SyncConnection,
+    crm: MemoryConnector,
+    clock: Clock,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crm.stop_apply_after = (3, BudgetExhaustedError("daily API budget at 95%"))
+
+    def store_down(*_args: object) -> None:
+        raise OperationalError("INSERT INTO deal_assessments", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr("worker.sync.record_chunk", store_down)
+
+    stopped = sync(connection, clock)
+
+    # the CRM's stop is what the run reports (budget_stopped resumes later), not the store's hiccup over it
+    assert stopped.outcome == "budget_stopped"
+    assert "daily API budget at 95%" in (stopped.error or "")
+    assert stopped.counts.fields_written == sum(len(p.field_updates()) for p in crm.applied) > 0
+    assert watermark(store) is None
+    with store.session() as session:
+        (run, _name) = run_store.recent_runs(session, "acme")[0]
+        assert (run.outcome, run.fields_written) == ("budget_stopped", stopped.counts.fields_written)
 
 
 def test_given_deals_queued_for_retry_when_a_run_stops_before_writing_them_then_they_stay_queued(
