@@ -110,20 +110,21 @@ class TaskWriter:
     def _create_batch(self, actions: list[TaskAction]) -> ApplyResult:
         result = ApplyResult()
         attempts = self.client.config.max_attempts
-        for attempt in range(1, attempts + 1):
-            existing = self.open_plugin_tasks(list(dict.fromkeys(a.deal_id for a in actions)))
-            for action in [a for a in actions if a.key in existing]:
-                found = existing[action.key].task_id
-                result.tasks_created.append(CreatedTask(action.deal_id, action.key, found))
-            actions = [a for a in actions if a.key not in existing]
-            if not actions:
-                return result
-            try:
-                result.merge(self._send_creates_or_unowned(actions))
-                return result
-            except TransientError:
-                if attempt == attempts:
-                    raise  # may or may not have been created: the next run's re-check settles it
+        with keeping(lambda: result):  # a stop keeps the tasks found under their keys
+            for attempt in range(1, attempts + 1):
+                existing = self.open_plugin_tasks(list(dict.fromkeys(a.deal_id for a in actions)))
+                for action in [a for a in actions if a.key in existing]:
+                    found = existing[action.key].task_id
+                    result.tasks_created.append(CreatedTask(action.deal_id, action.key, found))
+                actions = [a for a in actions if a.key not in existing]
+                if not actions:
+                    return result
+                try:
+                    result.merge(self._send_creates_or_unowned(actions))
+                    return result
+                except TransientError:
+                    if attempt == attempts:
+                        raise  # may or may not have been created: the next run's re-check settles it
         return result
 
     def _send_creates_or_unowned(self, actions: list[TaskAction]) -> ApplyResult:

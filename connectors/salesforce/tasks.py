@@ -138,22 +138,23 @@ class TaskWriter:
 
     def _create_batch(self, batch: list[TaskAction]) -> ApplyResult:
         outcome = ApplyResult()
-        for round_ in range(self._config.max_attempts):
-            existing = self.open_tasks([a.key for a in batch])
-            outcome.tasks_created.extend(
-                CreatedTask(a.deal_id, a.key, existing[a.key]) for a in batch if a.key in existing
-            )
-            batch = [a for a in batch if a.key not in existing]
-            if not batch:
+        with keeping(lambda: outcome):  # a stop keeps the tasks found under their keys
+            for round_ in range(self._config.max_attempts):
+                existing = self.open_tasks([a.key for a in batch])
+                outcome.tasks_created.extend(
+                    CreatedTask(a.deal_id, a.key, existing[a.key]) for a in batch if a.key in existing
+                )
+                batch = [a for a in batch if a.key not in existing]
+                if not batch:
+                    return outcome
+                try:
+                    results = self._post(batch)
+                except TransientError:
+                    if round_ + 1 >= self._config.max_attempts:
+                        raise
+                    continue  # the create may have landed: look the keys up again before retrying
+                outcome.merge(self._tally_or_retried(batch, results))
                 return outcome
-            try:
-                results = self._post(batch)
-            except TransientError:
-                if round_ + 1 >= self._config.max_attempts:
-                    raise
-                continue  # the create may have landed: look the keys up again before retrying
-            outcome.merge(self._tally_or_retried(batch, results))
-            return outcome
         return outcome
 
     def _tally_or_retried(self, batch: list[TaskAction], results: list[dict[str, Any]]) -> ApplyResult:

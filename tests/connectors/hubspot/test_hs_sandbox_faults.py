@@ -20,7 +20,9 @@ from hubspot_support import (
 from sqlalchemy import select
 
 from connectors.base import BudgetExhaustedError
-from core.models import OwnedField, OwnedFields, WritePlan
+from core.assess import assess
+from core.models import OwnedField, OwnedFields, TaskActionKind, WritePlan
+from core.plan import plan
 from core.playbook import Playbook
 from sandbox.http import DropConnection, Request, Response
 from sandbox.hubspot import HubSpotSandbox
@@ -264,3 +266,28 @@ def test_given_no_budget_left_to_resend_unowned_tasks_when_applied_then_the_erro
     assert sorted(t.key for t in written.tasks_created) == sorted(task_keys(provisioned))
     assert written.tasks_created
     assert written.failures == []
+
+
+
+def test_given_one_task_found_by_its_key_when_the_budget_stops_the_create_then_the_error_carries_it(
+    provisioned: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    connector = connector_for(provisioned)
+    deals = read_all(connector, None, clock.now)
+    creates = [
+        WritePlan(deal_id=a.deal_id, values=OwnedFields(), tasks=(a,))
+        for d in deals
+        for a in plan(assess(d, playbook, clock.now), d, playbook, clock.now).tasks
+        if a.kind is TaskActionKind.CREATE
+    ][:2]
+    (first,) = connector.apply(creates[:1], playbook).tasks_created  # since the read: a lost answer's retry
+    limits = provisioned.portal.limits
+    limits.used_today = limits.daily * 9 // 10  # the re-check's answers show the day spent
+
+    with pytest.raises(BudgetExhaustedError, match="20% reserve") as stopped:
+        connector.apply(creates, playbook)
+
+    # as when the create goes through: the first deal's task is there, and the run records its key
+    assert stopped.value.written is not None
+    assert stopped.value.written.tasks_created == [first]
+    assert deal_task_keys(provisioned, creates[1].deal_id) == []

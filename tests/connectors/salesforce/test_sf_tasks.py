@@ -162,6 +162,22 @@ def test_given_the_daily_limit_hit_retrying_an_unowned_task_when_applied_then_th
     assert stopped.value.written.failures == []
 
 
+def test_given_one_task_found_by_its_key_when_the_daily_limit_stops_the_create_then_the_error_carries_it(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_task_statuses(rsps)
+    _lookup(rsps, payload("open_tasks_by_key.json"), KEY_A, KEY_B)
+    rsps.post(f"{API}composite/sobjects", status=403, json=payload("error_daily_limit.json"))
+    plans = [_create(A, KEY_A, Commitment.CHANGE), _create(B, KEY_B, Commitment.TIME)]
+
+    with pytest.raises(BudgetExhaustedError) as stopped:
+        connector().apply(plans, PLAYBOOK)
+
+    # as when the create goes through: A's task is the deal's, and the run records its key
+    assert stopped.value.written is not None
+    assert stopped.value.written.tasks_created == [CreatedTask(A, KEY_A, "00T5g00000Tsk03EAA")]
+
+
 def _without_priority(deal_id: str, key: str) -> dict[str, object]:
     owned = {**_unowned_create(deal_id, key), "OwnerId": "0055g00000Own01AAA"}
     return {k: v for k, v in owned.items() if k != "Priority"}
