@@ -156,7 +156,8 @@ class TextIndex:
     """The lower-cased texts of one deal, searchable by keyword group.
 
     `first` answers the common question "which is the earliest text (among these) that matches?" and
-    stops scanning as soon as no later match can beat the best found; `search` lists every matching text.
+    stops scanning as soon as no later match can beat the best found; `last` finds the latest match the
+    same way; `search` lists every matching text.
     """
 
     __slots__ = ("_ascii", "_candidates_by_group", "_ends", "_joined", "_offsets", "_tokens", "_word_bytes")
@@ -259,6 +260,31 @@ class TextIndex:
                 else:
                     start = pos + 1
         return None if best is None else (best[1], best[0] - offsets[best[1]])
+
+    def last(self, group: KeywordGroup, allowed: Container[int] | None = None) -> tuple[int, int, str] | None:
+        """(text index, offset in that text, phrase) of the latest match in an allowed text, or None.
+
+        The mirror of `first`, scanning backwards: a later phrase is only searched after the best match
+        found so far. Rarely asked (setbacks), so it need not be as lean as `first`.
+        """
+        joined, offsets, ends = self._joined, self._offsets, self._ends
+        best: tuple[int, int, str] | None = None  # (position in the joined text, text index, phrase)
+        floor = 0
+        for entry in self._candidates(group):
+            phrase = entry[0]
+            end = len(joined)
+            while (pos := joined.rfind(phrase, floor, end)) != -1:
+                index = bisect_right(offsets, pos) - 1
+                if allowed is not None and index not in allowed:
+                    if index == 0:
+                        break
+                    end = ends[index - 1]  # on to the texts before this one
+                elif pos + len(phrase) <= ends[index] and self._whole_word(pos, entry):
+                    best, floor = (pos, index, phrase), pos + 1  # a later phrase must match after this
+                    break
+                else:
+                    end = pos + len(phrase) - 1  # the next occurrence starting before `pos`
+        return None if best is None else (best[1], best[0] - offsets[best[1]], best[2])
 
     def within(self, group: KeywordGroup, index: int) -> int | None:
         """The offset of the group's first match inside text `index`, or None."""

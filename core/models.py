@@ -64,7 +64,9 @@ class EvidenceKind(StrEnum):
     """How strong a piece of evidence is (DESIGN.md, "Evidence strength").
 
     `scheduled` extends the design's four kinds: a buyer event on the calendar but not yet held. It never
-    secures a commitment on its own, and unlike `asserted` it does not combine with `text`.
+    secures a commitment on its own, and unlike `asserted` it does not combine with `text`. `setback` is
+    counter-evidence: a text saying the buyer stepped back ("project on hold", "budget freeze") written after
+    what secured Change or Invest, which keeps them partial until newer evidence (or the rep) says otherwise.
     """
 
     OBSERVED = "observed"
@@ -72,6 +74,7 @@ class EvidenceKind(StrEnum):
     ASSERTED = "asserted"
     TEXT = "text"
     SCHEDULED = "scheduled"
+    SETBACK = "setback"
 
 
 class CommitmentStatus(StrEnum):

@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from core.keywords import KeywordGroup, build_groups
 from core.models import COMMITMENT_ORDER, Commitment
@@ -73,6 +81,40 @@ class Thresholds(_Strict):
         return self
 
 
+# Texts saying the buyer stepped back from changing or investing. Conservative on purpose: each phrase
+# states the step back outright ("next year" or "paused" alone say too little; "no budget" alone would
+# also match "no budget freeze"), and like every keyword it does not count when negated ("there are no
+# budget cuts") or asked ("is the project on hold?").
+DEFAULT_SETBACKS: tuple[str, ...] = (
+    "is on hold",
+    "are on hold",
+    "been on hold",
+    "put on hold",
+    "deal on hold",
+    "project on hold",
+    "deprioritized",
+    "deprioritised",
+    "no longer a priority",
+    "not a priority",
+    "budget freeze",
+    "budget frozen",
+    "budget cut",
+    "budget cuts",
+    "budget was cut",
+    "spending freeze",
+    "no budget for",
+    "no budget this year",
+    "no budget left",
+    "no budget available",
+    "lost funding",
+    "funding pulled",
+    "funding was pulled",
+    "project cancelled",
+    "project canceled",
+    "shelved",
+)
+
+
 class Keywords(_Strict):
     """Phrases matched case-insensitively on whole words in subjects, bodies and the deal description."""
 
@@ -86,11 +128,16 @@ class Keywords(_Strict):
     concern_resolved: tuple[str, ...]
     security_legal_review: tuple[str, ...]
     kickoff: tuple[str, ...]
+    # Counter-evidence for Change and Invest (see core.rules.context.DealContext.setback). Optional, so a
+    # playbook copied before it existed still loads and gets these; an empty list turns setbacks off.
+    setback: tuple[str, ...] = DEFAULT_SETBACKS
 
     @field_validator("*")
     @classmethod
-    def _not_empty(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
-        if not phrases or any(not p.strip() for p in phrases):
+    def _not_empty(cls, phrases: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if any(not p.strip() for p in phrases):
+            raise ValueError("phrases must not be blank")
+        if not phrases and info.field_name != "setback":
             raise ValueError("needs at least one non-blank phrase")
         return phrases
 
@@ -184,6 +231,8 @@ class Playbook(_Strict):
         """One compiled whole-word pattern per keyword group."""
         return {
             group: re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + r")\b")
+            if phrases
+            else re.compile(r"(?!)")  # an empty group (setbacks turned off) matches nothing
             for group, phrases in self.keywords.model_dump().items()
         }
 

@@ -1,5 +1,5 @@
 """What the ten rules share about one deal, computed once: held and scheduled buyer events, engaged
-contacts, the deal's evidence texts and their keyword hits, and what the stage expects.
+contacts, the deal's evidence texts and their keyword hits (and setbacks), and what the stage expects.
 
 Building this once per deal (instead of each rule re-filtering the activities and re-scanning the texts)
 is what keeps an assessment in the tens of microseconds. One pass over the chronologically sorted
@@ -242,6 +242,21 @@ class DealContext:
         found = self.index.first(self.playbook.keyword_groups[group], positions)
         # Only activities' own positions were searched, so a hit is never the description.
         return None if found is None else (self.texted[found[0]], found[1])
+
+    def setback(self, renewed_by: tuple[str, ...]) -> tuple[TextRecord, int, str] | None:
+        """The latest setback noted in the deal's evidence texts ("project on hold", "budget freeze"), with
+        its offset and phrase, unless a text matching one of the `renewed_by` groups came after it (the
+        buyer came back); None when there is none. Texts are in chronological order, the deal description
+        (the deal as it stands) last; within one text, a later offset is later."""
+        groups = self.playbook.keyword_groups
+        found = self.index.last(groups["setback"], self.evidence_positions)
+        if found is None:
+            return None
+        for group in renewed_by:
+            again = self.index.last(groups[group], self.evidence_positions)
+            if again is not None and again[:2] > found[:2]:
+                return None
+        return self.record(found[0]), found[1], found[2]
 
     def matches(self, group: str, activity: Activity) -> bool:
         position = self.record_index.get(activity.id)

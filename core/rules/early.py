@@ -23,6 +23,7 @@ from core.rules.findings import (
     finding,
     found_in,
     generic_grade,
+    held_back,
     quoted,
     stage_evidence,
     text_evidence,
@@ -103,14 +104,16 @@ def explore_rule(ctx: DealContext) -> Finding:
 
 
 def change_rule(ctx: DealContext) -> Finding:
-    """A compelling event or business case noted, with the stage past discovery, secures."""
+    """A compelling event or business case noted, with the stage past discovery, secures, unless a setback
+    ("project on hold") was noted after it."""
     hit = ctx.first_text_hit("change")
     stage = stage_evidence(ctx, CHANGE)
     found = [text_evidence(TEXT, *hit, CHANGE) if hit else None, stage]
     grade = generic_grade(found)
     if grade is SECURED:
         reason = "a reason to change is noted on the deal and the stage is past discovery"
-    elif hit is not None:
+        return held_back(ctx, CHANGE, ("change",), finding(grade, found, reason))
+    if hit is not None:
         reason = (
             f"a reason to change is noted in {found_in(hit[0])}, but the stage has not moved past discovery"
         )

@@ -25,6 +25,7 @@ OBSERVED = EvidenceKind.OBSERVED
 ASSERTED = EvidenceKind.ASSERTED
 TEXT = EvidenceKind.TEXT
 SCHEDULED = EvidenceKind.SCHEDULED
+SETBACK = EvidenceKind.SETBACK
 
 
 class Finding(NamedTuple):
@@ -135,3 +136,19 @@ def finding(grade: CommitmentStatus, found: Iterable[Evidence | None], reason: s
     # filter(None, ...) drops the Nones in C; an Evidence is always truthy (pydantic models define no
     # __bool__ or __len__).
     return Finding(grade, tuple(filter(None, found)), reason)
+
+
+def held_back(ctx: DealContext, rule: Commitment, renewed_by: tuple[str, ...], secured: Finding) -> Finding:
+    """`secured`, made partial when a setback was noted after what secured it ("budget freeze" after the
+    budget was approved) and nothing matching `renewed_by` since: the setback is cited first, as the CRM's
+    evidence line shows the first piece, and the reason says what it said."""
+    setback = ctx.setback(renewed_by)
+    if setback is None:
+        return secured
+    record, offset, phrase = setback
+    where = found_in(record) if record.activity is None else f"{found_in(record)} on {day(record.at)}"
+    return Finding(
+        PARTIAL,
+        (text_evidence(SETBACK, record, offset, rule), *secured.evidence),
+        f'{secured.reason}, but {where} says the buyer stepped back ("{phrase}")',
+    )

@@ -27,6 +27,7 @@ from core.rules.findings import (
     finding,
     found_in,
     generic_grade,
+    held_back,
     quote_evidence,
     quoted,
     stage_evidence,
@@ -53,7 +54,8 @@ def _forecast_in(deal: Deal, categories: tuple[str, ...]) -> bool:
 
 
 def invest_rule(ctx: DealContext) -> Finding:
-    """Amount set AND (economic buyer, budget noted or held pilot) secures; amount or forecast is partial."""
+    """Amount set AND (economic buyer, budget noted or held pilot) secures, unless a setback ("budget freeze")
+    was noted after the last budget or pilot note; amount or forecast alone is partial."""
     deal = ctx.deal
     amount = None
     if deal.amount:
@@ -67,7 +69,8 @@ def invest_rule(ctx: DealContext) -> Finding:
     if amount is not None and what:
         # The sign secured it, not the amount (alone only partial): cite it first, as the CRM's evidence
         # line and a rep's summary show the first piece of evidence.
-        return finding(SECURED, [sign, amount, forecast, stage], f"amount set and {what}")
+        secured = finding(SECURED, [sign, amount, forecast, stage], f"amount set and {what}")
+        return held_back(ctx, INVEST, ("budget", "pilot"), secured)
     found = [amount, sign, forecast, stage]
     if amount is not None:
         reason = "the amount is set, but there is no economic buyer, budget note or held pilot"

@@ -46,7 +46,7 @@ def test_given_example_file_when_assessed_then_table_lists_every_deal(cli: typer
     assert "006A000007" in out
     assert "Proposal/Price Quote" in out
     assert "9006" in out
-    assert "21 deals assessed as of 2026-04-01T12:00:00+00:00" in out
+    assert "22 deals assessed as of 2026-04-01T12:00:00+00:00" in out
     assert "warning: 006A000012: stage 'Verbal Commit' is not in the playbook" in out
 
 
@@ -60,6 +60,12 @@ def test_given_example_file_when_assessed_as_json_then_machine_readable(cli: typ
     assert by_id["9002"]["next"] == "collaborate"
     assert by_id["006A000010"]["plan"]["tasks"] == []  # closed lost: no tasks
     assert len(by_id["006A000001"]["results"]) == 10
+    # the setback example: a later "on hold" note keeps Change and Invest partial, and is cited first
+    held_back = {r["commitment"]: r for r in by_id["006A000014"]["results"]}
+    for commitment in ("change", "invest"):
+        assert held_back[commitment]["status"] == "partial"
+        assert held_back[commitment]["evidence"][0]["kind"] == "setback"
+        assert held_back[commitment]["evidence"][0]["record_id"] == "00TV02"
 
 
 def test_given_malformed_json_when_assessed_then_one_error_with_line_and_column(
@@ -113,7 +119,7 @@ def test_given_a_long_input_error_when_printed_to_a_pipe_then_it_stays_on_one_li
         (["explain", str(EXAMPLES), "006A000001", "--file", "x.json"], "give the Deal JSON file once"),
         (["explain", "a.json", "b", "c"], "explain takes [FILE] DEAL_ID, got 3 arguments: a.json b c"),
         (["explain", "nope.json", "006A000001"], "nope.json: no such file"),
-        (["explain", "nope", "--file", str(EXAMPLES)], "no deal with id 'nope' (21 deals: 006A000001"),
+        (["explain", "nope", "--file", str(EXAMPLES)], "no deal with id 'nope' (22 deals: 006A000001"),
     ],
 )
 def test_given_user_mistake_when_run_then_one_clear_error_exit_2(

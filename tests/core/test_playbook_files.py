@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.keywords import TextIndex
 from core.models import COMMITMENT_ORDER
-from core.playbook import PlaybookError
+from core.playbook import DEFAULT_SETBACKS, PlaybookError
 from worker.playbook_files import default_playbook_text, load_playbook
 
 DEFAULT = Path(__file__).resolve().parents[2] / "config" / "playbook.yaml"
@@ -127,3 +128,46 @@ def test_given_a_task_subject_with_an_unknown_placeholder_when_loaded_then_error
 
     assert "task.subject: Value error, unknown placeholder {" in str(caught.value)
     assert "the only one is {label}" in str(caught.value)
+
+
+def test_given_a_playbook_copied_before_setbacks_when_loaded_then_it_gets_the_default_setbacks(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    del data["keywords"]["setback"]
+
+    playbook = load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+
+    # the shipped file lists exactly the defaults, so an older copy judges as the shipped one does
+    assert playbook.keywords.setback == DEFAULT_SETBACKS == load_playbook().keywords.setback
+    assert "budget freeze" in playbook.keywords.setback
+
+
+def test_given_setbacks_turned_off_when_loaded_then_the_group_matches_nothing(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["keywords"]["setback"] = []
+
+    playbook = load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+
+    assert playbook.keywords.setback == ()
+    assert playbook.keyword_patterns["setback"].search("budget freeze") is None
+    assert TextIndex(["Budget freeze"]).last(playbook.keyword_groups["setback"]) is None
+
+
+@pytest.mark.parametrize(
+    ("group", "phrases", "expected"),
+    [
+        ("setback", ["on hold", " "], "keywords.setback: Value error, phrases must not be blank"),
+        ("budget", [], "keywords.budget: Value error, needs at least one non-blank phrase"),
+    ],
+)
+def test_given_blank_or_empty_keywords_when_loaded_then_error_names_the_group(
+    tmp_path: Path, group: str, phrases: list[str], expected: str
+) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["keywords"][group] = phrases
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(_write(tmp_path, yaml.safe_dump(data)))
+
+    assert expected in str(caught.value)

@@ -179,6 +179,8 @@ WORDS = st.sampled_from(
         "?",
         "\u2014",
         "discoverydiscoverydiscoverydiscoverydiscovery",
+        "is on hold",
+        "budget freeze",
     ]
 )
 
@@ -225,3 +227,33 @@ def test_given_any_texts_when_searched_then_same_hits_as_the_playbook_regex(text
         found = {i: _first_unnegated(pattern, text) for i, text in enumerate(lowered)}
         expected = {i: start for i, start in found.items() if start is not None}
         assert index.search(group) == expected, (name, texts)
+
+
+def _last_unnegated(pattern: re.Pattern[str], text: str) -> tuple[int, str] | None:
+    """The spec of `TextIndex.last` in one text: the latest start of a match that is neither negated nor
+    asked, with what matched there."""
+    for start in range(len(text), -1, -1):
+        match = pattern.match(text, start)
+        if match is None or _negated_reference(text, start) or _questioned_reference(text, match.end()):
+            continue
+        return start, match.group()
+    return None
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(st.lists(TEXTS, max_size=4), st.sets(st.integers(0, 3)))
+def test_given_any_texts_when_the_latest_hit_is_asked_then_the_regex_agrees(
+    texts: list[str], allowed: set[int]
+) -> None:
+    lowered = [t.lower() for t in texts]
+    index = TextIndex(texts)
+    for name, group in PLAYBOOK.keyword_groups.items():
+        pattern = PLAYBOOK.keyword_patterns[name]
+        hits = [(i, hit) for i, text in enumerate(lowered) if (hit := _last_unnegated(pattern, text))]
+        latest = hits[-1] if hits else None
+        found = index.last(group)
+        assert (found and found[:2]) == (latest and (latest[0], latest[1][0])), (name, texts)
+        in_allowed = [h for h in hits if h[0] in allowed]
+        found = index.last(group, allowed)
+        expected = in_allowed[-1] if in_allowed else None
+        assert (found and found[:2]) == (expected and (expected[0], expected[1][0])), (name, texts, allowed)

@@ -213,6 +213,71 @@ CHANGE = cases(
     ),
     Case("stage-alone-is-missing", deal("Needs Analysis"), MISSING, "no compelling event or business case"),
     Case("next-step-is-not-evidence", deal("Needs Analysis", next_step="Build the business case"), MISSING),
+    Case(
+        "a-setback-noted-after-the-reason-keeps-it-partial",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="The compelling event is the audit in June", day="03-02"),
+                note("n2", body="Project is on hold until Q3.", day="03-20"),
+            ],
+        ),
+        PARTIAL,
+        'past discovery, but a note on 2026-03-20 says the buyer stepped back ("is on hold")',
+        ("setback", "text", "asserted"),  # the setback first: the CRM's evidence line cites it
+    ),
+    Case(
+        "a-setback-in-the-description-keeps-it-partial",
+        deal("Needs Analysis", description="Business case approved. Since the reorg: deprioritized."),
+        PARTIAL,
+        'but the deal description says the buyer stepped back ("deprioritized")',
+    ),
+    Case(
+        "a-reason-noted-after-the-setback-secures-again",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="Project on hold for the reorg", day="03-02"),
+                note("n2", body="Back on: the board mandate is to switch by June", day="03-20"),
+            ],
+        ),
+        SECURED,
+        "past discovery",
+        ("text", "asserted"),
+    ),
+    Case(
+        "a-setback-before-the-reason-does-not-count",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="Budget freeze last year", day="03-01"),
+                note("n2", body="The compelling event is the audit in June", day="03-02"),
+            ],
+        ),
+        SECURED,
+    ),
+    Case(
+        "a-negated-or-asked-setback-does-not-count",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="The compelling event is the audit in June", day="03-02"),
+                note("n2", body="There are no budget cuts. Is the project on hold? No.", day="03-20"),
+            ],
+        ),
+        SECURED,
+    ),
+    Case(
+        "a-scheduled-meeting-saying-on-hold-is-not-evidence",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="The compelling event is the audit in June", day="03-02"),
+                meeting("m1", subject="Why the project is on hold", status="scheduled", day="03-20"),
+            ],
+        ),
+        SECURED,
+    ),
 )
 
 
@@ -392,6 +457,43 @@ INVEST = cases(
     Case("null-amount-and-nothing-else-is-nothing", deal(amount=None), UPCOMING),
     Case(
         "forecast-best-case-alone-is-partial", deal(forecast_category="Best Case"), PARTIAL, "forecast moved"
+    ),
+    Case(
+        "a-budget-freeze-keeps-an-economic-buyer-partial",
+        deal(
+            amount=50000,
+            contacts=_people("Economic Buyer"),
+            activities=[note(body="Budget freeze across the company", day="03-20")],
+        ),
+        PARTIAL,
+        'as economic buyer, but a note on 2026-03-20 says the buyer stepped back ("budget freeze")',
+        ("setback", "observed", "asserted"),
+    ),
+    Case(
+        "a-budget-approved-after-the-freeze-secures-again",
+        deal(
+            amount=50000,
+            activities=[
+                note("n1", body="Budget approved for Q3", day="03-02"),
+                note("n2", body="Spending freeze until the audit", day="03-10"),
+                note("n3", body="Freeze lifted, budget confirmed", day="03-20"),
+            ],
+        ),
+        SECURED,
+        "budget is noted",
+    ),
+    Case(
+        "a-held-pilot-after-the-freeze-secures-again",
+        deal(
+            amount=50000,
+            contacts=BUYER,
+            activities=[
+                note("n1", body="Budget frozen for now", day="03-02"),
+                meeting("m1", subject="Pilot kickoff", day="03-20"),
+            ],
+        ),
+        SECURED,
+        'pilot "Pilot kickoff" held on 2026-03-20',
     ),
 )
 
