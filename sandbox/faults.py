@@ -1,4 +1,5 @@
-"""Fault injection for the sandbox servers: latency, 429s, 5xx, dropped connections, expired sessions.
+"""Fault injection for the sandbox servers: latency, 429s, 5xx, dropped connections, expired sessions and
+Salesforce's query timeouts.
 
 A `FaultPlan` is drawn from once per API call. Rates are probabilities per call, drawn from a seeded
 random generator so a test run is repeatable; `only` restricts faults to some endpoint names (the names
@@ -14,7 +15,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("rate_limit", "server_error", "drop", "expired_session")
+FAULT_KINDS = ("rate_limit", "server_error", "drop", "expired_session", "query_timeout")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class FaultPlan:
     server_error: float = 0.0
     drop: float = 0.0
     expired_session: float = 0.0
+    query_timeout: float = 0.0
     retry_after: int = 1
     only: frozenset[str] | None = None
     seed: int = 0
@@ -50,7 +52,8 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self.script.clear()
-            self.rate_limit = self.server_error = self.drop = self.expired_session = self.latency = 0.0
+            self.rate_limit = self.server_error = self.drop = self.expired_session = self.query_timeout = 0.0
+            self.latency = 0.0
 
     def draw(self, endpoint: str) -> Fault:
         with self._lock:

@@ -7,6 +7,7 @@ Fault kinds (from `sandbox.faults.FaultPlan`) answer the way Salesforce does:
 - expired_session: the caller's session is really revoked, then 401 INVALID_SESSION_ID, so the client
   must log in again (simple-salesforce does so on its own for password/JWT/client-credentials logins).
 - drop: the connection closes without an answer (handled by sandbox.http).
+- query_timeout: 400 QUERY_TIMEOUT, a query that ran past Salesforce's time limit (meant for query routes).
 SOAP endpoints (login, Metadata API) answer the same faults as SOAP faults. Every `/services/data`
 response carries `Sforce-Limit-Info: api-usage=N/M`.
 """
@@ -89,6 +90,8 @@ def make_fault_response(store: SalesforceStore, style: FaultStyle):  # type: ign
             )
         if kind == "expired_session":
             return invalid_session()
+        if kind == "query_timeout":
+            return sf_error(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
         if style.server_error_status == 500:
             return sf_error(
                 500,

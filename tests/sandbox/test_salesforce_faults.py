@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
 from zeep.exceptions import Fault
 
 from sandbox.salesforce import SalesforceSandbox
@@ -55,6 +59,18 @@ def test_given_drop_fault_when_calling_then_connection_error(
     salesforce_sandbox.app.faults.queue("drop", "query")
     with pytest.raises(requests.ConnectionError):
         sf.query("SELECT Id FROM Opportunity")
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 5
+
+
+def test_given_query_timeout_fault_when_querying_then_400_query_timeout(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    salesforce_sandbox.app.faults.queue("query_timeout", "query_all")
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query_all("SELECT Id FROM Opportunity", include_deleted=True)
+    assert caught.value.content == [
+        {"message": "Your query request was running for too long.", "errorCode": "QUERY_TIMEOUT"}
+    ]
     assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == 5
 
 
