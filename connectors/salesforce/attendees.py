@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from connectors.base import ConfigurationError, ConnectorError, FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.mapping import EVENT_RELATIONS, TASK_RELATIONS, children, connected_call
-from connectors.salesforce.session import Record, SalesforceApi
+from connectors.salesforce.session import Record, SalesforceApi, from_the_start
 from connectors.salesforce.soql import OrgSchema
 
 log = logging.getLogger(__name__)
@@ -107,19 +107,22 @@ def attach_relations(
 def _buyer_side(
     api: SalesforceApi, schema: OrgSchema, kind: Relations, activity_ids: list[str], per_query: int
 ) -> dict[str, list[Record]] | None:
-    """Contacts' and leads' relation rows by activity id; None when Salesforce refused the query."""
-    found: dict[str, list[Record]] = {}
+    """Contacts' and leads' relation rows by activity id; None when Salesforce refused the query. Rows are
+    kept by person, one per activity and person as in Salesforce, so a query sent again from the start
+    after a dropped cursor (the rows have no key to resume after) reads none twice."""
+    found: dict[str, dict[str, Record]] = {}
     parent = kind.columns[0]
     try:
         for ids in chunked(activity_ids, per_query):
             query = soql.activity_relations(schema, kind.sobject, kind.columns, ids)
-            for row in api.records(query, include_deleted=True):
-                if str(row.get("RelationId") or "").startswith(BUYER_SIDE):
-                    found.setdefault(str(row.get(parent)), []).append(row)
+            for row in api.records(query, include_deleted=True, resume=from_the_start(query)):
+                relation = str(row.get("RelationId") or "")
+                if relation.startswith(BUYER_SIDE):
+                    found.setdefault(str(row.get(parent)), {})[relation] = row
     except (FatalError, ConfigurationError) as exc:
         attendees_refused(kind.sobject, exc)
         return None
-    return found
+    return {activity: list(rows.values()) for activity, rows in found.items()}
 
 
 def attendees_refused(sobject: str, exc: ConnectorError) -> None:

@@ -6,7 +6,10 @@ retry policy every Salesforce API call goes through (`ApiCaller.call`).
 `connectors.base` error to raise when retries are spent. It looks at exception types and status / error
 codes, never at free text, with one exception Salesforce forces on us: the daily limit and the
 concurrent-request limit share `REQUEST_LIMIT_EXCEEDED` and differ only in the message
-("TotalRequests" vs "ConcurrentRequests").
+("TotalRequests" vs "ConcurrentRequests"). Two query errors get classes of their own, as the reader can
+recover from them where a retry of the same request cannot: `QueryTimeoutError` (QUERY_TIMEOUT, a query
+that ran too long: the reader asks for less at a time) and `QueryCursorExpiredError` (INVALID_QUERY_LOCATOR,
+a cursor Salesforce dropped while it was paged: the query is sent again for the rest).
 
 `ApiCaller.call(kind, fn, ...)` retries with tenacity (exponential backoff with jitter, honouring
 `Retry-After`, bounded attempts), counts every attempt by kind for `api_calls()`, re-logs in on an
@@ -57,6 +60,15 @@ _CONFIG_CODES = frozenset(
 )
 
 
+class QueryTimeoutError(FatalError):
+    """Salesforce stopped a query that ran too long (QUERY_TIMEOUT): the same query would time out again."""
+
+
+class QueryCursorExpiredError(FatalError):
+    """Salesforce dropped a query's cursor while it was paged (INVALID_QUERY_LOCATOR: idle too long, or
+    pushed out by newer cursors of the same user)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     retry: bool
@@ -104,6 +116,11 @@ def _client_error(exc: SalesforceError) -> Verdict:
         return Verdict(False, ConfigurationError(
             f"Salesforce does not accept the request ({_describe(exc)}); run `commitments setup` to "
             "provision the fields and the permission set, and check the API version"))
+    if code == "QUERY_TIMEOUT":
+        return Verdict(False, QueryTimeoutError(f"Salesforce timed out running a query: {_describe(exc)}"))
+    if code == "INVALID_QUERY_LOCATOR":
+        error = QueryCursorExpiredError(f"Salesforce dropped a query's cursor: {_describe(exc)}")
+        return Verdict(False, error)
     return Verdict(False, FatalError(f"Salesforce rejected the request: {_describe(exc)}"))
 
 

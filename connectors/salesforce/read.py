@@ -15,10 +15,17 @@ SOQL says `IsDeleted = false`): query() hides archived activities, which would d
 meetings (and the commitments they secured) and the plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
 budget is checked before every page, so a run stops at a chunk boundary when the reserve is reached.
+
+Wide subqueries over a large org can run past Salesforce's query time limit (QUERY_TIMEOUT). A full read
+that times out reads the ids it has not read yet by a query of Id alone, and hydrates them; a query by ids
+that times out is sent again in two halves of the ids not read yet, down to one id, which alone stops the
+run. A cursor Salesforce drops while a deal query is paged (INVALID_QUERY_LOCATOR) is replaced, once, by the
+same query for the Ids after the last one read: every deal query is ordered by Id.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -27,10 +34,13 @@ from connectors.base import ConfigurationError, DealChunk, FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.attendees import attach_relations, attendees_refused
 from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.errors import QueryTimeoutError
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
-from connectors.salesforce.session import Record, SalesforceApi
+from connectors.salesforce.session import Record, SalesforceApi, from_the_start
 from connectors.salesforce.soql import OrgSchema, StageMeaning
 from core.models import Commitment, Deal
+
+log = logging.getLogger(__name__)
 
 DESCRIBED = ("Opportunity", "Task", "Event")
 # The other objects the opportunity query reads fields of: described when their relationship is there, so a
@@ -112,8 +122,7 @@ class Reader:
         context = self._context(schema, until)
         self._attendees_refused = set()
         if since is None:
-            query = soql.full_read(schema, self._names)
-            pages = self._budgeted(self._api.pages(query, include_deleted=True))
+            pages = self._full_read(schema)
         else:
             start = since - timedelta(seconds=self._config.lookback_seconds)
             ids = self.changed_ids(start, until, include_ids)
@@ -128,9 +137,14 @@ class Reader:
 
     def changed_ids(self, start: datetime, end: datetime, include_ids: Collection[str]) -> list[str]:
         """Ids of opportunities to read, in order of first sight, each once."""
+        # These queries read one id column on the indexed SystemModstamp, so a QUERY_TIMEOUT is not expected
+        # of them; should one come, it stops the run and the next run reads the same window again (the
+        # watermark does not move). A dropped cursor sends the query again from the start: `found` already
+        # ignores the ids it has, and an order by SystemModstamp gives no key to resume after.
         found: dict[str, None] = {}
         self._api.caller.check_budget(self._config.api_reserve_fraction)
-        for row in self._api.records(soql.changed_opportunities(start, end)):
+        query = soql.changed_opportunities(start, end)
+        for row in self._api.records(query, resume=from_the_start(query)):
             found.setdefault(str(row["Id"]), None)
         for sobject, parent in soql.CHANGE_SOURCES:
             if not self._has_object(sobject):
@@ -138,7 +152,7 @@ class Reader:
             query = soql.changed_children(sobject, parent, start, end)
             try:
                 # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
-                for row in self._api.records(query, include_deleted=True):
+                for row in self._api.records(query, include_deleted=True, resume=from_the_start(query)):
                     parent_id = _follow(row, parent)
                     if parent_id and str(parent_id).startswith("006"):
                         found.setdefault(str(parent_id), None)
@@ -156,10 +170,53 @@ class Reader:
             return soql.RELATIONSHIP_OF[sobject] in schema.relationships
         return schema.has(sobject, "Id")
 
+    def _full_read(self, schema: OrgSchema) -> Iterator[list[Record]]:
+        """Every opportunity, by one query; should it time out, the ids not read yet, then those deals."""
+        last: str | None = None
+        try:
+            for page in self._ordered_by_id(lambda after: soql.full_read(schema, self._names, after)):
+                last = str(page[-1]["Id"]) if page else last
+                yield page
+        except QueryTimeoutError:
+            log.warning("Salesforce timed out on the full read's query; reading the ids of the opportunities "
+                        "not read yet, then the opportunities %d at a time", self._config.ids_per_query)
+            pages = self._ordered_by_id(lambda after: soql.opportunity_ids(after or last))
+            yield from self._hydrate(schema, [str(row["Id"]) for page in pages for row in page])
+
     def _hydrate(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
         for chunk in chunked(ids, self._config.ids_per_query):
-            query = soql.by_ids(schema, self._names, chunk)
-            yield from self._budgeted(self._api.pages(query, include_deleted=True))
+            yield from self._by_ids(schema, list(chunk))
+
+    def _by_ids(self, schema: OrgSchema, ids: list[str]) -> Iterator[list[Record]]:
+        """The opportunities `ids`, by one query; should it time out, the ids not read yet in two halves."""
+        read: set[str] = set()
+        try:
+            for page in self._ordered_by_id(lambda after: soql.by_ids(schema, self._names, ids, after)):
+                read.update(str(row["Id"]) for row in page)
+                yield page
+        except QueryTimeoutError as exc:
+            if len(ids) == 1:
+                raise QueryTimeoutError(
+                    f"Salesforce timed out reading opportunity {ids[0]} alone (QUERY_TIMEOUT), with its "
+                    "activities, contact roles, stage history, line items and quotes; hiding fields the sync "
+                    "can do without from the integration user (field-level security) makes the query "
+                    "lighter, or ask Salesforce support about the query's performance"
+                ) from exc
+            rest = [i for i in ids if i not in read]
+            half = (len(rest) + 1) // 2
+            log.warning("Salesforce timed out reading %d opportunities in one query; reading the %d not "
+                        "read yet by queries of %d and %d", len(ids), len(rest), half, len(rest) - half)
+            for part in (rest[:half], rest[half:]):
+                if part:
+                    yield from self._by_ids(schema, part)
+
+    def _ordered_by_id(self, query: Callable[[str | None], str]) -> Iterator[list[Record]]:
+        """The pages of `query(None)`, ordered by Id; a dropped cursor carries on with `query(last Id)`."""
+
+        def rest(last: Record | None) -> str:
+            return query(str(last["Id"]) if last else None)
+
+        return self._budgeted(self._api.pages(query(None), include_deleted=True, resume=rest))
 
     def _budgeted(self, pages: Iterator[list[Record]]) -> Iterator[list[Record]]:
         """Check the reserve before each page is fetched (the pages are lazy)."""

@@ -3,11 +3,14 @@
 `SalesforceApi` owns the requests session, the simple-salesforce client (built on first use, so
 constructing a connector does no I/O), the usage tracker and the `ApiCaller` every call goes through.
 It pages queries itself (one paginator, with a loop guard) and drains child-relationship pages, which
-simple-salesforce silently drops (`done: false` + `nextRecordsUrl` inside a subquery result).
+simple-salesforce silently drops (`done: false` + `nextRecordsUrl` inside a subquery result). A cursor
+Salesforce drops while a query is paged (INVALID_QUERY_LOCATOR) is replaced once by a query the caller
+gives for the rest, as only the caller knows how its query can carry on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -27,9 +30,17 @@ from connectors.salesforce.client import (
     login_error,
 )
 from connectors.salesforce.config import SalesforceConfig
-from connectors.salesforce.errors import ApiCaller
+from connectors.salesforce.errors import ApiCaller, QueryCursorExpiredError
 
 Record = dict[str, Any]
+# The query that carries on after a dropped cursor, given the last record read (None: none read yet).
+Resume = Callable[[Record | None], str]
+log = logging.getLogger(__name__)
+
+
+def from_the_start(soql: str) -> Resume:
+    """Resume by sending the same query again: for callers that ignore the rows they already have."""
+    return lambda _last: soql
 
 
 class SalesforceApi:
@@ -86,24 +97,44 @@ class SalesforceApi:
     def _query_headers(self) -> dict[str, str]:
         return {"Sforce-Query-Options": f"batchSize={self.config.query_batch_size}"}
 
-    def pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[Record]]:
-        """Every page of a query's records, following `nextRecordsUrl` with a loop guard."""
-        result = self.call("query", self.sf.query, soql, include_deleted=include_deleted,
-                           headers=self._query_headers)
+    def pages(
+        self, soql: str, *, include_deleted: bool = False, resume: Resume | None = None
+    ) -> Iterator[list[Record]]:
+        """Every page of a query's records, following `nextRecordsUrl` with a loop guard. When Salesforce
+        drops the cursor on the way, `resume(last record read)` is the query sent instead, once: a query
+        for what is left, or the same query again where the caller ignores rows it already has."""
+        result = self._query(soql, include_deleted)
         seen: set[str] = set()
+        last: Record | None = None
         while True:
-            yield list(result.get("records") or [])
+            records = list(result.get("records") or [])
+            last = records[-1] if records else last
+            yield records
             if result.get("done", True):
                 return
             next_url = str(result["nextRecordsUrl"])
             if next_url in seen:
                 raise FatalError(f"Salesforce returned the same query page twice ({next_url}); stopping")
             seen.add(next_url)
-            result = self.call("query_more", self.sf.query_more, next_url, identifier_is_url=True,
-                               headers=self._query_headers)
+            try:
+                result = self.call("query_more", self.sf.query_more, next_url, identifier_is_url=True,
+                                   headers=self._query_headers)
+            except QueryCursorExpiredError:
+                if resume is None:
+                    raise
+                log.warning("Salesforce dropped a query's cursor while it was paged; sending the query again "
+                            "for the rest")
+                result = self._query(resume(last), include_deleted)
+                resume = None  # once: a cursor dropped again is raised, as any other error
 
-    def records(self, soql: str, *, include_deleted: bool = False) -> Iterator[Record]:
-        for page in self.pages(soql, include_deleted=include_deleted):
+    def _query(self, soql: str, include_deleted: bool) -> Any:
+        return self.call("query", self.sf.query, soql, include_deleted=include_deleted,
+                         headers=self._query_headers)
+
+    def records(
+        self, soql: str, *, include_deleted: bool = False, resume: Resume | None = None
+    ) -> Iterator[Record]:
+        for page in self.pages(soql, include_deleted=include_deleted, resume=resume):
             yield from page
 
     def drain_children(self, record: Record) -> Record:

@@ -1,4 +1,5 @@
-"""End to end through a misbehaving sandbox: 429s, 503s, dropped connections, expired sessions, limits.
+"""End to end through a misbehaving sandbox: 429s, 503s, dropped connections, expired sessions, limits,
+query timeouts and dropped query cursors.
 
 Whatever the faults, a sync either finishes with everything written (a clean second run writes nothing)
 or stops with a clear error; it never creates a plugin task twice.
@@ -63,6 +64,37 @@ def test_given_a_task_create_call_fails_once_when_syncing_then_each_task_is_crea
 
     assert len(run.result.tasks_created) == len(plugin_tasks(box))
     _assert_nothing_lost_nothing_doubled(box, clock)
+
+
+def test_given_the_full_read_times_out_when_syncing_then_every_deal_is_read_by_ids_and_lands_once(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    box.app.faults.queue("query_timeout", "query_all")  # the deal query over the whole book
+    sf = connect(box, ids_per_query=16)
+
+    run = sync(sf, clock.now)
+
+    assert sorted(d.id for d in run.deals) == sorted(box.store.tables["Opportunity"])
+    assert run.result.deals_updated == 40
+    assert sf.api_calls()["query"] >= 1 + 1 + 1 + 3  # the stages, the full read, the ids, three by ids
+    _assert_nothing_lost_nothing_doubled(box, clock)
+
+
+def test_given_the_org_drops_the_read_cursor_midway_when_reading_all_then_every_deal_is_read_once(
+    org: tuple[SalesforceSandbox, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    box, clock = org
+    sf = connect(box, chunk_size=5, query_batch_size=200)
+
+    deals: list[Deal] = []
+    for chunk in sf.read_deals(None, clock.now):
+        if not deals:  # Salesforce drops a cursor left idle, or a user's oldest when too many are open
+            box.store.cursors.clear()
+        deals.extend(chunk)
+
+    assert sorted(d.id for d in deals) == sorted(box.store.tables["Opportunity"])
+    assert "dropped a query's cursor" in caplog.text
 
 
 def test_given_the_daily_limit_is_spent_when_reading_then_the_run_stops_with_budget_exhausted(
