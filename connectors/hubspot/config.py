@@ -80,6 +80,12 @@ class HubSpotConfig(BaseModel):
         default=(CONNECTED_DISPOSITION,),
         description="hs_call_disposition GUIDs meaning the buyer was reached ('Connected' + custom).",
     )
+    also_watch: tuple[Literal["quotes", "buying_roles"], ...] = Field(
+        default=(),
+        description="Records incremental runs also search for changes, one search a run each: 'quotes' (a "
+        "quote published or accepted) and 'buying_roles' (a contact's hs_buying_role set or changed). "
+        "Without them those changes reach their deals at the nightly full run.",
+    )
 
     @field_validator("access_token")
     @classmethod

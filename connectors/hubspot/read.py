@@ -1,16 +1,17 @@
 """Reading deals with everything core needs, in few calls and bounded memory.
 
 Full read: the deals list API, 100 deals with their properties per call. Incremental: ids from the search
-window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch the
-deal's own `hs_lastmodifieddate`, so their deals are found through engagement->deal associations), plus
+window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch
+the deal's own `hs_lastmodifieddate`, so their deals are found through their associations:
+`CHANGE_SOURCES`), and quotes and contacts holding a buying role where the connection watches them, plus
 `include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to 1,000:
 one v4 association read per related type per window, associated objects batch-read 100 per call, meeting
-attendees and the contacts called through meetings->contacts and calls->contacts (those met at a held meeting
-or a connected call whom no deal of the window is associated with read too, 100 per call). Each window is
-mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is never held. Pipelines are read
-once per `read`, and only when there is a deal to map, so an idle incremental run costs exactly its six
-searches. The portal's daily reserve is checked before every search page, deal page and window, so a run stops
-between batches when it is reached.
+attendees and the contacts called through meetings->contacts and calls->contacts (those met at a held
+meeting or a connected call whom no deal of the window is associated with read too, 100 per call). Each
+window is mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is never held.
+Pipelines are read once per `read`, and only when there is a deal to map, so an idle incremental run costs
+exactly its six searches (one more per watched type). The portal's daily reserve is checked before every
+search page, deal page and window, so a run stops between batches when it is reached.
 """
 
 from __future__ import annotations
@@ -34,10 +35,22 @@ from connectors.hubspot.mapping import (
     took_place,
 )
 from connectors.hubspot.pipelines import load_stages
-from connectors.hubspot.search import changed_ids, search_request
+from connectors.hubspot.search import ChangeSource, changed_ids, search_request
 from core.models import Deal
 
 DEAL_RELATED: tuple[str, ...] = ("contacts", *ENGAGEMENT_TYPES, "line_items", "quotes")
+# Records whose own edits matter to their deals but leave the deal untouched: HubSpot moves a deal's
+# hs_lastmodifieddate when a record is associated with it (its association counts change), not when an
+# associated record is edited. Engagements (a meeting's outcome) are always searched. Quotes (published or
+# accepted: Review) and contacts holding a buying role (a role set or changed: Consensus, Invest) are
+# searched when the connection's `also_watch` names them: each costs one more search every run (an idle run
+# makes six calls without them), and otherwise the nightly full run brings those changes. Only contacts with
+# a role are searched, as marketing tools edit the others all day; a role cleared waits for the full run.
+CHANGE_SOURCES: tuple[ChangeSource, ...] = tuple(ChangeSource(kind) for kind in ENGAGEMENT_TYPES)
+WATCHABLE: dict[str, ChangeSource] = {
+    "quotes": ChangeSource("quotes"),
+    "buying_roles": ChangeSource("contacts", modified="lastmodifieddate", having="hs_buying_role"),
+}
 _MAX_LIST_QUERY_CHARS = 4_000  # beyond this the list URL gets long: list ids, then batch read
 
 
@@ -100,28 +113,28 @@ class DealReader:
     # ---------------------------------------------------------------------------------------- which deals
 
     def changed_deal_ids(self, since: datetime, until: datetime) -> set[str]:
-        """Deals modified in the window, and deals of engagements modified in it."""
+        """Deals modified in the window, and deals of the change sources' records modified in it."""
         since_ms = epoch_ms(since - timedelta(seconds=self.config.lookback_seconds))
         until_ms = epoch_ms(until)
-        ids = set(self.search_ids("deals", since_ms, until_ms))
-        for object_type in ENGAGEMENT_TYPES:
-            engagement_ids = list(self.search_ids(object_type, since_ms, until_ms))
-            if engagement_ids:
-                rows = read_associations(self.client, object_type, "deals", engagement_ids)
+        ids = set(self.search_ids(ChangeSource("deals"), since_ms, until_ms))
+        for source in (*CHANGE_SOURCES, *(WATCHABLE[name] for name in self.config.also_watch)):
+            changed = list(self.search_ids(source, since_ms, until_ms))
+            if changed:
+                rows = read_associations(self.client, source.object_type, "deals", changed)
                 ids.update(associated_ids(rows))
         return ids
 
-    def search_ids(self, object_type: str, since_ms: int, until_ms: int) -> Iterator[str]:
+    def search_ids(self, source: ChangeSource, since_ms: int, until_ms: int) -> Iterator[str]:
         page_size = self.config.search_page_size
 
         def fetch(filters: list[dict[str, str]]) -> tuple[list[str], bool]:
             self.client.check_budget()
             body = search_request(filters, page_size)
-            data = self.client.call("search", "objects.search", "do_search", object_type, body)
+            data = self.client.call("search", "objects.search", "do_search", source.object_type, body)
             ids = [str(r["id"]) for r in data.get("results", [])]
             return ids, bool((data.get("paging") or {}).get("next", {}).get("after"))
 
-        return changed_ids(fetch, since_ms, until_ms)
+        return changed_ids(fetch, since_ms, until_ms, source)
 
     # ---------------------------------------------------------------------------------------- deal records
 

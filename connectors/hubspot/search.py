@@ -15,6 +15,7 @@ algorithm is tested without HTTP.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import FatalError
@@ -24,11 +25,25 @@ Filter = dict[str, str]
 PageFetch = Callable[[list[Filter]], tuple[list[str], bool]]
 
 
-def window_filters(since_ms: int, until_ms: int, after_id: int | None) -> list[Filter]:
+@dataclass(frozen=True)
+class ChangeSource:
+    """An object type searched for changes: the property that tells when one of its records last changed
+    (contacts keep HubSpot's older name), and a property a record must have to matter, if any."""
+
+    object_type: str
+    modified: str = "hs_lastmodifieddate"
+    having: str | None = None
+
+
+def window_filters(
+    since_ms: int, until_ms: int, after_id: int | None, source: ChangeSource = ChangeSource("deals")
+) -> list[Filter]:
     filters = [
-        {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since_ms)},
-        {"propertyName": "hs_lastmodifieddate", "operator": "LTE", "value": str(until_ms)},
+        {"propertyName": source.modified, "operator": "GTE", "value": str(since_ms)},
+        {"propertyName": source.modified, "operator": "LTE", "value": str(until_ms)},
     ]
+    if source.having is not None:
+        filters.append({"propertyName": source.having, "operator": "HAS_PROPERTY"})
     if after_id is not None:
         filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)})
     return filters
@@ -44,12 +59,14 @@ def search_request(filters: list[Filter], page_size: int) -> dict[str, Any]:
     }
 
 
-def changed_ids(fetch: PageFetch, since_ms: int, until_ms: int) -> Iterator[str]:
-    """Every id modified in [since_ms, until_ms], each once, in ascending id order."""
+def changed_ids(
+    fetch: PageFetch, since_ms: int, until_ms: int, source: ChangeSource = ChangeSource("deals")
+) -> Iterator[str]:
+    """Every id of `source` modified in [since_ms, until_ms], each once, in ascending id order."""
     last_id: int | None = None
     while True:
         start_id = last_id
-        ids, more = fetch(window_filters(since_ms, until_ms, last_id))
+        ids, more = fetch(window_filters(since_ms, until_ms, last_id, source))
         for object_id in ids:
             yield object_id
             last_id = int(object_id)

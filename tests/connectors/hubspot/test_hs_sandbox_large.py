@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hubspot_support import Sleeps, connector_for
 
+from connectors.hubspot.read import CHANGE_SOURCES
 from sandbox.book import Book, BookCompany, BookDeal, BookOwner
 from sandbox.hubspot import start_hubspot_sandbox
 
@@ -46,7 +47,8 @@ def test_given_10500_deals_modified_at_one_instant_when_incremental_read_then_ev
         assert set(ids) == set(portal.store.tables["deals"])
         assert max(chunk_sizes) <= 500
         calls = connector.api_calls()
-        # Deal pages (each its own query past the last id seen), then one empty page per engagement type.
-        assert calls["search"] == -(-DEALS // 200) + 5
+        # Deal pages (each its own query past the last id seen), then one empty page per other change source
+        # (engagement types, quotes, contacts with a buying role).
+        assert calls["search"] == -(-DEALS // 200) + len(CHANGE_SOURCES)
         assert calls["batch_read"] == -(-DEALS // 100)
         assert calls["assoc_read"] == 8 * -(-DEALS // 1000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from math import ceil
 from typing import Any
 
@@ -11,8 +11,9 @@ from hubspot_support import FakeClock, connector_for, deal_props, deal_task_keys
 
 from connectors.base import ConfigurationError, DealChunk
 from connectors.hubspot import read as read_module
+from connectors.hubspot.read import CHANGE_SOURCES
 from core.assess import assess
-from core.models import Commitment, Deal, OwnedField, OwnedFields, TaskActionKind, WritePlan
+from core.models import Commitment, CommitmentStatus, Deal, OwnedField, OwnedFields, TaskActionKind, WritePlan
 from core.playbook import Playbook
 from sandbox.hubspot import HubSpotSandbox, start_hubspot_sandbox
 from sandbox.hubspot.schema import CALL_CONNECTED
@@ -68,7 +69,7 @@ def test_given_synced_portal_when_a_meeting_changes_then_incremental_run_returns
     third_start = clock.advance(hours=1)
     idle = connector_for(portal)
     assert read_all(idle, second_start, third_start) == []
-    assert sum(idle.api_calls().values()) <= 6
+    assert sum(idle.api_calls().values()) <= 1 + len(CHANGE_SOURCES)  # one search per source, deals too
     deal_id = next(iter(portal.store.tables["deals"]))
     meeting_id = next(iter(portal.store.associated("deals", deal_id, "meetings")))
     clock.advance(minutes=5)
@@ -77,6 +78,79 @@ def test_given_synced_portal_when_a_meeting_changes_then_incremental_run_returns
     assert [d.id for d in changed] == [deal_id]
     meeting = next(a for a in changed[0].activities if a.id == meeting_id)
     assert meeting.status.value == "canceled"
+
+
+def _synced_and_idle(portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock) -> datetime:
+    """Sync the portal, let the run after it reread what the first wrote, and return the watermark after
+    which nothing has changed."""
+    connector_for(portal).setup(playbook, dry_run=False)
+    first_start = clock.now
+    sync(connector_for(portal), playbook, None, first_start)
+    watermark = clock.advance(hours=1)
+    sync(connector_for(portal), playbook, first_start, watermark)
+    clock.advance(minutes=5)
+    return watermark
+
+
+WATCHING = {"also_watch": ("quotes", "buying_roles")}
+
+
+def test_given_a_quote_whose_status_changes_when_read_incrementally_then_exactly_its_deal_comes_back(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    store = portal.store
+    deal_id = next(d for d in store.tables["deals"] if not store.associated("deals", d, "quotes"))
+    draft = {"hs_title": "Proposal", "hs_status": "DRAFT", "hs_quote_status": "DRAFT"}
+    quote_id = store.insert("quotes", draft)["id"]
+    store.associate("deals", deal_id, "quotes", quote_id, ())
+    watermark = _synced_and_idle(portal, playbook, clock)
+
+    # Publishing a quote edits the quote alone: the deal's own hs_lastmodifieddate does not move.
+    store.update("quotes", quote_id, {"hs_status": "APPROVAL_NOT_NEEDED", "hs_quote_status": "PUBLISHED"})
+    unwatched = read_all(connector_for(portal), watermark, clock.advance(minutes=5))
+    changed = read_all(connector_for(portal, **WATCHING), watermark, clock.now)
+
+    assert unwatched == []  # by default the nightly full run brings it
+    assert [d.id for d in changed] == [deal_id]
+    results = assess(changed[0], playbook, clock.now).results
+    review = next(r for r in results if r.commitment is Commitment.REVIEW)
+    assert review.status is CommitmentStatus.SECURED, review.reason
+
+
+def test_given_a_contact_whose_buying_role_changes_when_read_incrementally_then_its_deals_come_back(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    watermark = _synced_and_idle(portal, playbook, clock)
+    deal_id, contact_id = next(
+        (deal, contact)
+        for deal in portal.store.tables["deals"]
+        for contact in portal.store.associated("deals", deal, "contacts")
+        if not portal.store.tables["contacts"][contact]["properties"].get("hs_buying_role")
+    )
+    deals_of_contact = sorted(portal.store.associated("contacts", contact_id, "deals"))
+
+    portal.store.update("contacts", contact_id, {"hs_buying_role": "BUDGET_HOLDER"})
+    changed = read_all(connector_for(portal, **WATCHING), watermark, clock.advance(minutes=5))
+
+    assert sorted(d.id for d in changed) == deals_of_contact
+    roles = {c.id: c.roles for c in next(d for d in changed if d.id == deal_id).contacts}
+    assert "Economic Buyer" in roles[contact_id]  # a budget holder is the economic buyer
+
+
+def test_given_a_contact_without_a_buying_role_edited_when_read_incrementally_then_no_deal_comes_back(
+    portal: HubSpotSandbox, playbook: Playbook, clock: FakeClock
+) -> None:
+    watermark = _synced_and_idle(portal, playbook, clock)
+    contact_id = next(
+        c for c, row in portal.store.tables["contacts"].items() if not row["properties"].get("hs_buying_role")
+    )
+
+    # Marketing tools edit contacts all day; one without a buying role changes nothing the rules read.
+    portal.store.update("contacts", contact_id, {"jobtitle": "Head of Ops"})
+    connector = connector_for(portal, **WATCHING)
+
+    assert read_all(connector, watermark, clock.advance(minutes=5)) == []
+    assert connector.api_calls()["search"] == 1 + len(CHANGE_SOURCES) + 2  # one search per watched type
 
 
 def test_given_a_meeting_with_a_contact_not_on_its_deal_when_read_then_they_are_on_the_deal_without_a_role(

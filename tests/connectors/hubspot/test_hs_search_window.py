@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import FatalError
-from connectors.hubspot.search import Filter, changed_ids, search_request, window_filters
+from connectors.hubspot.search import ChangeSource, Filter, changed_ids, search_request, window_filters
 
 
 class FakeSearch:
@@ -81,3 +81,13 @@ def test_given_window_when_request_built_then_ids_only_sorted_by_object_id() -> 
     assert "after" not in body  # keyset paging: never HubSpot's positional `after`
     last_filter = body["filterGroups"][0]["filters"][-1]
     assert last_filter == {"propertyName": "hs_object_id", "operator": "GT", "value": "99"}
+
+
+def test_given_contacts_with_a_role_as_source_when_request_built_then_their_date_and_role_filter() -> None:
+    source = ChangeSource("contacts", modified="lastmodifieddate", having="hs_buying_role")
+    filters = search_request(window_filters(1, 2, None, source), 200)["filterGroups"][0]["filters"]
+    assert filters == [
+        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": "1"},
+        {"propertyName": "lastmodifieddate", "operator": "LTE", "value": "2"},
+        {"propertyName": "hs_buying_role", "operator": "HAS_PROPERTY"},
+    ]
