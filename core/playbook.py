@@ -82,20 +82,21 @@ class Thresholds(_Strict):
 
 
 # Texts saying the buyer stepped back from changing or investing. Conservative on purpose: each phrase
-# states the step back outright ("next year" or "paused" alone say too little; "no budget" alone would
-# also match "no budget freeze"), and like every keyword it does not count when negated ("there are no
-# budget cuts") or asked ("is the project on hold?").
+# states the step back outright: "next year" or "paused" alone say too little, "no budget" alone would also
+# match "no budget freeze", "put on hold" a call's hold music, "not a priority" any detail the buyer does not
+# care about, "shelved" the tool they replace. Like every keyword, a setback does not count when negated
+# ("there are no budget cuts") or asked ("is the project on hold?").
 DEFAULT_SETBACKS: tuple[str, ...] = (
     "is on hold",
     "are on hold",
-    "been on hold",
-    "put on hold",
-    "deal on hold",
     "project on hold",
+    "deal on hold",
+    "put the project on hold",
     "deprioritized",
     "deprioritised",
     "no longer a priority",
-    "not a priority",
+    "not a priority this year",
+    "not a priority right now",
     "budget freeze",
     "budget frozen",
     "budget cut",
@@ -111,7 +112,7 @@ DEFAULT_SETBACKS: tuple[str, ...] = (
     "funding was pulled",
     "project cancelled",
     "project canceled",
-    "shelved",
+    "project shelved",
 )
 
 
