@@ -268,6 +268,17 @@ CHANGE = cases(
         SECURED,
     ),
     Case(
+        "a-call-on-hold-or-a-tool-shelved-is-no-setback",
+        deal(
+            "Needs Analysis",
+            activities=[
+                note("n1", body="The compelling event is the audit in June", day="03-02"),
+                note("n2", body="Put on hold by the switchboard; they shelved the old tool", day="03-20"),
+            ],
+        ),
+        SECURED,
+    ),
+    Case(
         "a-scheduled-meeting-saying-on-hold-is-not-evidence",
         deal(
             "Needs Analysis",
