@@ -290,6 +290,12 @@ class Connector(Protocol):
         """
         ...
 
+    def read_deals_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        """Yield the deals `ids` (as the CRM returns them: `worker.connections.deal_ids`), read and mapped as
+        `read_deals` reads them, in chunks, and nothing else: no change window, no other deal. An id the
+        CRM does not have (or a deal in a pipeline the connection leaves out) is simply not yielded."""
+        ...
+
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         """Write the plans' changed fields and task actions in batches; never raise for one bad record."""
         ...

@@ -103,6 +103,12 @@ class MemoryConnector:
             or (deal.modified_at is not None and since <= deal.modified_at <= until)
         ]
         selected.sort(key=lambda d: (d.modified_at or datetime.min.replace(tzinfo=UTC), d.id))
+        return self._chunks(selected)
+
+    def read_deals_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        return self._chunks([self.deals[deal_id] for deal_id in ids if deal_id in self.deals])
+
+    def _chunks(self, selected: list[Deal]) -> Iterator[list[Deal]]:
         for number, start in enumerate(range(0, len(selected), self.chunk_size)):
             if self.fail_read_after_chunks is not None and number >= self.fail_read_after_chunks[0]:
                 raise self.fail_read_after_chunks[1]

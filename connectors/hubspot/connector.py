@@ -56,6 +56,9 @@ class HubSpotConnector:
     ) -> Iterator[list[Deal]]:
         return self.reader.read(since, until, include_ids)
 
+    def read_deals_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        return self.reader.read_by_id(ids, until)
+
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         result = ApplyResult()
         changed = [p for p in plans if p.changed]

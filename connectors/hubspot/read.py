@@ -4,14 +4,15 @@ Full read: the deals list API, 100 deals with their properties per call. Increme
 window (search.py) for deals and for meetings, calls, emails, notes and tasks (whose changes do not touch
 the deal's own `hs_lastmodifieddate`, so their deals are found through their associations:
 `CHANGE_SOURCES`), and quotes and contacts holding a buying role where the connection watches them, plus
-`include_ids`; then deals batch-read 100 per call. Either way deals are processed in windows of up to 1,000:
-one v4 association read per related type per window, associated objects batch-read 100 per call, meeting
-attendees and the contacts called through meetings->contacts and calls->contacts (those met at a held
-meeting or a connected call whom no deal of the window is associated with read too, 100 per call). Each
-window is mapped by the pure `deal_from_hubspot` and yielded in chunks; the whole book is never held.
-Pipelines are read once per `read`, and only when there is a deal to map, so an idle incremental run costs
-exactly its six searches (one more per watched type). The portal's daily reserve is checked before every
-search page, deal page and window, so a run stops between batches when it is reached.
+`include_ids`; then deals batch-read 100 per call (as are the deals a `sync --deal` names: `read_by_id`).
+Either way deals are processed in windows of up to 1,000: one v4 association read per related type per
+window, associated objects batch-read 100 per call, meeting attendees and the contacts called through
+meetings->contacts and calls->contacts (those met at a held meeting or a connected call whom no deal of the
+window is associated with read too, 100 per call). Each window is mapped by the pure `deal_from_hubspot` and
+yielded in chunks; the whole book is never held. Pipelines are read once per `read`, and only when there is
+a deal to map, so an idle incremental run costs exactly its six searches (one more per watched type). The
+portal's daily reserve is checked before every search page, deal page and window, so a run stops between
+batches when it is reached.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ class DealReader:
             ids = self.changed_deal_ids(since, until)
             ids.update(str(i) for i in include_ids)
             deals = self._batch_read_deals(sorted(ids, key=_id_order))
+        yield from self._windows(deals, until)
+
+    def read_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        """The deals `ids`, batch-read and mapped as an incremental read's; ids HubSpot does not have (and
+        deals of the pipelines the connection leaves out) are not yielded."""
+        self._stages = None
+        yield from self._windows(self._batch_read_deals(ids), until)
+
+    def _windows(self, deals: Iterator[Json], until: datetime) -> Iterator[list[Deal]]:
+        """The deal records in windows of `association_batch_size`, each mapped and yielded in chunks."""
         window: list[Json] = []
         for deal in deals:
             window.append(deal)
@@ -226,6 +237,14 @@ class DealReader:
 
     def _remember_rep_tasks(self, tasks: Any) -> None:
         self.rep_task_ids.update(str(t["id"]) for t in tasks if plugin_task(t, COMMITMENT_IDS) is None)
+
+
+DEAL_ID_FORM = "a HubSpot deal id (digits)"
+
+
+def deal_id(text: str) -> str | None:
+    """`text` as HubSpot returns a deal's id (digits, no leading zero), or None when it cannot be one."""
+    return str(int(text)) if text.isascii() and text.isdigit() else None
 
 
 def _id_order(object_id: str) -> tuple[int, str]:

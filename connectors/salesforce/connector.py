@@ -62,6 +62,9 @@ class SalesforceConnector:
     ) -> Iterator[list[Deal]]:
         return self._reader.read(since, until, include_ids)
 
+    def read_deals_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        return self._reader.read_by_id(ids, until)
+
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
         """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates.
         What Salesforce stays unavailable for after the retry policy gave up becomes failures of those

@@ -8,7 +8,8 @@ IsClosed/IsWon/SortOrder, not names. A full read pages one subquery SOQL over ev
 incremental read collects the ids of opportunities changed in [since - lookback, until] (SystemModstamp,
 ordered with an Id tie-break), of opportunities whose tasks, events, event attendees, contact roles, line
 items or quotes changed in that window (queryAll, so archived and deleted rows count too), and
-`include_ids`, then hydrates them ~200 ids per query. Each chunk's events get their attendees
+`include_ids`, then hydrates them ~200 ids per query (as it hydrates the ids a `sync --deal` names:
+`read_by_id`). Each chunk's events get their attendees
 (EventRelation) by one more query per ~400 events, and its calls logged with several contacts theirs
 (TaskRelation) the same way (attendees.py). Deals are read through queryAll too (the
 SOQL says `IsDeleted = false`): query() hides archived activities, which would drop a long deal's old
@@ -26,7 +27,8 @@ same query for the Ids after the last one read: every deal query is ordered by I
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -51,6 +53,30 @@ DESCRIBED_CHILDREN = ("OpportunityContactRole", "OpportunityHistory", "Opportuni
 RELATED = {"Contact": "OpportunityContactRoles"}  # object read through a path -> the subquery reading it
 # Read by a query of its own when the Events relationship is there (who a meeting was with: attendees.py).
 ATTENDEES = "EventRelation"
+
+
+OPPORTUNITY_ID_FORM = "a Salesforce opportunity id (15 or 18 letters and digits, starting with 006)"
+_OPPORTUNITY_ID = re.compile(r"006[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
+_CASE_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"  # the 18-character id's last three: which letters are upper
+
+
+def opportunity_id(text: str) -> str | None:
+    """`text` as Salesforce returns an opportunity's Id, or None when it cannot be one: a 15-character id
+    gets its case-safe suffix, and an 18-character one (case-insensitive) the letter case its suffix says,
+    so the ids asked for match the Ids a read returns."""
+    if not _OPPORTUNITY_ID.fullmatch(text):
+        return None
+    if len(text) == 18:
+        flags = [_CASE_SUFFIX.find(c) for c in text[15:].upper()]
+        if -1 in flags:
+            return None
+        upper = [flags[i // 5] >> i % 5 & 1 for i in range(15)]
+        text = "".join(c.upper() if up else c.lower() for c, up in zip(text[:15], upper, strict=True))
+    return text[:15] + "".join(_case_suffix(text[start : start + 5]) for start in (0, 5, 10))
+
+
+def _case_suffix(block: str) -> str:
+    return _CASE_SUFFIX[sum(1 << bit for bit, c in enumerate(block) if c.isupper())]
 
 
 def _field_names(described: Record) -> frozenset[str]:
@@ -119,15 +145,18 @@ class Reader:
         self, since: datetime | None, until: datetime, include_ids: Collection[str]
     ) -> Iterator[list[Deal]]:
         schema = self._schema()
-        context = self._context(schema, until)
-        self._attendees_refused = set()
         if since is None:
             pages = self._full_read(schema)
         else:
             start = since - timedelta(seconds=self._config.lookback_seconds)
             ids = self.changed_ids(start, until, include_ids)
             pages = self._hydrate(schema, ids)
-        yield from self._chunks(schema, pages, context)
+        yield from self._chunks(schema, pages, until)
+
+    def read_by_id(self, ids: Sequence[str], until: datetime) -> Iterator[list[Deal]]:
+        """The opportunities `ids` (18-character), hydrated as an incremental read hydrates its ids."""
+        schema = self._schema()
+        yield from self._chunks(schema, self._hydrate(schema, list(ids)), until)
 
     def _context(self, schema: OrgSchema, now: datetime) -> MappingContext:
         context = MappingContext(names=self._names, now=now, stages=schema.stages)
@@ -228,8 +257,10 @@ class Reader:
             yield page
 
     def _chunks(
-        self, schema: OrgSchema, pages: Iterator[list[Record]], context: MappingContext
+        self, schema: OrgSchema, pages: Iterator[list[Record]], until: datetime
     ) -> Iterator[list[Deal]]:
+        context = self._context(schema, until)
+        self._attendees_refused = set()
         seen: set[str] = set()
         batch: list[Record] = []
         for page in pages:
