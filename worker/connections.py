@@ -9,7 +9,7 @@ runs wrote, exactly as a real CRM would. Constructing a connector does no networ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,22 @@ def build_connector(config: SalesforceConfig | HubSpotConfig, playbook: Playbook
     from connectors.hubspot.connector import HubSpotConnector
 
     return HubSpotConnector(config)
+
+
+def deal_ids(crm: str, texts: Sequence[str]) -> list[str]:
+    """The deal ids `texts` (as a user typed them) as the CRM `crm` returns those deals' ids, each once, in
+    order; a ValueError naming every one that cannot be an id of that CRM, so none is sent to it."""
+    if crm == "salesforce":
+        from connectors.salesforce.read import OPPORTUNITY_ID_FORM as form
+        from connectors.salesforce.read import opportunity_id as canonical
+    else:
+        from connectors.hubspot.read import DEAL_ID_FORM as form
+        from connectors.hubspot.read import deal_id as canonical
+    ids = {text: canonical(text) for text in texts}
+    malformed = [repr(text) for text, found in ids.items() if found is None]
+    if malformed:
+        raise ValueError(f"{', '.join(malformed)} {'is' if len(malformed) == 1 else 'are'} not {form}")
+    return list(dict.fromkeys(found for found in ids.values() if found is not None))
 
 
 def open_store(settings: Settings) -> Store:

@@ -9,6 +9,9 @@ was read and applied; deals the CRM refused are retried next run and do not hold
 a transient, fatal or budget error does (the next run simply reads the same window again: plans diff
 against what the CRM holds, so rereading is harmless). A full run that read every chunk also forgets the
 stored deals the CRM no longer returned (deleted or merged), so `commitments deals` never lists them.
+A `deals` run (`commitments sync --deal ID`) reads only the deals it names, by id, and is otherwise a run
+like the others (same lease, same apply, recorded alike), except that it moves no watermark and forgets
+nothing: it read no window and not the whole book. The ids the CRM did not return make it `partial`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,6 +40,7 @@ from worker.sync_record import ChunkOutcome, record_chunk
 log = logging.getLogger(__name__)
 
 FAILURES_KEPT = 200  # failures returned in the result; all of them are in the store
+MODES = ("incremental", "full", "deals")
 
 
 class SyncAlreadyRunning(UserError):
@@ -80,6 +84,7 @@ class SyncResult:
     error: str | None = None
     failures: list[RecordFailure] = field(default_factory=list)
     deals_forgotten: int = 0  # stored deals a complete full read no longer returned (deleted in the CRM)
+    deals_not_found: list[str] = field(default_factory=list)  # ids a `deals` run asked for, not returned
 
     @property
     def ok(self) -> bool:
@@ -100,11 +105,18 @@ class _Run:
     counts: run_store.RunCounts = field(default_factory=run_store.RunCounts)
     failures: list[RecordFailure] = field(default_factory=list)
     deals_forgotten: int = 0
+    deal_ids: tuple[str, ...] = ()  # what a `deals` run reads, and all it reads
+    deals_not_found: list[str] = field(default_factory=list)
 
     @property
     def since(self) -> datetime | None:
         """Where the read starts: the watermark in an incremental run, the beginning in a full one."""
         return self.watermark_before if self.mode == "incremental" else None
+
+    def read(self, connector: Connector, now: datetime) -> Iterator[list[Deal]]:
+        if self.mode == "deals":
+            return connector.read_deals_by_id(self.deal_ids, now)
+        return connector.read_deals(self.since, now, include_ids=sorted(self.retry_ids))
 
 
 def run_sync(
@@ -112,6 +124,7 @@ def run_sync(
     now: datetime,
     *,
     mode: str = "incremental",
+    deal_ids: Sequence[str] = (),
     dry_run: bool = False,
     trigger: str = "manual",
     should_stop: Callable[[], bool] = lambda: False,
@@ -121,18 +134,24 @@ def run_sync(
 ) -> SyncResult:
     """Run one sync of `connection` as of `now` (the frozen start: the read's `until` and the next
     watermark). `mode` "full" reads every deal; "incremental" reads from the watermark (a full read when
-    there is none yet). A dry run writes nothing to the CRM or the sync state and records the run as dry.
+    there is none yet); "deals" reads just `deal_ids` (as the CRM returns them: `connections.deal_ids`).
+    A dry run writes nothing to the CRM or the sync state and records the run as dry.
     Connector errors end the run with an outcome (never raised); anything else is recorded and re-raised.
     """
-    if mode not in ("full", "incremental"):
-        raise ValueError(f"mode must be 'full' or 'incremental', got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if (mode == "deals") != bool(deal_ids):
+        raise ValueError("deal_ids are what a 'deals' run reads: given with that mode and only with it")
     started = time.perf_counter()
     run = _begin(
         connection, now, mode=mode, trigger=trigger, dry_run=dry_run, clock=clock, lease_ttl=lease_ttl
     )
+    run.deal_ids = tuple(dict.fromkeys(deal_ids))  # each deal once
     outcome, error = "running", None
     try:
         outcome = _stream(connection, run, now, dry_run, should_stop, on_chunk)
+        if run.deals_not_found:
+            error = f"not found in the CRM: {', '.join(run.deals_not_found)}"
     except BudgetExhaustedError as exc:
         outcome, error = "budget_stopped", scrub(f"API budget exhausted, stopped before finishing: {exc}")
     except ConnectorError as exc:
@@ -162,6 +181,7 @@ def run_sync(
         error=error,
         failures=run.failures,
         deals_forgotten=run.deals_forgotten,
+        deals_not_found=run.deals_not_found,
     )
 
 
@@ -187,7 +207,7 @@ def _begin(
             row = run_store.ensure_connection(session, connection.name, connection.connector.crm, now)
             run_store.close_abandoned_runs(session, row.id, clock())
             watermark = state_store.get_watermark(session, row.id)
-            effective = "full" if mode == "full" or watermark is None else "incremental"
+            effective = "full" if mode == "incremental" and watermark is None else mode
             retry_ids = set(state_store.pending_retry_ids(session, row.id))
             run_row = run_store.start_run(
                 session, row.id, mode=effective, trigger=trigger, dry_run=dry_run, started_at=now
@@ -227,9 +247,9 @@ def _stream(
     on_chunk: Callable[[ChunkReport], None] | None,
 ) -> str:
     """Process every chunk; returns the outcome of a run that was not stopped by an error."""
-    unseen_retries = set(run.retry_ids)
+    unseen = set(run.deal_ids if run.mode == "deals" else run.retry_ids)  # ids asked for, not returned yet
     present: set[str] = set()  # every id a full read returns: what is not among them is gone from the CRM
-    chunks = connection.connector.read_deals(run.since, now, include_ids=sorted(run.retry_ids))
+    chunks = run.read(connection.connector, now)
     try:
         for deals in chunks:
             if should_stop() or run.lock.lost.is_set():
@@ -237,7 +257,7 @@ def _stream(
             report = _process_chunk(connection, run, deals, now, dry_run)
             # a deal the connector could not read is still in the CRM: retried, never forgotten
             returned = [deal.id for deal in deals] + [f.deal_id for f in unreadable(deals)]
-            unseen_retries.difference_update(returned)
+            unseen.difference_update(returned)
             if run.mode == "full":
                 present.update(returned)
             _checkpoint(connection, run)
@@ -247,14 +267,16 @@ def _stream(
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-    if not dry_run and unseen_retries:
+    gone_retries = unseen & run.retry_ids
+    if not dry_run and gone_retries:
         # A deal queued for retry that the CRM no longer returns was deleted or merged: stop asking.
         with connection.store.session() as session:
-            state_store.clear_retries(session, run.connection_id, unseen_retries)
+            state_store.clear_retries(session, run.connection_id, gone_retries)
     if not dry_run and run.mode == "full":
         with connection.store.session() as session:
             run.deals_forgotten = deal_store.forget_deals_not_in(session, run.connection_id, present)
-    return "partial" if run.counts.failures else "success"
+    run.deals_not_found = [deal_id for deal_id in run.deal_ids if deal_id in unseen]
+    return "partial" if run.counts.failures or run.deals_not_found else "success"
 
 
 def unreadable(deals: list[Deal]) -> list[RecordFailure]:
@@ -382,7 +404,7 @@ def _finish(
 ) -> None:
     try:
         with store.session() as session:
-            if outcome in run_store.SUCCESS_OUTCOMES and not dry_run:
+            if outcome in run_store.SUCCESS_OUTCOMES and not dry_run and run.mode != "deals":
                 current = state_store.get_watermark(session, run.connection_id)
                 state_store.set_watermark(session, run.connection_id, max(now, current or now), clock())
             run_store.finish_run(

@@ -117,6 +117,16 @@ def crm_state(crm: Crm) -> dict[str, Any]:
     return state
 
 
+def all_but(state: dict[str, Any], deal_id: str) -> dict[str, Any]:
+    """A `crm_state` without one deal's entry."""
+    return {key: value for key, value in state.items() if key != deal_id}
+
+
+def unknown_deal_id(crm: Crm) -> str:
+    """A well-formed id of a deal the sandbox does not have, as the CRM would return it."""
+    return "0065g00000zzzzzAAA" if crm.name == "salesforce" else "987654321"
+
+
 WRITE_CALLS = {
     "salesforce": ("composite_update", "composite_create", "update", "create", "bulk2_create"),
     "hubspot": ("objects.batch_update", "objects.batch_create", "objects.update", "objects.create"),

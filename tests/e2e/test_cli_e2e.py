@@ -22,7 +22,7 @@ import yaml
 
 from core.playbook import Playbook
 from sandbox.book import Book
-from tests.e2e.conftest import Crm, connect, crm_state, start_crm, write_calls
+from tests.e2e.conftest import Crm, all_but, connect, crm_state, start_crm, unknown_deal_id, write_calls
 from worker.store import Store
 from worker.sync import run_sync
 
@@ -197,3 +197,61 @@ def test_given_nothing_when_running_the_demo_then_both_crms_end_with_a_sync_writ
     assert "Salesforce sandbox" in result.stdout
     assert "HubSpot sandbox" in result.stdout
     assert "Secure the Commitment" in result.stdout
+
+
+def as_typed(crm: Crm, deal_id: str) -> str:
+    """A deal id as a user may copy it: Salesforce's 15-character form (from a URL), HubSpot's with a 0."""
+    return deal_id[:15] if crm.name == "salesforce" else f"0{deal_id}"
+
+
+def test_given_a_deal_and_an_unknown_id_when_sync_deal_then_the_deal_is_written_the_unknown_named_and_exit_1(
+    crm: Crm, tmp_path: Path
+) -> None:
+    config = tmp_path / "connections.yaml"
+    env = cli_env(tmp_path, config, user_config(crm, config))
+    before = crm_state(crm)
+    deal_id = sorted(before)[5]
+    missing = unknown_deal_id(crm)
+    sync_deal = [*CLI, "sync", "-c", "acme", "--deal", as_typed(crm, deal_id)]
+
+    dry = subprocess.run([*sync_deal, "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "(deals, dry run): success" in dry.stdout
+    assert deal_id in dry.stdout  # in the planned writes
+    assert crm_state(crm) == before
+
+    result = subprocess.run(
+        [*sync_deal, "--deal", missing], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "(deals): partial" in result.stdout
+    assert f"deal {missing} not found in the CRM" in result.stdout
+    assert "Traceback" not in result.stderr
+    after = crm_state(crm)
+    assert after[deal_id] != before[deal_id]
+    assert all_but(after, deal_id) == all_but(before, deal_id)
+    runs = subprocess.run([*CLI, "runs"], env=env, capture_output=True, text=True, timeout=60)
+    assert re.search(r"│ deals\s+│ manual\s+│ partial", runs.stdout), runs.stdout
+    assert re.search(r"│ deals dry\s+│ manual\s+│ success", runs.stdout), runs.stdout
+
+
+def test_given_a_malformed_id_when_sync_deal_then_a_usage_error_naming_it_before_any_crm_call(
+    crm: Crm, tmp_path: Path
+) -> None:
+    config = tmp_path / "connections.yaml"
+    env = cli_env(tmp_path, config, user_config(crm, config))
+    bad = "0015g000000002N" if crm.name == "salesforce" else "10151a"
+    calls_before = sum(crm.handle.app.calls.values())
+
+    result = subprocess.run(
+        [*CLI, "sync", "-c", "acme", "--deal", bad], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    kind = "Salesforce opportunity" if crm.name == "salesforce" else "HubSpot deal"
+    assert f"'{bad}' is not a {kind} id" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert sum(crm.handle.app.calls.values()) == calls_before
+    runs = subprocess.run([*CLI, "runs"], env=env, capture_output=True, text=True, timeout=60)
+    assert "no runs recorded yet" in runs.stdout

@@ -11,7 +11,7 @@ from core.models import EvidenceKind
 from core.playbook import Playbook
 from sandbox.book import Book
 from sandbox.faults import Fault, FaultPlan
-from tests.e2e.conftest import Crm, crm_state, start_crm, sync, write_calls
+from tests.e2e.conftest import Crm, all_but, crm_state, start_crm, sync, unknown_deal_id, write_calls
 from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
@@ -165,3 +165,48 @@ def test_given_a_run_history_when_listing_runs_then_newest_first_with_counts(crm
 
     assert [(run.dry_run, run.outcome) for run, _ in rows] == [(True, "success"), (False, "success")]
     assert rows[1][0].deals_read == 60
+
+
+def test_given_fresh_crm_when_one_deal_and_an_unknown_id_synced_by_id_then_only_that_deal_is_read_and_written(
+    crm: Crm, store: Store
+) -> None:
+    before = crm_state(crm)
+    deal_id, missing = sorted(before)[3], unknown_deal_id(crm)
+    reports: list[ChunkReport] = []
+
+    result = sync(crm, store, mode="deals", deal_ids=[deal_id, missing], on_chunk=reports.append)
+
+    after = crm_state(crm)
+    assert (result.mode, result.outcome) == ("deals", "partial"), result.error
+    assert result.deals_not_found == [missing]
+    assert [deal.id for report in reports for deal in report.deals] == [deal_id]
+    assert after[deal_id] != before[deal_id]
+    assert all_but(after, deal_id) == all_but(before, deal_id)
+    assert result.watermark_after is None
+    writes = write_calls(crm)
+
+    again = sync(crm, store, mode="deals", deal_ids=[deal_id])
+
+    assert again.outcome == "success", again.error
+    assert (again.counts.deals_read, again.counts.fields_written, again.counts.tasks_created) == (1, 0, 0)
+    assert write_calls(crm) == writes
+    assert crm_state(crm) == after
+
+
+def test_given_a_hubspot_deal_in_a_pipeline_the_connection_leaves_out_when_synced_by_id_then_it_is_not_found(
+    book: Book, playbook: Playbook, store: Store
+) -> None:
+    hubspot = start_crm("hubspot", book, playbook)
+    try:
+        deal_id = sorted(crm_state(hubspot))[0]
+        hubspot.handle.store.update("deals", deal_id, {"pipeline": "renewals"})  # another team's pipeline
+        hubspot.config = hubspot.config.model_copy(update={"pipelines": ("default",)})
+        writes = write_calls(hubspot)
+
+        result = sync(hubspot, store, mode="deals", deal_ids=[deal_id])
+
+        assert (result.outcome, result.deals_not_found) == ("partial", [deal_id]), result.error
+        assert result.counts.deals_read == 0
+        assert write_calls(hubspot) == writes
+    finally:
+        hubspot.stop()

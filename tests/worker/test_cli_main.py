@@ -134,6 +134,38 @@ def test_given_an_unknown_connection_when_sync_then_an_error_and_no_run_recorded
     assert recorded_runs() == []
 
 
+def test_given_deal_with_full_when_sync_then_a_usage_error_and_no_run_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_acme(monkeypatch, tmp_path)
+
+    code = run_main(monkeypatch, "sync", "-c", "acme", "--deal", "0065g000000002NAAQ", "--full")
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "'--deal': cannot be combined with --full" in err
+    assert "Traceback" not in err
+    assert recorded_runs() == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["0015g000000002NAAQ", "0065g000000002", "0065g000000002NAA9", "006-5g00000002N", ""]
+)
+def test_given_a_malformed_salesforce_id_when_sync_deal_then_a_usage_error_naming_it_and_no_run_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    configure_acme(monkeypatch, tmp_path)  # its login URL is never reached: a call would fail differently
+    monkeypatch.setenv("COLUMNS", "200")  # the usage error's box is as wide as the terminal
+
+    code = run_main(monkeypatch, "sync", "-c", "acme", "--deal", "0065g000000002NAAQ", "--deal", bad)
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert f"'--deal': '{bad}' is not a Salesforce opportunity id" in err
+    assert "0065g000000002NAAQ" not in err
+    assert recorded_runs() == []
+
+
 def test_given_connector_error_echoing_a_token_when_command_fails_then_token_scrubbed(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,14 +2,15 @@
 
 `sync` streams one run with a progress line (deals read, assessed, changed) and ends with a summary table
 (counts, failures with reasons, API calls by kind, duration); `--dry-run` lists the planned writes
-instead of making them. Ctrl-C or SIGTERM stops the run cleanly at the next chunk boundary. `runs` shows
+instead of making them, and `--deal ID` (repeatable) syncs just those deals now, naming each id the CRM
+does not have. Ctrl-C or SIGTERM stops the run cleanly at the next chunk boundary. `runs` shows
 the run history from the state store; `setup` provisions the CRM fields (idempotent, with a dry run).
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
@@ -25,7 +26,7 @@ from connectors.base import ConnectorError, SetupReport
 from core.models import WritePlan
 from core.playbook import PlaybookError
 from worker.cli.output import stdout_console
-from worker.connections import open_connection, open_worker_state
+from worker.connections import deal_ids, open_connection, open_worker_state
 from worker.errors import UserError
 from worker.observability.redaction import scrub
 from worker.scheduling.schedules import crm_of, newest_run_id, record_failed_start
@@ -61,15 +62,27 @@ def stop_on_signals() -> Iterator[Callable[[], bool]]:
 
 
 def execute_sync(
-    connection_name: str | None, *, full: bool, dry_run: bool, out: Console = console, **open_options: Any
+    connection_name: str | None,
+    *,
+    full: bool,
+    dry_run: bool,
+    deals: Sequence[str] = (),
+    out: Console = console,
+    **open_options: Any,
 ) -> SyncResult:
-    """Open the connection, run one sync with a progress line, print the summary; shared with `demo`."""
+    """Open the connection, run one sync with a progress line, print the summary; shared with `demo`.
+    `deals` (ids as typed) makes it a `deals` run of just those; one that cannot be an id of the connection's
+    CRM is a usage error, before anything is sent to the CRM or recorded."""
     with open_worker_state() as (settings, store):
         name = settings.connection(connection_name).name  # an unknown name fails here: nothing to record
-        newest_before = newest_run_id(store.engine, name)
-        mode = "full" if full else "incremental"
         try:
-            return _sync_and_report(settings, store, name, mode, dry_run, out, open_options)
+            ids = deal_ids(crm_of(settings, name), deals)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--deal'") from None
+        newest_before = newest_run_id(store.engine, name)
+        mode = "deals" if ids else "full" if full else "incremental"
+        try:
+            return _sync_and_report(settings, store, name, mode, ids, dry_run, out, open_options)
         except (UserError, PlaybookError, ConnectorError) as exc:
             if not isinstance(exc, SyncAlreadyRunning):  # not a failure: another run is doing the work
                 # a rejected login or a broken playbook is a failed run, in `runs` as a scheduled one is
@@ -82,7 +95,7 @@ def execute_sync(
 
 
 def _sync_and_report(
-    settings: Settings, store: Store, name: str, mode: str, dry_run: bool, out: Console,
+    settings: Settings, store: Store, name: str, mode: str, ids: list[str], dry_run: bool, out: Console,
     open_options: dict[str, Any],
 ) -> SyncResult:
     planned: list[WritePlan] = []
@@ -107,6 +120,7 @@ def _sync_and_report(
                 connection,
                 datetime.now(UTC),
                 mode=mode,
+                deal_ids=ids,
                 dry_run=dry_run,
                 should_stop=stop,
                 on_chunk=on_chunk,
@@ -116,6 +130,11 @@ def _sync_and_report(
     out.print(summary_table(result))
     if result.failures:
         out.print(failures_table(result))
+    for deal_id in result.deals_not_found:
+        out.print(
+            f"[red]deal {escape(deal_id)} not found in the CRM[/] (deleted or merged, or in a pipeline "
+            "the connection leaves out): not synced"
+        )
     return result
 
 
@@ -223,10 +242,22 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Assess and plan, write nothing; list the planned writes."
         ),
+        deal: list[str] | None = typer.Option(
+            None,
+            "--deal",
+            metavar="ID",
+            help="Sync just this deal now (repeatable): no other deal is read, the watermark stays; "
+            "exits 1 unless every deal named was synced.",
+        ),
     ) -> None:
         """Read deals, assess the ten commitments, write the changes back to the CRM and record the run."""
-        result = execute_sync(connection, full=full, dry_run=dry_run)
-        if not result.ok:
+        if deal and full:
+            raise typer.BadParameter(
+                "cannot be combined with --full (a --deal run reads just the deals it names)",
+                param_hint="'--deal'",
+            )
+        result = execute_sync(connection, full=full, dry_run=dry_run, deals=deal or ())
+        if not result.ok or (deal and result.outcome != "success"):
             raise typer.Exit(1)
 
     @app.command()

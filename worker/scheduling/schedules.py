@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from worker.errors import UserError
 from worker.observability.redaction import safe_error_text
 from worker.scheduling.cron import CronError
-from worker.scheduling.model import Mode, ScheduleError, ScheduleSpec, default_specs
+from worker.scheduling.model import MODES, Mode, ScheduleError, ScheduleSpec, default_specs
 from worker.settings import ConnectionSettings, Settings, config_location, load_settings
 from worker.store import runs as run_store
 from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
@@ -151,10 +151,15 @@ def remove_schedule(session: Session, schedule_id: int) -> None:
 
 
 def last_success_by_mode(session: Session) -> dict[tuple[int, Mode], datetime]:
-    """Start time of each connection's newest successful non-dry run, per mode."""
+    """Start time of each connection's newest successful non-dry run, per schedulable mode (a `sync --deal`
+    run, mode `deals`, synced a few deals only: it does not make a connection's sync any less stale)."""
     query = (
         select(RunRow.connection_id, RunRow.mode, func.max(RunRow.started_at))
-        .where(RunRow.outcome.in_(run_store.SUCCESS_OUTCOMES), RunRow.dry_run.is_(False))
+        .where(
+            RunRow.outcome.in_(run_store.SUCCESS_OUTCOMES),
+            RunRow.dry_run.is_(False),
+            RunRow.mode.in_(MODES),
+        )
         .group_by(RunRow.connection_id, RunRow.mode)
     )
     return {(cid, mode): started for cid, mode, started in session.execute(query)}  # type: ignore[misc]
