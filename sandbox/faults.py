@@ -55,6 +55,17 @@ class FaultPlan:
             self.rate_limit = self.server_error = self.drop = self.expired_session = self.query_timeout = 0.0
             self.latency = 0.0
 
+    def draw_queued(self, endpoint: str) -> str | None:
+        """The kind of the next fault queued for `endpoint` by name (not "*"), taken off the queue; None if
+        there is none. How one subrequest of a Salesforce composite call fails: random rates and "*" faults
+        hit the composite call as a whole, as they hit any other call."""
+        with self._lock:
+            for index, (target, kind) in enumerate(self.script):
+                if target == endpoint:
+                    del self.script[index]
+                    return kind
+            return None
+
     def draw(self, endpoint: str) -> Fault:
         with self._lock:
             for index, (target, kind) in enumerate(self.script):

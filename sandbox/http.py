@@ -97,19 +97,25 @@ class App:
         with self._lock:
             self.calls.clear()
 
-    def dispatch(self, request: Request) -> Response:
+    def match(self, request: Request) -> Route | None:
+        """The route that answers `request`, its named groups put in `request.params`; None if none does."""
         for route in self.routes:
             if route.method != request.method:
                 continue
             match = route.pattern.match(request.path)
             if match:
                 request.params = {k: v for k, v in match.groupdict().items() if v is not None}
-                with self._lock:
-                    self.calls[route.name] += 1
-                response = self._with_faults(route.name, request, route.handler)
-                self.decorate(request, response)
-                return response
-        response = self.not_found(request)
+                return route
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        route = self.match(request)
+        if route is None:
+            response = self.not_found(request)
+        else:
+            with self._lock:
+                self.calls[route.name] += 1
+            response = self._with_faults(route.name, request, route.handler)
         self.decorate(request, response)
         return response
 

@@ -5,7 +5,8 @@ book of deals) and serves it on 127.0.0.1. simple-salesforce always calls `https
 connect through a session that rewrites those URLs to `.url` (see `sandbox.salesforce.testing`).
 Modules: `schema` / `schema_parts` (standard objects), `store` (JSON-able tables, indexes, sessions),
 `writes` (validated writes), `book_import` (Book -> records; read it for how activities are represented),
-`soql` / `soql_eval` / `soql_filters` / `query_pages` (queries), `rest`, `composite`, `bulk2`,
+`soql` / `soql_eval` / `soql_filters` / `query_pages` (queries), `rest`, `composite` (sObject
+Collections), `composite_requests` (the Composite resource: subrequests in one call), `bulk2`,
 `describe`, `login`, `metadata_soap` / `metadata_types` (Metadata API, custom fields, field-level
 security) and `app`.
 """

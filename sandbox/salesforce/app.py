@@ -21,6 +21,7 @@ from sandbox.faults import FaultPlan
 from sandbox.http import App, Request, Response
 from sandbox.salesforce.bulk2 import register_bulk2
 from sandbox.salesforce.composite import register_composite
+from sandbox.salesforce.composite_requests import register_composite_requests
 from sandbox.salesforce.login import register_login
 from sandbox.salesforce.metadata_soap import MD_NS, register_metadata
 from sandbox.salesforce.responses import (
@@ -120,5 +121,6 @@ def build_app(
     register_metadata(app, store)
     register_rest(app, store)
     register_composite(app, store)
+    register_composite_requests(app, store)
     register_bulk2(app, store)
     return app

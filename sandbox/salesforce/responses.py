@@ -5,14 +5,17 @@ REST errors are `[{"message": ..., "errorCode": ...}]` lists (what simple-salesf
 SOAP errors are SOAP 1.1 faults with `sf:`-qualified fault codes. `authed` checks the Bearer session
 (401 INVALID_SESSION_ID "Session expired or invalid"), the daily API limit (403 REQUEST_LIMIT_EXCEEDED
 "TotalRequests Limit exceeded."), counts the call, and turns query errors into 400s and a sandbox bug into
-Salesforce's 500 UNKNOWN_EXCEPTION (logged with its traceback).
+Salesforce's 500 UNKNOWN_EXCEPTION (logged with its traceback). A subrequest of a composite call
+(`in_subrequests`) checks the session but neither the limit nor the count: the composite call counted once.
 """
 
 from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -23,6 +26,7 @@ from sandbox.salesforce.store import SalesforceStore
 AuthedHandler = Callable[[Request, str], Response]
 log = logging.getLogger(__name__)
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_SUBREQUEST: ContextVar[bool] = ContextVar("salesforce_subrequest", default=False)
 
 
 def sf_error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:
@@ -55,9 +59,10 @@ def authed(store: SalesforceStore, handler: AuthedHandler) -> Callable[[Request]
         user_id = store.session_user(bearer(request))
         if user_id is None:
             return invalid_session()
-        if store.daily_limit_exhausted():
-            return daily_limit()
-        store.count_api_call()
+        if not _SUBREQUEST.get():
+            if store.daily_limit_exhausted():
+                return daily_limit()
+            store.count_api_call()
         try:
             return handler(request, user_id)
         except SoqlError as exc:
@@ -67,6 +72,16 @@ def authed(store: SalesforceStore, handler: AuthedHandler) -> Callable[[Request]
             return sf_error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (see the sandbox log)")
 
     return wrapped
+
+
+@contextmanager
+def in_subrequests() -> Iterator[None]:
+    """Handlers called in this block answer a composite call's subrequests: not counted on their own."""
+    token = _SUBREQUEST.set(True)
+    try:
+        yield
+    finally:
+        _SUBREQUEST.reset(token)
 
 
 def soap_text(root: ET.Element, local_name: str) -> str | None:
