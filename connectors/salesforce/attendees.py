@@ -4,8 +4,10 @@ An Event or a Task names one person in WhoId. With Shared Activities (on in most
 to 50 contacts or one lead, and a calendar invitation adds a row per invitee with their answer (Status:
 New, Accepted, Declined, ...); all of them are EventRelation rows. A call logged with several contacts
 relates them the same way, as TaskRelation rows. They are read apart from the opportunity query: one query
-per 400 activities of a chunk (twice `ids_per_query`, as the select is short), filtered on the activity id
-as Salesforce documents it (a few calls a chunk, against one per activity). Every meeting is read, since an
+per 400 activities of a chunk (twice `ids_per_query`, as the select is short: ~11 kB, under the 16,384
+bytes a query's URL may take, in a composite subrequest too), filtered on the activity id as Salesforce
+documents it, the chunk's queries of both kinds sent five to a Composite call (one call a chunk, most
+often, against one per activity). Every meeting is read, since an
 invitee's answer is not on the event; only the connected calls whose WhoCount says they relate more than
 one contact are, since WhoId names the only one otherwise (most calls: no query at all). Each activity gets
 its rows as a child list (`EventRelations`, `TaskRelations`) in the shape a subquery returns, so
@@ -18,13 +20,13 @@ alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from connectors.base import ConfigurationError, ConnectorError, FatalError, chunked
 from connectors.salesforce import soql
 from connectors.salesforce.mapping import EVENT_RELATIONS, TASK_RELATIONS, children, connected_call
-from connectors.salesforce.session import Record, SalesforceApi, from_the_start
+from connectors.salesforce.session import Query, Record, SalesforceApi, from_the_start
 from connectors.salesforce.soql import OrgSchema
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def attach_relations(
     """Give the activities of `opportunities` their contacts' and leads' relation rows (in place), for each
     kind not in `skip` (by object name); returns the objects Salesforce refused to be queried (those
     activities keep their WhoId alone)."""
-    refused: set[str] = set()
+    asked: list[tuple[Relations, dict[str, Record], list[str]]] = []  # kind, its activities, its queries
     for kind in ALL:
         if kind.sobject in skip or not kind.readable(schema):
             continue
@@ -92,9 +94,16 @@ def attach_relations(
             for a in children(o, kind.activities)
             if isinstance(a, dict) and a.get("Id") and kind.wanted(a)
         }
-        if not activities:
-            continue
-        found = _buyer_side(api, schema, kind, list(activities), 2 * ids_per_query)  # 400 ids ~ 11 kB URL
+        if activities:
+            queries = [soql.activity_relations(schema, kind.sobject, kind.columns, ids)
+                       for ids in chunked(list(activities), 2 * ids_per_query)]  # 400 ids ~ 11 kB URL
+            asked.append((kind, activities, queries))
+    every = [Query(q, include_deleted=True, resume=from_the_start(q)) for *_, kind_queries in asked
+             for q in kind_queries]
+    pages = iter(api.queries("composite_query", every) if every else [])
+    refused: set[str] = set()
+    for kind, activities, queries in asked:
+        found = _buyer_side(kind, [next(pages) for _ in queries])
         if found is None:
             refused.add(kind.sobject)
             continue
@@ -104,21 +113,20 @@ def attach_relations(
     return refused
 
 
-def _buyer_side(
-    api: SalesforceApi, schema: OrgSchema, kind: Relations, activity_ids: list[str], per_query: int
-) -> dict[str, list[Record]] | None:
-    """Contacts' and leads' relation rows by activity id; None when Salesforce refused the query. Rows are
-    kept by person, one per activity and person as in Salesforce, so a query sent again from the start
-    after a dropped cursor (the rows have no key to resume after) reads none twice."""
+def _buyer_side(kind: Relations, queries: list[Iterator[list[Record]]]) -> dict[str, list[Record]] | None:
+    """Contacts' and leads' relation rows by activity id, from the pages of the kind's queries; None when
+    Salesforce refused them. Rows are kept by person, one per activity and person as in Salesforce, so a
+    query sent again from the start after a dropped cursor (the rows have no key to resume after) reads
+    none twice."""
     found: dict[str, dict[str, Record]] = {}
     parent = kind.columns[0]
     try:
-        for ids in chunked(activity_ids, per_query):
-            query = soql.activity_relations(schema, kind.sobject, kind.columns, ids)
-            for row in api.records(query, include_deleted=True, resume=from_the_start(query)):
-                relation = str(row.get("RelationId") or "")
-                if relation.startswith(BUYER_SIDE):
-                    found.setdefault(str(row.get(parent)), {})[relation] = row
+        for pages in queries:
+            for page in pages:
+                for row in page:
+                    relation = str(row.get("RelationId") or "")
+                    if relation.startswith(BUYER_SIDE):
+                        found.setdefault(str(row.get(parent)), {})[relation] = row
     except (FatalError, ConfigurationError) as exc:
         attendees_refused(kind.sobject, exc)
         return None

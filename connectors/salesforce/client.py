@@ -80,14 +80,14 @@ class UsageTracker:
     def observe(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         """A requests response hook."""
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
-        retry_after = _seconds(response.headers.get("Retry-After"))
+        retry_after = seconds(response.headers.get("Retry-After"))
         with self._lock:
             if match:
                 self._budget = ApiBudget(used=int(match.group(1)), limit=int(match.group(2)))
             self.retry_after = retry_after
 
 
-def _seconds(value: str | None) -> float | None:
+def seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
     except ValueError:  # an HTTP date; rare for Salesforce, fall back to our own backoff

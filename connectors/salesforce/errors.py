@@ -247,6 +247,19 @@ class ApiCaller:
             raise scrubbed(verdict.error, self._secrets()) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
+    def retries(self, exc: BaseException) -> bool:
+        """Whether the retry policy sends a call failing with `exc` again (re-logging in first if need be)."""
+        verdict = self._verdict(exc)
+        return verdict is not None and verdict.retry
+
+    def error(self, exc: Exception) -> ConnectorError:
+        """What `call` raises for `exc` once it is not retried: for an error answered inside a call that
+        succeeded, such as one subrequest's of a composite call."""
+        verdict = self._verdict(exc)
+        if verdict is None:
+            return FatalError(f"Salesforce call failed: {type(exc).__name__}")
+        return scrubbed(verdict.error, self._secrets())
+
     def _verdict(self, exc: BaseException) -> Verdict | None:
         return classify(exc, relogin_possible=self._relogin is not None, retry_after=self.tracker.retry_after)
 

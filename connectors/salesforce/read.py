@@ -4,14 +4,16 @@ Discovery (once per connector) describes Opportunity, Task and Event, the other 
 fields of (contact roles and their contacts, stage history, line items, quotes, events' attendees) and reads
 OpportunityStage, so the query asks only for what the org has and the integration user may see (a field
 hidden by field-level security is an INVALID_FIELD in SOQL), and stage meaning comes from
-IsClosed/IsWon/SortOrder, not names. A full read pages one subquery SOQL over every opportunity. An
-incremental read collects the ids of opportunities changed in [since - lookback, until] (SystemModstamp,
-ordered with an Id tie-break), of opportunities whose tasks, events, event attendees, contact roles, line
-items or quotes changed in that window (queryAll, so archived and deleted rows count too), and
-`include_ids`, then hydrates them ~200 ids per query (as it hydrates the ids a `sync --deal` names:
-`read_by_id`). Each chunk's events get their attendees
+IsClosed/IsWon/SortOrder, not names: all of it in one Composite call (nine describes and the stage query).
+A full read pages one subquery SOQL over every opportunity. An incremental read collects the ids of
+opportunities changed in [since - lookback, until] (SystemModstamp, ordered with an Id tie-break), of
+opportunities whose tasks, events, event attendees, contact roles, line items or quotes changed in that
+window (queryAll, so archived and deleted rows count too), and `include_ids`, then hydrates them ~200 ids
+per query (as it hydrates the ids a `sync --deal` names: `read_by_id`). The change queries' first pages
+come by Composite calls of five queries each (two calls). Each chunk's events get their attendees
 (EventRelation) by one more query per ~400 events, and its calls logged with several contacts theirs
-(TaskRelation) the same way (attendees.py). Deals are read through queryAll too (the
+(TaskRelation) the same way, five such queries a Composite call (attendees.py).
+Deals are read through queryAll too (the
 SOQL says `IsDeleted = false`): query() hides archived activities, which would drop a long deal's old
 meetings (and the commitments they secured) and the plugin's old completed tasks (and with them their keys).
 Either way deals are yielded in chunks of `chunk_size`; only ids are held for the whole run. The daily
@@ -38,7 +40,7 @@ from connectors.salesforce.attendees import attach_relations, attendees_refused
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.errors import QueryTimeoutError
 from connectors.salesforce.mapping import MappingContext, deal_from_salesforce
-from connectors.salesforce.session import Record, SalesforceApi, from_the_start
+from connectors.salesforce.session import Query, Record, SalesforceApi, from_the_start
 from connectors.salesforce.soql import OrgSchema, StageMeaning
 from core.models import Commitment, Deal
 
@@ -53,6 +55,9 @@ DESCRIBED_CHILDREN = ("OpportunityContactRole", "OpportunityHistory", "Opportuni
 RELATED = {"Contact": "OpportunityContactRoles"}  # object read through a path -> the subquery reading it
 # Read by a query of its own when the Events relationship is there (who a meeting was with: attendees.py).
 ATTENDEES = "EventRelation"
+# Everything discovery may describe, asked in one call: the objects whose relationship Opportunity turns out
+# not to have are described for nothing, which costs no call of its own.
+DISCOVERED = (*DESCRIBED, *DESCRIBED_CHILDREN, *RELATED, ATTENDEES)
 
 
 OPPORTUNITY_ID_FORM = "a Salesforce opportunity id (15 or 18 letters and digits, starting with 006)"
@@ -84,34 +89,39 @@ def _field_names(described: Record) -> frozenset[str]:
 
 
 def discover(api: SalesforceApi) -> OrgSchema:
-    """Describe the objects the read touches and read the stages' meaning."""
+    """Describe the objects the read touches and read the stages' meaning, in one Composite call."""
+    *described, first_stages = api.composite("composite_describe", [
+        *(api.describe_request(sobject) for sobject in DISCOVERED), api.query_request(soql.stages())
+    ])
+    answers = dict(zip(DISCOVERED, described, strict=True))
     fields: dict[str, frozenset[str]] = {}
     relationships: frozenset[str] = frozenset()
     for sobject in DESCRIBED:
-        described = api.describe(sobject)
-        fields[sobject] = _field_names(described)
+        opened = api.answer(answers[sobject])
+        fields[sobject] = _field_names(opened)
         if sobject == "Opportunity":
             relationships = frozenset(
-                str(r["relationshipName"]) for r in described.get("childRelationships") or []
+                str(r["relationshipName"]) for r in opened.get("childRelationships") or []
                 if r.get("relationshipName")
             )
     unreadable: set[str] = set()
     wanted = [c for c in DESCRIBED_CHILDREN if soql.RELATIONSHIP_OF[c] in relationships]
     wanted += [o for o, relationship in RELATED.items() if relationship in relationships]
     for sobject in wanted:
-        child = api.describe_if_readable(sobject)
+        child = api.readable(answers[sobject])
         if child is None:
             unreadable.add(soql.RELATIONSHIP_OF.get(sobject) or RELATED[sobject])
         else:
             fields[sobject] = _field_names(child)
     relationships -= unreadable
-    if "Events" in relationships and (relations := api.describe_if_readable(ATTENDEES)) is not None:
+    if "Events" in relationships and (relations := api.readable(answers[ATTENDEES])) is not None:
         fields[ATTENDEES] = _field_names(relations)
     stages = {
         str(row.get("ApiName") or row.get("MasterLabel")): StageMeaning(
             bool(row.get("IsClosed")), bool(row.get("IsWon")), int(row.get("SortOrder") or 0)
         )
-        for row in api.records(soql.stages())
+        for page in api.pages_from(api.answer(first_stages), include_deleted=False)
+        for row in page
     }
     if "Opportunity" not in fields or not fields["Opportunity"]:
         raise FatalError("Salesforce describe returned no Opportunity fields; check the user's object access")
@@ -170,21 +180,28 @@ class Reader:
         # of them; should one come, it stops the run and the next run reads the same window again (the
         # watermark does not move). A dropped cursor sends the query again from the start: `found` already
         # ignores the ids it has, and an order by SystemModstamp gives no key to resume after.
+        # The queries' first pages come by Composite calls of five; each query's errors are its own, as
+        # if it had been sent alone (an org refusing the attendees' changes still reads the rest).
         found: dict[str, None] = {}
         self._api.caller.check_budget(self._config.api_reserve_fraction)
-        query = soql.changed_opportunities(start, end)
-        for row in self._api.records(query, resume=from_the_start(query)):
-            found.setdefault(str(row["Id"]), None)
-        for sobject, parent in soql.CHANGE_SOURCES:
-            if not self._has_object(sobject):
-                continue
-            query = soql.changed_children(sobject, parent, start, end)
+        sources = [(s, parent) for s, parent in soql.CHANGE_SOURCES if self._has_object(s)]
+        opportunities = soql.changed_opportunities(start, end)
+        # queryAll for the others: archived activities and deleted rows (a removed contact role) count too
+        children = [soql.changed_children(s, parent, start, end) for s, parent in sources]
+        pages = self._api.queries("composite_query", [
+            Query(opportunities, resume=from_the_start(opportunities)),
+            *(Query(q, include_deleted=True, resume=from_the_start(q)) for q in children),
+        ])
+        for page in pages[0]:
+            for row in page:
+                found.setdefault(str(row["Id"]), None)
+        for (sobject, parent), child_pages in zip(sources, pages[1:], strict=True):
             try:
-                # queryAll: archived activities and deleted rows (a removed contact role) count as changes too
-                for row in self._api.records(query, include_deleted=True, resume=from_the_start(query)):
-                    parent_id = _follow(row, parent)
-                    if parent_id and str(parent_id).startswith("006"):
-                        found.setdefault(str(parent_id), None)
+                for page in child_pages:
+                    for row in page:
+                        parent_id = _follow(row, parent)
+                        if parent_id and str(parent_id).startswith("006"):
+                            found.setdefault(str(parent_id), None)
             except (FatalError, ConfigurationError) as exc:
                 if sobject != ATTENDEES:
                     raise

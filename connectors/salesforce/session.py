@@ -6,21 +6,39 @@ It pages queries itself (one paginator, with a loop guard) and drains child-rela
 simple-salesforce silently drops (`done: false` + `nextRecordsUrl` inside a subquery result). A cursor
 Salesforce drops while a query is paged (INVALID_QUERY_LOCATOR) is replaced once by a query the caller
 gives for the rest, as only the caller knows how its query can carry on.
+
+Reads that do not depend on each other go in one call through the Composite resource (`composite`):
+discovery's describes, and the first pages of the queries an incremental run starts with. Its subrequests'
+errors are classified as the same direct calls' would be (the simple-salesforce exception that call
+raises, through `errors.classify`): one the retry policy retries (server busy, an expired session) sends
+the whole composite again, as every subrequest is a read; any other is the answer of that subrequest
+alone, raised as `call` raises it when the caller reads that answer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceResourceNotFound
+from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceMoreThanOneRecord,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 from simple_salesforce.metadata import SfdcMetadataApi
 
-from connectors.base import FatalError
+from connectors.base import FatalError, chunked
 from connectors.salesforce.client import (
     UsageTracker,
     build_salesforce,
@@ -28,6 +46,7 @@ from connectors.salesforce.client import (
     can_relogin,
     configure_session,
     login_error,
+    seconds,
 )
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.errors import ApiCaller, QueryCursorExpiredError
@@ -36,6 +55,50 @@ Record = dict[str, Any]
 # The query that carries on after a dropped cursor, given the last record read (None: none read yet).
 Resume = Callable[[Record | None], str]
 log = logging.getLogger(__name__)
+
+# Salesforce REST API Developer Guide, "Send Multiple Requests Using Composite" (POST vXX.X/composite):
+# "The entire series of requests counts as a single call toward your API limits"; a call holds up to 25
+# subrequests, of which up to 5 may be query operations (query, queryAll, a query's next page).
+MAX_SUBREQUESTS = 25
+MAX_QUERIES = 5
+# The exception simple-salesforce raises for a direct call answering this status (simple_salesforce.util
+# `exception_handler`; any other status: SalesforceGeneralError), built for a failed subrequest.
+_SUBREQUEST_ERRORS: dict[int, type[SalesforceError]] = {
+    300: SalesforceMoreThanOneRecord,
+    400: SalesforceMalformedRequest,
+    401: SalesforceExpiredSession,
+    403: SalesforceRefusedRequest,
+    404: SalesforceResourceNotFound,
+}
+
+
+@dataclass(frozen=True)
+class Subrequest:
+    """A GET subrequest of a composite call: `path` relative to the versioned data URL, as for `restful`;
+    `name` is what an error names (simple-salesforce's resource name for the direct call)."""
+
+    path: str
+    name: str
+    headers: Mapping[str, str] | None = None
+    query: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query to send in a composite call: its pages continue as `SalesforceApi.pages` would."""
+
+    soql: str
+    include_deleted: bool = False
+    resume: Resume | None = None
+
+
+def from_subrequest(url: str, name: str, result: Mapping[str, Any]) -> Any:
+    """A composite subrequest's body, or for a failed one the exception the direct call would raise."""
+    status = int(result.get("httpStatusCode") or 0)
+    if 200 <= status < 300:
+        return result.get("body")
+    body = result.get("body")  # simple-salesforce types it bytes, and passes the parsed JSON as here
+    return _SUBREQUEST_ERRORS.get(status, SalesforceGeneralError)(url, status, name, cast(bytes, body))
 
 
 def from_the_start(soql: str) -> Resume:
@@ -103,7 +166,12 @@ class SalesforceApi:
         """Every page of a query's records, following `nextRecordsUrl` with a loop guard. When Salesforce
         drops the cursor on the way, `resume(last record read)` is the query sent instead, once: a query
         for what is left, or the same query again where the caller ignores rows it already has."""
-        result = self._query(soql, include_deleted)
+        yield from self.pages_from(self._query(soql, include_deleted), include_deleted, resume)
+
+    def pages_from(
+        self, result: Any, include_deleted: bool, resume: Resume | None = None
+    ) -> Iterator[list[Record]]:
+        """The pages of a query whose first page is `result` (its own call's, or a composite's)."""
         seen: set[str] = set()
         last: Record | None = None
         while True:
@@ -173,19 +241,71 @@ class SalesforceApi:
         handler = cast(SFBulk2Handler, self.sf.bulk2)
         return cast(SFBulk2Type, getattr(handler, sobject))
 
-    def describe(self, sobject: str) -> Record:
-        return cast(Record, self.call("describe", lambda: getattr(self.sf, sobject).describe()))
+    @staticmethod
+    def describe_request(sobject: str) -> Subrequest:
+        return Subrequest(f"sobjects/{sobject}/describe", sobject)
 
-    def describe_if_readable(self, sobject: str) -> Record | None:
-        """The object's describe, or None when Salesforce answers NOT_FOUND (the user cannot read it)."""
+    def query_request(self, soql: str, include_deleted: bool = False) -> Subrequest:
+        resource = "queryAll" if include_deleted else "query"
+        return Subrequest(f"{resource}/?{urlencode({'q': soql})}", "query", self._query_headers, query=True)
 
-        def describe() -> Record | None:
-            try:
-                return cast(Record, getattr(self.sf, sobject).describe())
-            except SalesforceResourceNotFound:
-                return None
+    def composite(self, kind: str, subrequests: Sequence[Subrequest]) -> list[Any]:
+        """One Composite call (counted as `kind`) of GET subrequests; returns each one's body, in order, or
+        for a failed one the simple-salesforce exception its direct call raises (`answer` raises what
+        `call` would). A failure the retry policy retries sends the whole call again (reads only)."""
+        if len(subrequests) > MAX_SUBREQUESTS or sum(s.query for s in subrequests) > MAX_QUERIES:
+            raise ValueError(f"a composite call holds at most {MAX_SUBREQUESTS} subrequests, {MAX_QUERIES} "
+                             "of them queries")
 
-        return cast(Record | None, self.call("describe", describe))
+        def send() -> list[Any]:
+            base = f"/services/data/v{self.sf.sf_version}/"
+            body = {"allOrNone": False, "compositeRequest": [
+                {"method": "GET", "url": base + s.path, "referenceId": f"r{index}",
+                 **({"httpHeaders": dict(s.headers)} if s.headers else {})}
+                for index, s in enumerate(subrequests)
+            ]}
+            answer = self.sf.restful("composite", method="POST", json=body) or {}
+            results = {str(r.get("referenceId")): r for r in answer.get("compositeResponse") or []}
+            if len(results) != len(subrequests):
+                raise FatalError(f"Salesforce answered {len(results)} of {len(subrequests)} composite "
+                                 "subrequests")
+            return [self._subresult(base + s.path, s.name, results[f"r{index}"])
+                    for index, s in enumerate(subrequests)]
+
+        return cast(list[Any], self.call(kind, send))
+
+    def _subresult(self, url: str, name: str, result: Mapping[str, Any]) -> Any:
+        answer = from_subrequest(url, name, result)
+        if isinstance(answer, SalesforceError) and self.caller.retries(answer):
+            hinted = seconds((result.get("httpHeaders") or {}).get("Retry-After"))
+            if hinted is not None:
+                self.tracker.retry_after = hinted
+            raise answer  # the whole composite is sent again: its subrequests are all reads
+        return answer
+
+    def answer(self, result: Any) -> Any:
+        """A composite subrequest's body; for a failed one, raises what `call` raises for that failure."""
+        if isinstance(result, SalesforceError):
+            raise self.caller.error(result) from result
+        return result
+
+    def readable(self, described: Any) -> Record | None:
+        """A describe subrequest's body, or None when Salesforce answered NOT_FOUND (the user cannot read
+        the object)."""
+        if isinstance(described, SalesforceResourceNotFound):
+            return None
+        return cast(Record, self.answer(described))
+
+    def queries(self, kind: str, queries: Sequence[Query]) -> list[Iterator[list[Record]]]:
+        """The pages of each query, as `pages` gives them: the first pages read now, by composite calls of
+        up to 5 queries each; a query that failed raises its error when its pages are read."""
+        firsts: list[Any] = []
+        for group in chunked(queries, MAX_QUERIES):
+            firsts += self.composite(kind, [self.query_request(q.soql, q.include_deleted) for q in group])
+        return [self._continued(first, q) for first, q in zip(firsts, queries, strict=True)]
+
+    def _continued(self, first: Any, query: Query) -> Iterator[list[Record]]:
+        yield from self.pages_from(self.answer(first), query.include_deleted, query.resume)
 
     def close(self) -> None:
         if self._configured_mdapi is not None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import requests
 import responses
 from responses import matchers
 
@@ -66,11 +67,33 @@ CHILD_DESCRIBED = (
 )
 
 
+def add_composite(rsps: responses.RequestsMock) -> None:
+    """Salesforce's Composite resource over the test's other mocks: each GET subrequest is sent to them as
+    its direct call (so a test mocks describes and queries as direct calls), whose answer (status, JSON
+    body, Retry-After) is that subrequest's result; the call carries the last Sforce-Limit-Info seen."""
+
+    def relay(request: Any) -> tuple[int, dict[str, str], str]:
+        results, headers = [], {}
+        for sub in json.loads(request.body)["compositeRequest"]:
+            answer = requests.get(INSTANCE + sub["url"], headers=sub.get("httpHeaders") or {})
+            headers.update({k: v for k, v in answer.headers.items() if k == "Sforce-Limit-Info"})
+            results.append({
+                "body": answer.json() if answer.content else None,
+                "httpHeaders": {k: v for k, v in answer.headers.items() if k == "Retry-After"},
+                "httpStatusCode": answer.status_code,
+                "referenceId": sub["referenceId"],
+            })
+        return 200, headers, json.dumps({"compositeResponse": results})
+
+    rsps.add_callback("POST", f"{API}composite", callback=relay, content_type="application/json")
+
+
 def add_discovery(
     rsps: responses.RequestsMock, *, skip: tuple[str, ...] = (), unreadable: tuple[str, ...] = ()
 ) -> None:
-    """The describe calls and the stage query every read starts with (without the describes in `skip`);
-    the objects in `unreadable` answer NOT_FOUND, as to a user without read access."""
+    """The describes and the stage query every read starts with, in one composite call (without the
+    describes in `skip`); the objects in `unreadable` answer NOT_FOUND, as to a user without read access."""
+    add_composite(rsps)
     missing = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
     for sobject in (*DESCRIBED, *CHILD_DESCRIBED):
         if sobject in unreadable:

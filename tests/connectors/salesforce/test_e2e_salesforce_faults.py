@@ -139,3 +139,20 @@ def test_given_the_session_expires_during_a_bulk_job_when_applying_then_it_logs_
     assert run.result.deals_updated == 40
     assert sf.api_calls()["login"] == 2
     _assert_nothing_lost_nothing_doubled(box, clock)
+
+
+def test_given_a_change_query_subrequest_answering_503_when_syncing_then_the_composite_is_sent_again(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    synced_at = clock.now
+    first = sync(connect(box), synced_at)
+    box.app.faults.queue("server_error", "query_all")  # the first queryAll subrequest: Task changes
+    sf = connect(box)
+
+    again = sync(sf, clock.advance(minutes=5), since=synced_at)
+
+    assert sorted(d.id for d in again.deals) == sorted(d.id for d in first.deals)  # the plugin's own writes
+    assert list(box.app.faults.script) == []
+    assert sf.api_calls()["composite_query"] == 2 + 1 + 1  # the changes (the first call twice), attendees
+    _assert_nothing_lost_nothing_doubled(box, clock)

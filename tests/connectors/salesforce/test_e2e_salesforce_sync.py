@@ -285,3 +285,21 @@ def test_given_task_keys_in_any_case_when_queried_then_the_external_id_index_fin
     expected = {t["Id"] for t in plugin_tasks(box) if t["Commitment_Key__c"] in keys[:2]}
     assert {r["Id"] for r in found} == expected
     assert len(expected) == 2
+
+
+def test_given_nothing_changed_since_the_watermark_when_a_fresh_connector_runs_then_it_makes_three_calls(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, clock = org
+    synced_at = clock.now
+    sync(connect(box), synced_at)
+    box.app.reset_calls()
+    used = box.store.org["api_used"]
+
+    sf = connect(box)  # each worker run has a connector of its own, which discovers the org again
+    chunks = list(sf.read_deals(synced_at + timedelta(minutes=30), clock.advance(hours=1)))
+
+    assert chunks == []
+    assert sf.api_calls() == {"login": 1, "composite_describe": 1, "composite_query": 2}
+    assert dict(box.app.calls) == {"login_soap": 1, "composite": 3}
+    assert box.store.org["api_used"] == used + 3

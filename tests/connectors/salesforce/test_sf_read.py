@@ -48,8 +48,9 @@ def test_given_a_page_with_truncated_child_tasks_when_reading_all_then_the_child
     first = chunks[0][0]
     assert [t.commitment for t in first.plugin_tasks] == [Commitment.CHANGE]
     assert len(first.activities) == 5
-    assert sf.api_calls() == {"describe": 9, "query": 3, "query_more": 1}
-    assert rsps.calls[9].request.headers["Sforce-Query-Options"] == "batchSize=2000"
+    assert sf.api_calls() == {"composite_describe": 1, "query": 1, "query_more": 1, "composite_query": 1}
+    deals = next(c for c in rsps.calls if "FROM+Opportunity+WHERE" in (c.request.url or ""))
+    assert deals.request.headers["Sforce-Query-Options"] == "batchSize=2000"
 
 
 def test_given_a_top_level_next_page_when_reading_all_then_it_is_followed_and_chunks_are_bounded(
@@ -233,7 +234,8 @@ def test_given_meetings_with_invitees_when_reading_then_one_query_gives_each_eve
         "00U5g00000Evt03EAA": (),  # its only buyer declined
     }
     assert "003INVITED" in {c.id for c in deals[0].contacts}
-    assert sf.api_calls()["query"] == 3  # stages, deals, one EventRelation query for the chunk's events
+    assert sf.api_calls()["query"] == 1  # the deals; the chunk's events' people: one composite call
+    assert sf.api_calls()["composite_query"] == 1
 
 
 def test_given_a_call_logged_with_several_contacts_when_reading_then_its_task_relations_name_the_others(
@@ -266,7 +268,8 @@ def test_given_a_call_logged_with_several_contacts_when_reading_then_its_task_re
     assert people["00T5g00000Tsk01EAA"] == ("0035g00000Con01AAA", "003OTHER")
     assert people["00T5g00000Tsk02EAA"] == ("0035g00000Con01AAA",)
     assert [(c.name, c.roles) for c in deal.contacts if c.id == "003OTHER"] == [("Sam Lee", ())]
-    assert sf.api_calls()["query"] == 3  # stages, deals, one TaskRelation query for the chunk's calls
+    assert sf.api_calls()["query"] == 1  # the deals; the chunk's calls' people: one composite call
+    assert sf.api_calls()["composite_query"] == 1
 
 
 def _logged_with_two(opportunity_id: str, task_id: str) -> dict[str, Any]:

@@ -82,7 +82,8 @@ def test_given_a_query_by_ids_that_times_out_when_reading_then_it_is_split_in_ha
         "reading the 2 not read yet by queries of 1 and 1",
     ]
     assert sum("Id+IN" in (c.request.url or "") for c in rsps.calls) == 5  # every attempt sent and counted
-    assert sf.api_calls()["query"] == 1 + 7 + 5  # the stages, the change sources, the five deal queries
+    assert sf.api_calls()["query"] == 5  # the five deal queries (the change sources: two composite calls)
+    assert sf.api_calls()["composite_query"] == 2
 
 
 def test_given_one_opportunity_whose_query_still_times_out_alone_when_reading_then_the_run_stops_naming_it(
