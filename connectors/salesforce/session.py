@@ -8,7 +8,8 @@ Salesforce drops while a query is paged (INVALID_QUERY_LOCATOR) is replaced once
 gives for the rest, as only the caller knows how its query can carry on.
 
 Reads that do not depend on each other go in one call through the Composite resource (`composite`):
-discovery's describes, and the first pages of the queries an incremental run starts with. Its subrequests'
+discovery's describes, and the first pages of the queries an incremental run starts with and of a chunk's
+attendee queries (`queries`, five a call); later pages come by `query_more` as any query's. Subrequests'
 errors are classified as the same direct calls' would be (the simple-salesforce exception that call
 raises, through `errors.classify`): one the retry policy retries (server busy, an expired session) sends
 the whole composite again, as every subrequest is a read; any other is the answer of that subrequest
