@@ -7,10 +7,11 @@ simple-salesforce silently drops (`done: false` + `nextRecordsUrl` inside a subq
 Salesforce drops while a query is paged (INVALID_QUERY_LOCATOR) is replaced once by a query the caller
 gives for the rest, as only the caller knows how its query can carry on.
 
-Reads that do not depend on each other go in one call through the Composite resource (`composite`):
-discovery's describes, and the first pages of the queries an incremental run starts with and of a chunk's
-attendee queries (`queries`, five a call); later pages come by `query_more` as any query's. Subrequests'
-errors are classified as the same direct calls' would be (the simple-salesforce exception that call
+Reads go several to a call through the Composite resource (`composite`): discovery's describes, the first
+pages of the queries an incremental run starts with and of a chunk's attendee queries (`queries`, five a
+call), and a query's later pages, five a call too, each subrequest asking for the page its predecessor's
+answer names (`_next_pages`). Subrequests' errors are classified as the same direct calls' would be (the
+simple-salesforce exception that call
 raises, through `errors.classify`): one the retry policy retries (server busy, an expired session) sends
 the whole composite again, as every subrequest is a read; any other is the answer of that subrequest
 alone, raised as `call` raises it when the caller reads that answer.
@@ -75,8 +76,10 @@ _SUBREQUEST_ERRORS: dict[int, type[SalesforceError]] = {
 
 @dataclass(frozen=True)
 class Subrequest:
-    """A GET subrequest of a composite call: `path` relative to the versioned data URL, as for `restful`;
-    `name` is what an error names (simple-salesforce's resource name for the direct call)."""
+    """A GET subrequest of a composite call: `path` relative to the versioned data URL, as for `restful`,
+    or a URL as Salesforce gives one (`/services/data/...`, a query's nextRecordsUrl) or a reference to one
+    in an earlier subrequest's answer (`@{r0.nextRecordsUrl}`); `name` is what an error names
+    (simple-salesforce's resource name for the direct call)."""
 
     path: str
     name: str
@@ -175,6 +178,7 @@ class SalesforceApi:
         """The pages of a query whose first page is `result` (its own call's, or a composite's)."""
         seen: set[str] = set()
         last: Record | None = None
+        ahead: list[Any] = []  # the next pages, fetched together (`_next_pages`), in order
         while True:
             records = list(result.get("records") or [])
             last = records[-1] if records else last
@@ -186,15 +190,28 @@ class SalesforceApi:
                 raise FatalError(f"Salesforce returned the same query page twice ({next_url}); stopping")
             seen.add(next_url)
             try:
-                result = self.call("query_more", self.sf.query_more, next_url, identifier_is_url=True,
-                                   headers=self._query_headers)
+                if not ahead:
+                    ahead = self._next_pages(next_url)
+                result = self.answer(ahead.pop(0))
             except QueryCursorExpiredError:
                 if resume is None:
                     raise
                 log.warning("Salesforce dropped a query's cursor while it was paged; sending the query again "
                             "for the rest")
+                ahead = []
                 result = self._query(resume(last), include_deleted)
                 resume = None  # once: a cursor dropped again is raised, as any other error
+
+    def _next_pages(self, next_url: str) -> list[Any]:
+        """The query's next pages, up to five in one Composite call: the first at `next_url`, each other at
+        the nextRecordsUrl of the page before it (`@{r0.nextRecordsUrl}`, a reference the guide documents
+        for subrequest URLs). A query's pages are most of a full read's calls (a page holds 2,000 rows,
+        child rows included, so some 65 deals), and this takes a fifth of them. Pages past the last are
+        None (`composite(pages=True)`); a query with one page left costs one call either way."""
+        chain = [Subrequest(next_url, "query_more", self._query_headers, query=True)]
+        chain += [Subrequest(f"@{{r{index}.nextRecordsUrl}}", "query_more", self._query_headers, query=True)
+                  for index in range(MAX_QUERIES - 1)]
+        return self.composite("composite_query_more", chain, pages=True)
 
     def _query(self, soql: str, include_deleted: bool) -> Any:
         return self.call("query", self.sf.query, soql, include_deleted=include_deleted,
@@ -250,28 +267,36 @@ class SalesforceApi:
         resource = "queryAll" if include_deleted else "query"
         return Subrequest(f"{resource}/?{urlencode({'q': soql})}", "query", self._query_headers, query=True)
 
-    def composite(self, kind: str, subrequests: Sequence[Subrequest]) -> list[Any]:
+    def composite(self, kind: str, subrequests: Sequence[Subrequest], *, pages: bool = False) -> list[Any]:
         """One Composite call (counted as `kind`) of GET subrequests; returns each one's body, in order, or
         for a failed one the simple-salesforce exception its direct call raises (`answer` raises what
-        `call` would). A failure the retry policy retries sends the whole call again (reads only)."""
+        `call` would). A failure the retry policy retries sends the whole call again (reads only). With
+        `pages` (a chain of a query's pages, each naming the one before), the answers after the query's
+        last page are None: those subrequests had no page to ask for, and their failures mean nothing."""
         if len(subrequests) > MAX_SUBREQUESTS or sum(s.query for s in subrequests) > MAX_QUERIES:
             raise ValueError(f"a composite call holds at most {MAX_SUBREQUESTS} subrequests, {MAX_QUERIES} "
                              "of them queries")
 
         def send() -> list[Any]:
             base = f"/services/data/v{self.sf.sf_version}/"
+            urls = [s.path if s.path.startswith(("/", "@{")) else base + s.path for s in subrequests]
             body = {"allOrNone": False, "compositeRequest": [
-                {"method": "GET", "url": base + s.path, "referenceId": f"r{index}",
+                {"method": "GET", "url": url, "referenceId": f"r{index}",
                  **({"httpHeaders": dict(s.headers)} if s.headers else {})}
-                for index, s in enumerate(subrequests)
+                for index, (s, url) in enumerate(zip(subrequests, urls, strict=True))
             ]}
             answer = self.sf.restful("composite", method="POST", json=body) or {}
             results = {str(r.get("referenceId")): r for r in answer.get("compositeResponse") or []}
             if len(results) != len(subrequests):
                 raise FatalError(f"Salesforce answered {len(results)} of {len(subrequests)} composite "
                                  "subrequests")
-            return [self._subresult(base + s.path, s.name, results[f"r{index}"])
-                    for index, s in enumerate(subrequests)]
+            answers: list[Any] = []
+            for index, (s, url) in enumerate(zip(subrequests, urls, strict=True)):
+                if pages and answers and isinstance(answers[-1], Mapping) and answers[-1].get("done", True):
+                    answers.append(None)
+                    continue
+                answers.append(self._subresult(url, s.name, results[f"r{index}"]))
+            return answers
 
         return cast(list[Any], self.call(kind, send))
 

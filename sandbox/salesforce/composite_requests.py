@@ -9,8 +9,12 @@ with the subrequest's `httpHeaders` (e.g. `Sforce-Query-Options`) and the call's
 failed subrequest's body is the error list the direct call answers (`[{"message", "errorCode"}]`), under
 HTTP 200 for the call. More than 25 subrequests, or more than 5 queries, fail the whole call with 400
 LIMIT_EXCEEDED (the shape of Salesforce's other errors; its exact message is not documented). With
-`allOrNone: true` the others answer 400 PROCESSING_HALTED once one failed. Not supported: subrequests
-other than GET and references between subrequests (`@{ref.field}`): such a subrequest answers 400.
+`allOrNone: true` the others answer 400 PROCESSING_HALTED once one failed. A subrequest's url may name a
+field of an earlier subrequest's answer (`@{ref.field}`, `.` and `[n]` as the guide describes; e.g.
+`@{r0.nextRecordsUrl}`, the next page of the query `r0` answered): one whose reference has no value, or
+names a subrequest that failed, is not run and answers 400 PROCESSING_HALTED (the guide says dependent
+subrequests are not executed; the exact error is not documented). Not supported: subrequests other than
+GET, and references in bodies.
 
 The call counts once: the route `composite` in the app's counter, one request in Sforce-Limit-Info. Faults
 drawn for the route `composite` (rates, "*" or by name) hit the whole call, as on any route; a fault queued
@@ -35,8 +39,38 @@ _QUERY = re.compile(DATA + r"/query(All)?(/|$)")
 _HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 
 
+_REFERENCE = re.compile(r"@\{([^.\[}]+)((?:\.[^.\[}]+|\[\d+\])*)\}")
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
 def _is_query(subrequest: dict[str, Any]) -> bool:
-    return bool(_QUERY.match(urlsplit(str(subrequest.get("url") or "")).path))
+    url = str(subrequest.get("url") or "")
+    return bool(_QUERY.match(urlsplit(url).path)) or url.endswith(".nextRecordsUrl}")
+
+
+def _resolved(url: str, answered: dict[str, dict[str, Any]]) -> str | None:
+    """`url` with every `@{ref.field}` replaced by that value of an earlier answer, or None when one has
+    no value (the subrequest it names failed, or its answer has no such field)."""
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        result = answered.get(match.group(1))
+        current: Any = result["body"] if result and result["httpStatusCode"] < 400 else None
+        for field, index in _STEP.findall(match.group(2)):
+            if field and isinstance(current, dict):
+                current = current.get(field)
+            elif index and isinstance(current, list) and int(index) < len(current):
+                current = current[int(index)]
+            else:
+                current = None
+        if current is None or isinstance(current, (dict, list)):
+            missing = True
+            return ""
+        return str(current)
+
+    text = _REFERENCE.sub(value, url)
+    return None if missing else text
 
 
 def _shape_error(subrequests: Any) -> str | None:
@@ -51,11 +85,15 @@ def _shape_error(subrequests: Any) -> str | None:
     return None
 
 
-def _answer(app: App, call: Request, subrequest: dict[str, Any]) -> Response:
-    url = str(subrequest["url"])
-    if str(subrequest.get("method") or "").upper() != "GET" or "@{" in url:
-        message = "the sandbox's composite runs GET subrequests without references"
-        return sf_error(400, "INVALID_INPUT", message)
+def _answer(
+    app: App, call: Request, subrequest: dict[str, Any], answered: dict[str, dict[str, Any]]
+) -> Response:
+    if str(subrequest.get("method") or "").upper() != "GET":
+        return sf_error(400, "INVALID_INPUT", "the sandbox's composite runs GET subrequests")
+    url = _resolved(str(subrequest["url"]), answered)
+    if url is None:
+        message = f"Invalid reference specified in {subrequest['url']}: no value found; not executed"
+        return sf_error(400, "PROCESSING_HALTED", message)
     parts = urlsplit(url)
     headers = {str(k).lower(): str(v) for k, v in (subrequest.get("httpHeaders") or {}).items()}
     headers["authorization"] = call.headers.get("authorization", "")
@@ -101,8 +139,12 @@ def register_composite_requests(app: App, store: SalesforceStore) -> None:
         if queries > MAX_QUERIES:
             return sf_error(400, "LIMIT_EXCEEDED", f"Exceeded max limit of query subrequests, total query "
                             f"subrequests count {queries} (limit {MAX_QUERIES})")
+        answered: dict[str, dict[str, Any]] = {}
         with in_subrequests():
-            results = [_result(str(s["referenceId"]), _answer(app, request, s)) for s in subrequests]
+            for subrequest in subrequests:  # in order: a reference names an earlier answer
+                reference = str(subrequest["referenceId"])
+                answered[reference] = _result(reference, _answer(app, request, subrequest, answered))
+        results = list(answered.values())
         if body.get("allOrNone") and any(r["httpStatusCode"] >= 400 for r in results):
             results = [_halted(r) for r in results]
         return Response.json({"compositeResponse": results})

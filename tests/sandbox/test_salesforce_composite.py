@@ -137,3 +137,34 @@ def test_given_a_fault_for_the_composite_route_when_sent_then_the_whole_call_ans
 
     assert response.status_code == 503
     assert response.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
+
+
+def _next_of(reference: str, previous: str) -> dict[str, Any]:
+    return {"method": "GET", "url": f"@{{{previous}.nextRecordsUrl}}", "referenceId": reference,
+            "httpHeaders": {"Sforce-Query-Options": "batchSize=200"}}
+
+
+def test_given_subrequests_naming_the_page_before_when_sent_then_each_answers_the_next_page_until_the_last(
+    salesforce_sandbox: SalesforceSandbox, sf: Salesforce
+) -> None:
+    for index in range(450):
+        sf.Contact.create({"LastName": f"Buyer {index}"})
+    first = sf.query("SELECT Id FROM Contact ORDER BY Id", headers={"Sforce-Query-Options": "batchSize=200"})
+    salesforce_sandbox.app.reset_calls()
+
+    answer = _composite(sf, [
+        {"method": "GET", "url": first["nextRecordsUrl"], "referenceId": "p1",
+         "httpHeaders": {"Sforce-Query-Options": "batchSize=200"}},
+        _next_of("p2", "p1"), _next_of("p3", "p2"), _next_of("p4", "p3"),
+    ])
+
+    results = answer["compositeResponse"]
+    assert [r["httpStatusCode"] for r in results] == [200, 200, 400, 400]
+    pages = [r["body"] for r in results[:2]]
+    total = first["totalSize"]
+    assert [(len(p["records"]), p["done"]) for p in pages] == [(200, False), (total - 400, True)]
+    ids = [r["Id"] for r in first["records"]] + [r["Id"] for p in pages for r in p["records"]]
+    assert len(set(ids)) == len(ids) == total
+    # the last page names no next one: what depends on it is not run
+    assert {r["body"][0]["errorCode"] for r in results[2:]} == {"PROCESSING_HALTED"}
+    assert dict(salesforce_sandbox.app.calls) == {"composite": 1}

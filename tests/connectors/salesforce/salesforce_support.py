@@ -70,12 +70,24 @@ CHILD_DESCRIBED = (
 def add_composite(rsps: responses.RequestsMock) -> None:
     """Salesforce's Composite resource over the test's other mocks: each GET subrequest is sent to them as
     its direct call (so a test mocks describes and queries as direct calls), whose answer (status, JSON
-    body, Retry-After) is that subrequest's result; the call carries the last Sforce-Limit-Info seen."""
+    body, Retry-After) is that subrequest's result; the call carries the last Sforce-Limit-Info seen. A
+    subrequest whose url is `@{ref.nextRecordsUrl}` asks for the page that answer names, and is not run
+    (400 PROCESSING_HALTED) when it has none."""
 
     def relay(request: Any) -> tuple[int, dict[str, str], str]:
-        results, headers = [], {}
+        results, headers, bodies = [], {}, {}
         for sub in json.loads(request.body)["compositeRequest"]:
-            answer = requests.get(INSTANCE + sub["url"], headers=sub.get("httpHeaders") or {})
+            url = sub["url"]
+            if url.startswith("@{"):
+                reference, field = url[2:-1].split(".")
+                url = (bodies.get(reference) or {}).get(field)
+            if url is None:
+                halted = [{"errorCode": "PROCESSING_HALTED", "message": "Invalid reference specified"}]
+                results.append({"body": halted, "httpHeaders": {}, "httpStatusCode": 400,
+                                "referenceId": sub["referenceId"]})
+                continue
+            answer = requests.get(INSTANCE + url, headers=sub.get("httpHeaders") or {})
+            bodies[sub["referenceId"]] = answer.json() if answer.ok and answer.content else None
             headers.update({k: v for k, v in answer.headers.items() if k == "Sforce-Limit-Info"})
             results.append({
                 "body": answer.json() if answer.content else None,

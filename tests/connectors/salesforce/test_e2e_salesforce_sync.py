@@ -12,6 +12,7 @@ from salesforce_e2e_support import PLAYBOOK, Clock, connect, plugin_tasks, rows,
 from simple_salesforce.format import format_soql
 
 from connectors.base import ConfigurationError
+from connectors.salesforce import soql
 from sandbox.salesforce import SalesforceSandbox, metadata_soap
 from sandbox.salesforce.testing import password_login
 
@@ -22,6 +23,30 @@ def org() -> Iterator[tuple[SalesforceSandbox, Clock]]:
     connect(box).setup(PLAYBOOK, dry_run=False)
     yield box, clock
     box.stop()
+
+
+def test_given_a_deal_query_of_many_pages_when_paged_then_its_pages_come_five_to_a_call(
+    org: tuple[SalesforceSandbox, Clock],
+) -> None:
+    box, _ = org
+    sf = connect(box, query_batch_size=200)
+    everything = soql.full_read(sf.schema(), sf._api.config.field_names())
+    raw = sf._api.sf  # simple-salesforce itself: one call per page
+    page = raw.query(everything, include_deleted=True, headers={"Sforce-Query-Options": "batchSize=200"})
+    pages = 1
+    while not page["done"]:
+        page = raw.query_more(page["nextRecordsUrl"], identifier_is_url=True,
+                              headers={"Sforce-Query-Options": "batchSize=200"})
+        pages += 1
+    before = sf.api_calls()
+
+    read = [r["Id"] for page in sf._api.pages(everything, include_deleted=True) for r in page]
+
+    calls = sf.api_calls() - before
+    assert pages > 6  # the book needs several calls' worth of pages at 200 rows a page
+    assert sorted(read) == sorted(r["Id"] for r in rows(box, "Opportunity"))
+    assert (calls["query"], calls["query_more"]) == (1, 0)
+    assert calls["composite_query_more"] == -(-(pages - 1) // 5)
 
 
 def test_given_a_generated_book_when_read_in_full_then_every_opportunity_comes_once_in_bounded_chunks(

@@ -114,7 +114,7 @@ def test_given_the_full_read_times_out_after_a_page_when_reading_all_then_the_re
 
     assert deals == ["006A", "006B", "006C"]
     assert "timed out on the full read's query" in caplog.text
-    assert sf.api_calls()["query_more"] == 1
+    assert sf.api_calls()["composite_query_more"] == 1  # the next pages, five to a composite call
 
 
 def test_given_the_full_read_times_out_at_once_when_reading_all_then_every_id_is_read_and_hydrated(
@@ -143,7 +143,22 @@ def test_given_a_cursor_dropped_while_paging_the_full_read_when_reading_then_it_
     sf, deals = _read({})
 
     assert deals == ["006A", "006B"]
-    assert sf.api_calls()["query_more"] == 1
+    assert sf.api_calls()["composite_query_more"] == 1  # the next pages, five to a composite call
+
+
+def test_given_a_cursor_dropped_mid_chain_of_pages_when_reading_then_the_pages_before_count_and_it_goes_on(
+    rsps: responses.RequestsMock,
+) -> None:
+    _full_read_first_page(rsps)
+    rsps.get(NEXT_URL, json=query_page([_deal("006B")], "/services/data/v61.0/query/01gNEXT-2"))
+    rsps.get(f"{API}query/01gNEXT-2", status=400, json=DROPPED)  # the second page of one composite call
+    rsps.get(QUERY_ALL, json=query_page([_deal("006C")]),
+             match=[soql_with(FULL_READ, "FROM Opportunity WHERE IsDeleted = false AND Id > '006B' ORDER")])
+
+    sf, deals = _read({})
+
+    assert deals == ["006A", "006B", "006C"]
+    assert sf.api_calls()["composite_query_more"] == 1
 
 
 def test_given_a_cursor_dropped_twice_in_one_read_when_reading_then_the_run_stops_as_before(
@@ -159,7 +174,7 @@ def test_given_a_cursor_dropped_twice_in_one_read_when_reading_then_the_run_stop
 
     with pytest.raises(FatalError, match="INVALID_QUERY_LOCATOR"):
         list(sf.read_deals(None, UNTIL))
-    assert sf.api_calls()["query_more"] == 2  # the first drop was gone past: the second one stops the run
+    assert sf.api_calls()["composite_query_more"] == 2  # the first drop was gone past: the second stops it
 
 
 def test_given_a_cursor_dropped_while_paging_changes_when_reading_incrementally_then_each_deal_is_read_once(
