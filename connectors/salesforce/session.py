@@ -11,10 +11,9 @@ Reads go several to a call through the Composite resource (`composite`): discove
 pages of the queries an incremental run starts with and of a chunk's attendee queries (`queries`, five a
 call), and a query's later pages, five a call too, each subrequest asking for the page its predecessor's
 answer names (`_next_pages`). Subrequests' errors are classified as the same direct calls' would be (the
-simple-salesforce exception that call
-raises, through `errors.classify`): one the retry policy retries (server busy, an expired session) sends
-the whole composite again, as every subrequest is a read; any other is the answer of that subrequest
-alone, raised as `call` raises it when the caller reads that answer.
+simple-salesforce exception that call raises, through `errors.classify`): one the retry policy retries
+(server busy, an expired session) sends the whole composite again, as every subrequest is a read; any other
+is the answer of that subrequest alone, raised as `call` raises it when the caller reads that answer.
 """
 
 from __future__ import annotations
