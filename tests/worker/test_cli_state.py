@@ -249,6 +249,30 @@ def test_given_runs_when_listing_then_the_history_is_shown(synced: Path) -> None
     assert "sandbox" in result.output
 
 
+def test_given_a_misspelt_connection_when_listing_runs_then_a_clear_error_not_an_empty_history(
+    synced: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["runs", "--connection", "sandbx"])
+
+    assert isinstance(result.exception, UserError)
+    assert "no connection named 'sandbx'" in str(result.exception)
+    assert "sandbox" in str(result.exception)  # the names it knows
+
+
+def test_given_a_connection_no_longer_configured_when_listing_its_runs_then_they_are_still_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook
+) -> None:
+    sync_for_the_cli(tmp_path, monkeypatch, playbook, [make_deal("A", stage="Qualification", meetings=0)])
+    store = Store.open(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    run_sync(SyncConnection("retired", MemoryConnector([make_deal("R")]), playbook, store), NOW)
+    store.close()
+
+    result = CliRunner().invoke(app, ["runs", "--connection", "retired"])
+
+    assert result.exit_code == 0, result.output
+    assert "retired" in result.output
+
+
 def test_given_no_sync_yet_when_listing_missing_then_told_to_sync_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

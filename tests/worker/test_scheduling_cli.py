@@ -123,6 +123,15 @@ def test_given_schedules_when_listed_paused_resumed_removed_then_table_follows(s
     assert "no schedule with id 2" in str(error)
 
 
+def test_given_a_misspelt_connection_when_listing_schedules_then_a_clear_error_not_an_empty_list(
+    state: Path,
+) -> None:
+    _code, output, error = invoke("schedule", "list", "--connection", "sandbx")
+
+    assert isinstance(error, UserError), output
+    assert "no connection named 'sandbx'" in str(error)
+
+
 def test_given_connection_locked_when_run_now_then_skipped_and_recorded(
     state: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -104,6 +104,8 @@ def list_(
         with store.session() as session:
             schedules = repo.list_schedules(session, connection)
             outcomes = repo.last_outcomes(session)
+    if not schedules and connection is not None:
+        settings.connection(connection)  # a misspelt name says so instead of "no schedules"
     if not schedules:
         console.print("no schedules; add one with `commitments schedule add --connection NAME --every 15m`")
         return

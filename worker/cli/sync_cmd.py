@@ -268,8 +268,10 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to show."),
     ) -> None:
         """Show the sync run history from the state store."""
-        with open_worker_state() as (_settings, store), store.session() as session:
+        with open_worker_state() as (settings, store), store.session() as session:
             rows = run_store.recent_runs(session, connection, limit)
+            if not rows and connection is not None:
+                settings.connection(connection)  # a misspelt name says so instead of "no runs yet"
             console.print(runs_table(rows) if rows else "no runs recorded yet; run `commitments sync`")
 
     @app.command()
