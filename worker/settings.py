@@ -171,6 +171,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if raw.default_connection and raw.default_connection not in {*connections, *SANDBOX_CONNECTIONS}:
         problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")
     if problems:
+        # A secret for a connection the file does not have is harmless on its own (left behind by a removed
+        # connection), but next to a problem it is likely the misspelt name of the connection missing it.
+        known = {_env_name(name) for name in expanded}
+        problems.extend(
+            f"{secrets_path}: connections.{key}: no connection of that name in {source} (check the spelling)"
+            for key in secrets
+            if _env_name(str(key)) not in known
+        )
         raise SettingsError(problems)
     state_dir = process.state_dir or raw.state_dir or Path("state")
     url = process.database_url or raw.database_url or f"sqlite:///{state_dir / 'commitments.sqlite3'}"

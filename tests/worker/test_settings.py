@@ -159,6 +159,34 @@ def test_given_a_misspelt_key_in_a_later_source_when_loading_then_the_error_name
     assert "pat-na1-very-secret" not in str(raised.value)
 
 
+def test_given_a_misspelt_connection_name_in_the_secrets_file_when_loading_then_the_error_names_it(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme-hs": HUBSPOT}})
+    typo = {"connections": {"acme-hsx": {"access_token": "pat-na1-secret"}}}
+    secrets = write(tmp_path / "secrets.yaml", typo)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    assert sorted(raised.value.problems) == sorted([
+        f"{config}: connections.acme-hs.access_token: environment variable HS_TOKEN is not set",
+        f"{secrets}: connections.acme-hsx: no connection of that name in {config} (check the spelling)",
+    ])
+    assert "pat-na1-secret" not in str(raised.value)
+
+
+def test_given_a_secret_left_for_a_removed_connection_when_loading_then_the_others_still_load(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme-hs": HUBSPOT}})
+    write(tmp_path / "secrets.yaml", {"connections": {"old-hs": {"access_token": "pat-na1-gone"}}})
+
+    settings = load_settings(env_for(config, HS_TOKEN="pat-na1-t"))
+
+    assert list(settings.connections) == ["acme-hs"]
+
+
 def test_given_a_binary_file_in_the_secrets_directory_when_loading_then_the_file_is_named_not_read_out(
     tmp_path: Path,
 ) -> None:
