@@ -254,5 +254,15 @@ def parse_playbook(data: Mapping[str, Any] | Any, source: str) -> Playbook:
     try:
         return Playbook.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{source}: {_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        problems = [f"{source}: {_key_path(err['loc'])}: {problem_text(err)}" for err in exc.errors()]
         raise PlaybookError("invalid playbook\n  " + "\n  ".join(problems)) from None
+
+
+def problem_text(error: Any) -> str:
+    """A pydantic error in an admin's words: a misspelt or a missing key said plainly (playbook and
+    connections files alike), anything else as pydantic says it."""
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check the spelling)"
+    if error["type"] == "missing":
+        return "required, missing"
+    return str(error["msg"])

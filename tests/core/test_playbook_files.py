@@ -73,6 +73,22 @@ def test_given_invalid_value_when_loaded_then_error_names_key_path_and_expectati
     assert str(tmp_path) in message
 
 
+def test_given_a_misspelt_and_a_missing_key_when_loaded_then_error_says_so_in_plain_words(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data["threshold"] = data.pop("thresholds")  # the admin's typo
+    del data["commitments"]["time"]["ask"]
+    path = _write(tmp_path, yaml.safe_dump(data))
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+
+    message = str(caught.value)
+    assert f"{path}: threshold: unknown key (check the spelling)" in message
+    assert f"{path}: commitments.time.ask: required, missing" in message
+
+
 @pytest.mark.parametrize("version", [2, 0])
 def test_given_an_unknown_playbook_version_when_loaded_then_error_names_file_key_and_the_version_expected(
     tmp_path: Path, version: int
