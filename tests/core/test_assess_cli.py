@@ -116,6 +116,7 @@ def test_given_a_long_input_error_when_printed_to_a_pipe_then_it_stays_on_one_li
         (["assess", str(EXAMPLES), "--now", "yesterday"], "--now 'yesterday' is not an ISO date"),
         (["assess", str(EXAMPLES), "--playbook", "missing.yaml"], "missing.yaml: no such playbook file"),
         (["explain", "006A000001"], "give the deal's source: a Deal JSON file (explain FILE DEAL_ID)"),
+        (["explain", str(EXAMPLES)], f"{EXAMPLES} is the Deal JSON file; give the deal's id after it"),
         (["explain", str(EXAMPLES), "006A000001", "--file", "x.json"], "give the Deal JSON file once"),
         (["explain", "a.json", "b", "c"], "explain takes [FILE] DEAL_ID, got 3 arguments: a.json b c"),
         (["explain", "nope.json", "006A000001"], "nope.json: no such file"),

@@ -243,6 +243,8 @@ def explain_command(
 
             explain_stored(deal_id, connection)
             return
+        if file is None and Path(deal_id).is_file():  # `explain deals.json`: the file, but no deal id
+            raise UserError(f"{deal_id} is the Deal JSON file; give the deal's id after it: FILE DEAL_ID")
         if file is None:
             raise UserError(
                 "give the deal's source: a Deal JSON file (explain FILE DEAL_ID) or --connection NAME"
