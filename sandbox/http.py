@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -171,13 +172,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-request (a sync stopped with Ctrl-C, a client timeout) is no error of
+        the sandbox's: say nothing, where the standard server prints a traceback to the terminal."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class ServerThread:
     """Serve an `App` on 127.0.0.1 in a daemon thread; `port=0` picks a free port."""
 
     def __init__(self, app: App, port: int = 0, host: str = "127.0.0.1") -> None:
         handler = type("Handler", (_RequestHandler,), {"app": app})
         self.app = app
-        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server = _Server((host, port), handler)
         self.server.daemon_threads = True
         # a short poll interval so stop() returns in ~50 ms instead of the default 0.5 s (tests start many)
         self._thread = threading.Thread(
