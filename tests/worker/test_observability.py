@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
+import struct
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -196,3 +198,25 @@ def test_given_health_server_when_probed_then_livez_and_readyz_follow_the_state(
         assert _get(base + "/nope")[0] == 404
     finally:
         server.stop()
+
+
+def test_given_a_probe_that_resets_its_connection_when_served_then_no_traceback_breaks_the_log(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # A TCP health check (a load balancer's, a Kubernetes tcpSocket probe) connects and resets; the worker's
+    # stderr is its log, one JSON object a line with --log-json, where a traceback has no place.
+    server = HealthServer(HealthState(), Metrics(), port=0).start()
+    try:
+        for request in (b"GET /metrics HTTP/1.1\r\nHost: probe\r\n", b"GET /livez HTTP/1.1\r\n\r\n", b""):
+            for _ in range(5):
+                probe = socket.create_connection(("127.0.0.1", server.port))
+                probe.sendall(request)
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset
+                probe.close()
+        assert _get(f"http://127.0.0.1:{server.port}/metrics")[0] == 200  # and it still answers
+    finally:
+        server.stop()
+
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err
+    assert "Exception occurred" not in captured.err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -85,13 +86,24 @@ def _handler(state: HealthState, metrics: Metrics) -> type[BaseHTTPRequestHandle
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that reset its connection (a TCP health check, a scrape that timed out) is logged at
+        debug level, not printed as a traceback into the worker's stderr, which is its log."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("http client %s went away: %s", client_address, type(error).__name__)
+            return
+        super().handle_error(request, client_address)
+
+
 class HealthServer:
     """Serves the endpoints on `host:port` (port 0 picks a free one; see `.port`) in a daemon thread."""
 
     def __init__(
         self, state: HealthState, metrics: Metrics, *, host: str = "127.0.0.1", port: int = 9464
     ) -> None:
-        self._server = ThreadingHTTPServer((host, port), _handler(state, metrics))
+        self._server = _Server((host, port), _handler(state, metrics))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
