@@ -43,5 +43,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 
 
 def load_yaml(text: str) -> Any:
-    """`yaml.safe_load`, except that a key repeated in a mapping is a `yaml.MarkedYAMLError`."""
-    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
+    """`yaml.safe_load`, except that a key repeated in a mapping is a `yaml.MarkedYAMLError`, and a tab where
+    YAML wants spaces is said plainly, not as PyYAML's "found character '\\t' that cannot start any token"."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem and ("'\\t'" in exc.problem or "tab character" in exc.problem):
+            exc.problem = "a tab; indent with spaces, YAML does not allow tabs"
+        raise

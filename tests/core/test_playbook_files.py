@@ -43,6 +43,17 @@ def test_given_yaml_syntax_error_when_loaded_then_error_names_file_and_line(tmp_
         load_playbook(path)
 
 
+def test_given_a_line_indented_with_a_tab_when_loaded_then_error_says_to_indent_with_spaces(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, DEFAULT.read_text().replace("\n  time:\n", "\n\ttime:\n", 1))
+
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+
+    assert "a tab; indent with spaces, YAML does not allow tabs" in str(caught.value)
+
+
 def test_given_a_stage_mapped_twice_when_loaded_then_error_names_both_lines(tmp_path: Path) -> None:
     text, _source = default_playbook_text()
     mapped = "      Qualification: [explore]\n"

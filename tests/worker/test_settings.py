@@ -359,6 +359,19 @@ def test_given_yaml_syntax_error_when_loading_then_the_line_is_named(tmp_path: P
         load_settings(env_for(config))
 
 
+def test_given_a_line_indented_with_a_tab_when_loading_then_the_error_says_to_indent_with_spaces(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("connections:\n  acme:\n\tcrm: hubspot\n", encoding="utf-8")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    tab = "a tab; indent with spaces, YAML does not allow tabs"
+    assert raised.value.problems == [f"{config}: YAML syntax error at line 3, column 1: {tab}"]
+
+
 def test_given_a_pasted_second_connections_block_when_loading_then_the_duplicate_key_is_an_error(
     tmp_path: Path,
 ) -> None:
@@ -416,7 +429,7 @@ def test_given_an_unquoted_secret_yaml_reads_as_a_tag_or_alias_when_loading_then
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("connections:\n\tacme:\n    crm: hubspot\n", "found character '\\t' that cannot start any token"),
+        ("connections:\n\tacme:\n    crm: hubspot\n", "a tab; indent with spaces, YAML does not allow tabs"),
         ("connections:\n  acme:\n    token: !ab'c\"d\n", "expected ' ', but found '\"'"),
     ],
     ids=["tab-indent", "two-quoted-characters"],
