@@ -48,7 +48,7 @@ def _is_query(subrequest: dict[str, Any]) -> bool:
     return bool(_QUERY.match(urlsplit(url).path)) or url.endswith(".nextRecordsUrl}")
 
 
-def _resolved(url: str, answered: dict[str, dict[str, Any]]) -> str | None:
+def _resolved(url: str, answered: dict[str, _Result]) -> str | None:
     """`url` with every `@{ref.field}` replaced by that value of an earlier answer, or None when one has
     no value (the subrequest it names failed, or its answer has no such field)."""
     missing = False
@@ -56,7 +56,7 @@ def _resolved(url: str, answered: dict[str, dict[str, Any]]) -> str | None:
     def value(match: re.Match[str]) -> str:
         nonlocal missing
         result = answered.get(match.group(1))
-        current: Any = result["body"] if result and result["httpStatusCode"] < 400 else None
+        current: Any = result.body if result and result.status < 400 else None
         for field, index in _STEP.findall(match.group(2)):
             if field and isinstance(current, dict):
                 current = current.get(field)
@@ -86,7 +86,7 @@ def _shape_error(subrequests: Any) -> str | None:
 
 
 def _answer(
-    app: App, call: Request, subrequest: dict[str, Any], answered: dict[str, dict[str, Any]]
+    app: App, call: Request, subrequest: dict[str, Any], answered: dict[str, _Result]
 ) -> Response:
     if str(subrequest.get("method") or "").upper() != "GET":
         return sf_error(400, "INVALID_INPUT", "the sandbox's composite runs GET subrequests")
@@ -107,20 +107,37 @@ def _answer(
     return app.fault_response(kind, request) if kind else route.handler(request)
 
 
-def _result(reference: str, response: Response) -> dict[str, Any]:
-    return {
-        "body": json.loads(response.body) if response.body else None,
-        "httpHeaders": {k: v for k, v in response.headers.items() if k.lower() != "content-type"},
-        "httpStatusCode": response.status,
-        "referenceId": reference,
-    }
+class _Result:
+    """One subrequest's answer. Its body stays the bytes the route answered, spliced into the call's answer
+    as they are: a query page is megabytes of JSON, which parsing and dumping again would cost the sandbox
+    more than serving it. It is parsed only when a later subrequest's reference reads a field of it."""
 
+    def __init__(self, reference: str, response: Response) -> None:
+        self.reference, self.status, self.raw = reference, response.status, response.body or b"null"
+        self.headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        self._body: Any = None
+        self._parsed = False
 
-def _halted(result: dict[str, Any]) -> dict[str, Any]:
-    if result["httpStatusCode"] >= 400:
-        return result
-    body = [{"errorCode": "PROCESSING_HALTED", "message": _HALTED}]
-    return {**result, "body": body, "httpHeaders": {}, "httpStatusCode": 400}
+    @property
+    def body(self) -> Any:
+        """The body as JSON: for a query page, only the fields before its records (totalSize, done,
+        nextRecordsUrl, in the order the sandbox writes them), which is all a reference reads of it and
+        spares parsing the records once more per chained page."""
+        if not self._parsed:
+            records = self.raw.find(b',"records":') if self.raw.startswith(b'{"totalSize":') else -1
+            head = self.raw[:records] + b"}" if records != -1 else self.raw
+            self._body, self._parsed = json.loads(head), True
+        return self._body
+
+    def halted(self) -> None:
+        """Rolled back with the call (allOrNone): answered as not run, unless it failed itself."""
+        if self.status < 400:
+            self.status, self.headers, self._parsed = 400, {}, False
+            self.raw = json.dumps([{"errorCode": "PROCESSING_HALTED", "message": _HALTED}]).encode()
+
+    def encoded(self) -> bytes:
+        meta = {"httpHeaders": self.headers, "httpStatusCode": self.status, "referenceId": self.reference}
+        return json.dumps(meta, separators=(",", ":"))[:-1].encode() + b',"body":' + self.raw + b"}"
 
 
 def register_composite_requests(app: App, store: SalesforceStore) -> None:
@@ -139,14 +156,16 @@ def register_composite_requests(app: App, store: SalesforceStore) -> None:
         if queries > MAX_QUERIES:
             return sf_error(400, "LIMIT_EXCEEDED", f"Exceeded max limit of query subrequests, total query "
                             f"subrequests count {queries} (limit {MAX_QUERIES})")
-        answered: dict[str, dict[str, Any]] = {}
+        answered: dict[str, _Result] = {}
         with in_subrequests():
             for subrequest in subrequests:  # in order: a reference names an earlier answer
                 reference = str(subrequest["referenceId"])
-                answered[reference] = _result(reference, _answer(app, request, subrequest, answered))
+                answered[reference] = _Result(reference, _answer(app, request, subrequest, answered))
         results = list(answered.values())
-        if body.get("allOrNone") and any(r["httpStatusCode"] >= 400 for r in results):
-            results = [_halted(r) for r in results]
-        return Response.json({"compositeResponse": results})
+        if body.get("allOrNone") and any(r.status >= 400 for r in results):
+            for result in results:
+                result.halted()
+        payload = b'{"compositeResponse":[' + b",".join(r.encoded() for r in results) + b"]}"
+        return Response(200, payload, {"Content-Type": "application/json;charset=UTF-8"})
 
     app.route("POST", DATA + r"/composite", "composite")(authed(store, composite))
