@@ -14,6 +14,7 @@ problem is found. Errors are scrubbed of secrets before they are shown.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,7 +62,7 @@ def diagnose(
             f"check the settings and credentials of connection {connection!r} "
             "(config file, secrets file or environment)"
         )
-        detail = f"the CRM refused the connection: {scrub(str(exc))}"
+        detail = f"could not connect with these settings: {scrub(str(exc))}"
         return [Finding("credentials", "problem", detail, fix)]
     except ConnectorError as exc:
         fix = "check the CRM's URL and status, and the network between the worker and the CRM; then rerun"
@@ -97,7 +98,9 @@ def _provisioning(connector: Connector, playbook: Playbook, connection: str) -> 
         return Finding("provisioning", "problem", f"could not check the fields: {scrub(str(exc))}", fix)
     pending = report.pending
     if not pending:
-        return _ok("provisioning", f"all {len(report.changes)} fields, options and permissions in place")
+        kinds = Counter(c.kind.replace("_", " ") for c in report.changes)
+        listed = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        return _ok("provisioning", f"all {len(report.changes)} in place ({listed})")
     shown = ", ".join(f"{c.action} {c.kind} {c.name}" for c in pending[:6])
     more = f" and {len(pending) - 6} more" if len(pending) > 6 else ""
     fix = f"run `commitments setup --connection {connection}` (preview with --dry-run)"

@@ -198,6 +198,22 @@ def test_given_rejected_token_when_diagnosed_then_clear_problem_and_token_nowher
         assert "KnownSecretTokenValue" not in text
 
 
+def test_given_a_provisioned_hubspot_portal_when_diagnosed_then_provisioning_lists_what_it_has(
+    playbook: Playbook,
+) -> None:
+    portal = start_sandbox("hubspot", deals=3)
+    try:
+        connector = build_connector(sandbox_config("hubspot", portal.credentials), playbook)
+        connector.setup(playbook, dry_run=False)
+        (provisioning,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["provisioning"]
+    finally:
+        portal.stop()
+
+    assert provisioning.severity == "ok"
+    # what a HubSpot portal has: a property group and properties (it has no permissions to speak of)
+    assert provisioning.detail == "all 9 in place (property 8, property group 1)"
+
+
 def test_given_an_unknown_hubspot_pipeline_id_when_diagnosed_then_the_setting_is_named_not_the_credentials(
     playbook: Playbook,
 ) -> None:
