@@ -43,5 +43,6 @@ check: lint types test
 bench: setup
 	$(BIN)/python bench/assess.py --floor
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/salesforce_sync.py
 	$(BIN)/python bench/hubspot_sync.py
 	$(BIN)/python bench/sync_e2e.py

@@ -23,16 +23,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Run as a script, bench/ comes first on sys.path and bench/sandbox.py would shadow the `sandbox` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.connector_runs
 
 from pydantic import SecretStr
 
+from bench.connector_runs import Clock, Run, ceil_div, check, idle_run
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot.read import DEAL_RELATED
 from core.assess import assess
@@ -41,30 +41,6 @@ from core.plan import plan
 from core.playbook import Playbook
 from sandbox.hubspot import start_hubspot_sandbox
 from worker.playbook_files import load_playbook
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Run:
-    seconds: float
-    calls: Counter[str]
-
-    def show(self, title: str, extra: str) -> None:
-        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.calls.items()))
-        total = sum(self.calls.values())
-        print(f"{title:<17} {self.seconds:7.2f} s {total:6d} calls  ({kinds})  {extra}")
-
-
-def ceil_div(count: int, size: int) -> int:
-    return -(-count // size)
-
 
 ATTENDED = (ActivityKind.MEETING, ActivityKind.CALL)
 
@@ -118,17 +94,8 @@ def full_write(connector: HubSpotConnector, playbook: Playbook, plans: list[Writ
     return run, sum(1 for p in todo for a in p.tasks if a.kind is TaskActionKind.CREATE)
 
 
-def idle_run(connector: HubSpotConnector, since: datetime, until: datetime) -> Run:
-    started = time.perf_counter()
-    deals = sum(len(chunk) for chunk in connector.read_deals(since, until))
-    run = Run(time.perf_counter() - started, connector.api_calls())
-    run.show("idle incremental", f"{deals} deals")
-    return run
 
 
-def check(label: str, ok: bool, detail: str) -> bool:
-    print(f"  [{'ok' if ok else 'FAIL'}] {label}: {detail}")
-    return ok
 
 
 def targets(

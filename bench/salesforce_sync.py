@@ -30,13 +30,14 @@ import argparse
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Run as a script, bench/ comes first on sys.path and bench/sandbox.py would shadow the `sandbox` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.connector_runs
 
+from bench.connector_runs import Clock, Run, ceil_div, check, idle_run
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
 from core.assess import assess
 from core.models import ActivityKind, TaskActionKind, WritePlan
@@ -44,35 +45,6 @@ from core.plan import plan
 from core.playbook import Playbook
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
 from worker.playbook_files import load_playbook
-
-NOT_REST = ("login",)  # counted by api_calls(), but no REST API call (see the docstring)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Run:
-    seconds: float
-    calls: Counter[str]
-
-    @property
-    def api(self) -> int:
-        """REST API calls: every counted call but the login."""
-        return sum(n for kind, n in self.calls.items() if kind not in NOT_REST)
-
-    def show(self, title: str, extra: str) -> None:
-        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.calls.items()))
-        print(f"{title:<17} {self.seconds:7.2f} s {self.api:6d} calls  ({kinds})  {extra}")
-
-
-def ceil_div(count: int, size: int) -> int:
-    return -(-count // size)
 
 
 def full_read(
@@ -118,17 +90,8 @@ def full_write(
     return run, routes, creates
 
 
-def idle_run(connector: SalesforceConnector, since: datetime, until: datetime) -> Run:
-    started = time.perf_counter()
-    deals = sum(len(chunk) for chunk in connector.read_deals(since, until))
-    run = Run(time.perf_counter() - started, connector.api_calls())
-    run.show("idle incremental", f"{deals} deals")
-    return run
 
 
-def check(label: str, ok: bool, detail: str) -> bool:
-    print(f"  [{'ok' if ok else 'FAIL'}] {label}: {detail}")
-    return ok
 
 
 def targets(
