@@ -18,7 +18,7 @@ from typing import Any
 from connectors.base import Connector
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
-from core.playbook import Playbook
+from core.playbook import Playbook, PlaybookError
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
 from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings, load_settings
@@ -70,6 +70,17 @@ def open_worker_state() -> Iterator[tuple[Settings, Store]]:
         store.close()
 
 
+def connection_playbook(target: ConnectionSettings | SandboxConnection) -> Playbook:
+    """The playbook a connection uses: the file its `playbook:` names, or the packaged default. An error in
+    a named file also says which connection named it: a wrong path otherwise reads as a mystery file."""
+    try:
+        return load_playbook(target.playbook)
+    except PlaybookError as exc:
+        if target.playbook is None:
+            raise
+        raise PlaybookError(f"{exc}\n  (the `playbook:` of connection {target.name!r})") from None
+
+
 @contextmanager
 def open_connection(
     settings: Settings,
@@ -82,7 +93,7 @@ def open_connection(
 ) -> Iterator[SyncConnection]:
     """Open the named connection (default: see `Settings.connection`) and close it afterwards."""
     target = settings.connection(name)
-    playbook = load_playbook(target.playbook)
+    playbook = connection_playbook(target)
     if isinstance(target, ConnectionSettings):
         connector = build_connector(target.crm, playbook)
         try:

@@ -122,6 +122,20 @@ def test_given_a_broken_playbook_when_sync_fails_before_starting_then_runs_recor
     assert "broken.yaml" in (runs[0].error or "")
 
 
+@pytest.mark.parametrize("command", [["sync"], ["deals", "--missing", "time"]])
+def test_given_a_playbook_path_that_does_not_exist_when_run_then_the_error_names_the_connection_that_named_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    configure_acme(monkeypatch, tmp_path, playbook="my-playbook.yaml")
+
+    code = run_main(monkeypatch, *command, "-c", "acme")
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert f"{tmp_path / 'my-playbook.yaml'}: no such playbook file" in err
+    assert "(the `playbook:` of connection 'acme')" in err
+
+
 def test_given_an_unknown_connection_when_sync_then_an_error_and_no_run_recorded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,9 +21,8 @@ from rich.table import Table
 from core.models import Assessment, Commitment, CommitmentStatus
 from core.playbook import Playbook
 from worker.cli.output import stderr_console, stdout_console
-from worker.connections import open_store
+from worker.connections import connection_playbook, open_store
 from worker.errors import UserError
-from worker.playbook_files import load_playbook
 from worker.settings import Settings, load_settings
 from worker.store import Store
 from worker.store import deals as deal_store
@@ -167,7 +166,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
     """Print the last stored assessment of `deal_id` for a synced connection."""
     settings = load_settings()
     target = settings.connection(connection)
-    playbook = load_playbook(target.playbook)
+    playbook = connection_playbook(target)
     store = open_store(settings)
     try:
         connection_id, name = _connection_id(store, settings, connection)
@@ -213,7 +212,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List open deals missing a commitment (expected by their stage, not secured), from the last sync."""
         settings = load_settings()
-        playbook = load_playbook(settings.connection(connection).playbook)
+        playbook = connection_playbook(settings.connection(connection))
         commitment = resolve_commitment(missing, playbook)
         # Execute is only ever expected of a won deal, which is closed: open deals never miss it.
         include_closed = include_closed or commitment is Commitment.EXECUTE
