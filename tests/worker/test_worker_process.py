@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from connectors.base import FatalError
 from connectors.memory import MemoryConnector
 from core.playbook import Playbook, PlaybookError
 from tests.worker.conftest import NOW, make_deal
@@ -330,6 +331,21 @@ def test_given_a_sync_that_recorded_its_own_failure_when_the_runner_runs_then_it
         RunRequest("acme", "memory", "full", "schedule")
     ) == "failed"
     assert runs(store) == [("full", "schedule", "failed")]
+
+
+def test_given_a_run_the_crm_fails_when_the_runner_runs_then_its_end_is_logged_as_an_error(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    crm.fail_read_after_chunks = (0, FatalError("the CRM said no"))
+    runner = Runner(store, memory_sync(store, crm, playbook, clock), metrics=Metrics(), clock=clock)
+
+    with caplog.at_level(logging.INFO, logger="worker.scheduling.runner"):
+        outcome = runner.run(RunRequest("acme", "memory", "full", "schedule"))
+
+    assert outcome == "failed"
+    (finished,) = [r for r in caplog.records if r.getMessage().startswith("sync finished")]
+    assert finished.levelno == logging.ERROR  # what an alert on error-level logs catches
+    assert "the CRM said no" in finished.getMessage()
 
 
 # ------------------------------------------------------------------------------- the live scheduler loop

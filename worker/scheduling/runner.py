@@ -124,7 +124,9 @@ class Runner:
             api_calls=result.api_calls,
             started_at=result.started_at,
         )
-        level = logging.INFO if result.ok else logging.WARNING
+        # A failed run is an error an alert should catch; a stopped one (budget, shutdown) only a warning.
+        failed = result.outcome == "failed"
+        level = logging.INFO if result.ok else logging.ERROR if failed else logging.WARNING
         log.log(
             level,
             "sync finished: run %s %s%s in %.1fs, %d deals assessed, %d fields written, %d tasks created%s%s",
