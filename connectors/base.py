@@ -209,6 +209,12 @@ class SetupReport:
     def pending(self) -> list[SetupChange]:
         return [c for c in self.changes if c.action != "unchanged"]
 
+    @staticmethod
+    def by_kind(changes: list[SetupChange]) -> str:
+        """"field 9, list view 2, permission set 2": what `changes` hold, by kind (each CRM has its own)."""
+        kinds = Counter(c.kind.replace("_", " ") for c in changes)
+        return ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+
 
 @dataclass(frozen=True)
 class ApiBudget:

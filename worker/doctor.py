@@ -14,7 +14,6 @@ problem is found. Errors are scrubbed of secrets before they are shown.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,9 +97,7 @@ def _provisioning(connector: Connector, playbook: Playbook, connection: str) -> 
         return Finding("provisioning", "problem", f"could not check the fields: {scrub(str(exc))}", fix)
     pending = report.pending
     if not pending:
-        kinds = Counter(c.kind.replace("_", " ") for c in report.changes)
-        listed = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
-        return _ok("provisioning", f"all {len(report.changes)} in place ({listed})")
+        return _ok("provisioning", f"all {len(report.changes)} in place ({report.by_kind(report.changes)})")
     shown = ", ".join(f"{c.action} {c.kind} {c.name}" for c in pending[:6])
     more = f" and {len(pending) - 6} more" if len(pending) > 6 else ""
     fix = f"run `commitments setup --connection {connection}` (preview with --dry-run)"

@@ -193,7 +193,8 @@ class DealContext:
         self.texted, self._texts = texted, texts
         self.evidence_positions = frozenset(evidence)
         self.stage_entered_at = entered_current_stage(deal)
-        self.stage_snippet = clip(f"stage {deal.stage!r} expects it")  # the stage's evidence, for every rule
+        # The stage's evidence, for every rule, named as the rep sees it (HubSpot's ids read badly).
+        self.stage_snippet = clip(f"stage {deal.stage_label or deal.stage!r} expects it")
         self._index: TextIndex | None = None
         self._record_index: dict[str, int] | None = None
 

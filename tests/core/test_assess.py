@@ -109,3 +109,10 @@ def test_given_results_when_assessed_then_one_per_commitment_in_canonical_order(
     result = assessed(deal())
     assert tuple(r.commitment for r in result.results) == COMMITMENT_ORDER
     assert result.result(C.INVEST).commitment is C.INVEST
+
+
+def test_given_a_hubspot_stage_with_a_label_when_assessed_then_the_stage_evidence_names_the_label() -> None:
+    result = assessed(deal("contractsent", "default", stage_label="Contract Sent"))
+
+    snippets = {e.snippet for r in result.results for e in r.evidence if e.source == "stage"}
+    assert snippets == {"stage 'Contract Sent' expects it"}  # not HubSpot's internal id 'contractsent'

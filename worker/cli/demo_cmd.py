@@ -43,7 +43,7 @@ def rep_view(
     assert row is not None  # only called for deals the sync just assessed
     assessment = deal_store.stored_assessment(row)
     lines = [
-        f"[bold]Stage[/] {row.stage}   [bold]Score[/] {assessment.score}/10",
+        f"[bold]Stage[/] {row.stage_label or row.stage}   [bold]Score[/] {assessment.score}/10",
         f"[green]Secured[/]  {', '.join(playbook.label(c) for c in assessment.secured) or '-'}",
         f"[red]Missing[/]  {', '.join(playbook.label(c) for c in assessment.missing) or '-'}",
     ]
@@ -87,7 +87,8 @@ def demo_crm(
         connector = build_connector(config, playbook)
         try:
             report = connector.setup(playbook, dry_run=False)
-            console.print(f"Setup: {len(report.pending)} fields, options and permissions provisioned")
+            pending = report.pending
+            console.print(f"Setup: {len(pending)} provisioned ({report.by_kind(pending)})")
             connection = SyncConnection(target.name, connector, playbook, store)
             first = run_sync(connection, datetime.now(UTC))
             console.print(summary_table(first))
