@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat
 
 
 class Commitment(StrEnum):
@@ -121,8 +121,8 @@ class StageChange(_Frozen):
 class LineItem(_Frozen):
     id: str
     name: str | None = None
-    quantity: float | None = None
-    amount: float | None = None
+    quantity: FiniteFloat | None = None
+    amount: FiniteFloat | None = None
     created_at: AwareDatetime | None = None
 
 
@@ -170,7 +170,8 @@ class Deal(_Frozen):
     pipeline: str = "default"
     is_closed: bool = False
     is_won: bool = False
-    amount: float | None = None
+    # Finite: Python's JSON reader takes NaN and Infinity, and an amount of nan would count as "set".
+    amount: FiniteFloat | None = None
     currency: str | None = None
     close_date: date | None = None
     forecast_category: str | None = None

@@ -12,6 +12,7 @@ payload files in tests/fixtures/hubspot/.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,9 +154,11 @@ def parse_date(value: object) -> date | None:
 
 def parse_number(value: object) -> float | None:
     try:
-        return float(str(value)) if value not in (None, "") else None
+        number = float(str(value)) if value not in (None, "") else None
     except ValueError:
         return None
+    # "NaN" and "Infinity" parse as floats, but a Deal holds finite numbers only: such a value is unread.
+    return number if number is None or math.isfinite(number) else None
 
 
 def _text(value: object) -> str | None:

@@ -41,6 +41,14 @@ def test_given_example_file_when_parsed_then_every_deal_is_valid_and_covers_all_
             "deal #1 (id 'b'): is_won: a won deal must also have is_closed",
         ),
         ({"stage": "s"}, "deal #1: id: required field is missing"),
+        (
+            {"id": "b", "stage": "s", "amount": float("nan")},
+            "deal #1 (id 'b'): amount: Input should be a finite number (got nan)",
+        ),
+        (
+            {"id": "b", "stage": "s", "line_items": [{"id": "l", "amount": float("inf")}]},
+            "deal #1 (id 'b'): line_items[0].amount: Input should be a finite number",
+        ),
         ([1, 2], "deal #1: (the deal): expected a JSON object, got list"),
         ({"id": "a", "stage": "s"}, "deal #1 (id 'a'): id: duplicate deal id; deal #0 has it too"),
     ],

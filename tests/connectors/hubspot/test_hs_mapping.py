@@ -13,6 +13,7 @@ from connectors.hubspot.mapping import (
     activity_from_hubspot,
     deal_from_hubspot,
     parse_commitments,
+    parse_number,
     parse_time,
     plain_text,
     plugin_task,
@@ -213,6 +214,18 @@ def test_given_hubspot_datetime_forms_when_parsed_then_aware_utc(
     raw: str | None, expected: datetime | None
 ) -> None:
     assert parse_time(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("18000", 18000.0), ("2.5", 2.5), ("", None), (None, None), ("n/a", None), ("NaN", None),
+     ("Infinity", None), ("-inf", None)],
+)
+def test_given_number_property_forms_when_parsed_then_finite_or_unread(
+    raw: str | None, expected: float | None
+) -> None:
+    # A Deal holds finite amounts only: a non-finite one read as a number would fail the whole deal.
+    assert parse_number(raw) == expected
 
 
 @pytest.mark.parametrize(
