@@ -3,6 +3,10 @@ file and the line or key path."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -198,3 +202,32 @@ def test_given_blank_or_empty_keywords_when_loaded_then_error_names_the_group(
         load_playbook(_write(tmp_path, yaml.safe_dump(data)))
 
     assert expected in str(caught.value)
+
+
+@pytest.mark.slow
+def test_given_a_built_wheel_when_installed_without_the_checkout_then_the_default_playbook_loads(
+    tmp_path: Path,
+) -> None:
+    # An editable install reads config/ from the checkout, so only a real wheel shows that the playbook
+    # ships inside the distribution.
+    root = DEFAULT.parents[1]
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(root)]
+    subprocess.run(build, check=True, capture_output=True, timeout=240)
+    site = tmp_path / "site"
+    with zipfile.ZipFile(next(tmp_path.glob("commitments-*.whl"))) as wheel:
+        wheel.extractall(site)
+    script = (
+        "import config\n"
+        "from worker.playbook_files import load_playbook\n"
+        "print(config.__file__)\n"
+        "print(sorted(load_playbook().stage_maps))\n"
+    )
+    # PYTHONPATH comes before the editable install's path on sys.path; cwd holds no project packages.
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    config_file, stage_maps = run.stdout.splitlines()
+    assert Path(config_file).is_relative_to(site)
+    assert stage_maps == "['default', 'salesforce']"
