@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from core.deal_parsing import parse_deals
+from core.models import ActivityKind, ActivityStatus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples" / "deals.json"
 
@@ -21,6 +23,40 @@ def test_given_example_file_when_parsed_then_every_deal_is_valid_and_covers_all_
 
     for pipeline in ("salesforce", "default"):
         assert {(pipeline, s) for s in PLAYBOOK.stage_maps[pipeline].stages} <= stages
+
+
+# Salesforce's standard OpportunityStage values and HubSpot's default deal pipeline, as the vendors ship them.
+SALESFORCE_STAGES = (
+    "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+)
+HUBSPOT_STAGES = (
+    "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
+    "contractsent", "closedwon", "closedlost",
+)
+DOCS_NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)  # the --now docs/deal-json.md runs the examples with
+
+
+def test_given_example_file_when_read_then_it_holds_every_stage_and_edge_case_issue_2_lists() -> None:
+    deals, _ = parse_deals(json.loads(EXAMPLES.read_text()))
+    from builders import PLAYBOOK
+
+    stages = {(d.pipeline, d.stage) for d in deals}
+    assert {("salesforce", s) for s in SALESFORCE_STAGES} <= stages
+    assert {("default", s) for s in HUBSPOT_STAGES} <= stages
+    for pipeline in ("salesforce", "default"):
+        assert any(d.is_won for d in deals if d.pipeline == pipeline)
+        assert any(d.is_lost for d in deals if d.pipeline == pipeline)
+    meetings = [a for d in deals for a in d.activities if a.kind is ActivityKind.MEETING]
+    assert any(not d.contacts for d in deals)
+    assert any(not d.activities for d in deals)
+    assert any(m.status is ActivityStatus.CANCELED for m in meetings)
+    assert any(m.status is ActivityStatus.NO_SHOW for m in meetings)
+    assert any(m.status is ActivityStatus.SCHEDULED and m.start and m.start > DOCS_NOW for m in meetings)
+    assert any(d.amount is None for d in deals)
+    maps = PLAYBOOK.stage_maps
+    assert any(d.pipeline in maps and d.stage not in maps[d.pipeline].stages for d in deals)
+    assert any(d.pipeline not in maps for d in deals)
 
 
 @pytest.mark.parametrize(
