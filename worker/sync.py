@@ -85,6 +85,9 @@ class SyncResult:
     failures: list[RecordFailure] = field(default_factory=list)
     deals_forgotten: int = 0  # stored deals a complete full read no longer returned (deleted in the CRM)
     deals_not_found: list[str] = field(default_factory=list)  # ids a `deals` run asked for, not returned
+    # Assessment warnings (a stage or pipeline the playbook does not map) -> how many deals had it: such a
+    # deal is assessed as expecting nothing, which a run must say rather than pass over in silence.
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +110,7 @@ class _Run:
     deals_forgotten: int = 0
     deal_ids: tuple[str, ...] = ()  # what a `deals` run reads, and all it reads
     deals_not_found: list[str] = field(default_factory=list)
+    warnings: Counter[str] = field(default_factory=Counter)
 
     @property
     def since(self) -> datetime | None:
@@ -166,6 +170,9 @@ def run_sync(
         api_calls = dict(connection.connector.api_calls() - run.calls_before)
         duration = time.perf_counter() - started
         _finish(connection.store, run, now, outcome, error, api_calls, duration, dry_run, clock)
+    for warning, deals in sorted(run.warnings.items()):
+        log.warning("sync of %s: %d deal(s): %s; such a deal expects no commitment until the playbook "
+                    "maps it", connection.name, deals, warning)
     return SyncResult(
         run_id=run.run_id,
         connection=connection.name,
@@ -182,6 +189,7 @@ def run_sync(
         failures=run.failures,
         deals_forgotten=run.deals_forgotten,
         deals_not_found=run.deals_not_found,
+        warnings=dict(sorted(run.warnings.items())),
     )
 
 
@@ -289,6 +297,7 @@ def _process_chunk(
 ) -> ChunkReport:
     playbook = connection.playbook
     assessments = [assess(deal, playbook, now) for deal in deals]
+    run.warnings.update(warning for a in assessments for warning in a.warnings)
     plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
     plans = _without_created_tasks(connection, run.connection_id, deals, assessments, plans, now)
     to_write = [p for p in plans if not p.is_empty]

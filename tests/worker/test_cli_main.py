@@ -228,6 +228,22 @@ def test_given_a_sync_result_when_summarised_then_the_counts_read_as_planned_or_
     assert "would" not in text
 
 
+def test_given_deals_in_an_unmapped_stage_when_a_run_is_summarised_then_it_warns_with_their_count() -> None:
+    warning = "stage '[Legal] Hold' is not in the playbook's stage map for pipeline 'salesforce'"
+    result = SyncResult(
+        run_id=1, connection="acme", mode="full", dry_run=False, outcome="success", counts=RunCounts(),
+        api_calls={}, duration_s=0.1, started_at=datetime(2026, 4, 1, tzinfo=UTC), watermark_before=None,
+        watermark_after=None, warnings={warning: 2},
+    )
+    console = Console(record=True, width=300)
+
+    console.print(summary_table(result))
+
+    text = " ".join(console.export_text().split())
+    expected = f"warning │ 2 deals: {warning}; such a deal expects no commitment until the playbook maps it"
+    assert expected in text
+
+
 @pytest.mark.parametrize(
     ("dry_run", "title"),
     [

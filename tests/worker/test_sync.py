@@ -470,6 +470,22 @@ def test_given_a_deal_the_connector_cannot_read_when_synced_then_the_rest_is_wri
         assert state_store.pending_retry_ids(session, connection_id) == []
 
 
+def test_given_deals_in_a_stage_the_playbook_does_not_map_when_synced_then_the_run_names_the_stage_and_count(
+    playbook: Playbook, store: Store, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    deals = [make_deal("D001"), make_deal("D002", stage="Legal Hold"), make_deal("D003", stage="Legal Hold")]
+    connection = SyncConnection("acme", MemoryConnector(deals, clock=clock), playbook, store)
+
+    with caplog.at_level("WARNING", logger="worker.sync"):
+        result = sync(connection, clock)
+
+    unmapped = "stage 'Legal Hold' is not in the playbook's stage map for pipeline 'salesforce'"
+    assert result.outcome == "success"  # still assessed and written: the warning loses nothing
+    assert result.counts.deals_changed == 3
+    assert result.warnings == {unmapped: 2}
+    assert f"2 deal(s): {unmapped}" in caplog.text
+
+
 def pending_retries(store: Store) -> list[str]:
     with store.session() as session:
         connection_id = run_store.find_connection(session, "acme").id  # type: ignore[union-attr]

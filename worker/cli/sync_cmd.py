@@ -1,7 +1,8 @@
 """`commitments sync`, `commitments runs` and `commitments setup`: run the main job and see what it did.
 
 `sync` streams one run with a progress line (deals read, assessed, changed) and ends with a summary table
-(counts, failures with reasons, API calls by kind, duration); `--dry-run` lists the planned writes
+(counts, failures with reasons, API calls by kind, duration, and how many deals sit in a stage the
+playbook does not map, which are assessed as expecting nothing); `--dry-run` lists the planned writes
 instead of making them, and `--deal ID` (repeatable) syncs just those deals now, naming each id the CRM
 does not have. Ctrl-C or SIGTERM stops the run cleanly at the next chunk boundary. `runs` shows
 the run history from the state store; `setup` provisions the CRM fields (idempotent, with a dry run).
@@ -175,6 +176,10 @@ def summary_table(result: SyncResult) -> Table:
     calls = ", ".join(f"{kind} {n}" for kind, n in sorted(result.api_calls.items())) or "none"
     table.add_row("API calls", f"{sum(result.api_calls.values())} ({calls})")
     table.add_row("duration", f"{result.duration_s:.2f} s")
+    for warning, deals in result.warnings.items():  # stage names are CRM text: "[...]" is not markup
+        text = f"{deals} deal{'s' if deals != 1 else ''}: {warning}; such a deal expects no commitment until "
+        text += "the playbook maps it (`commitments doctor` lists what is unmapped)"
+        table.add_row("warning", f"[yellow]{escape(text)}[/]")
     if result.error:
         table.add_row("error", f"[red]{escape(result.error)}[/]")  # CRM text: "[...]" is not markup
     return table
