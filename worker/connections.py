@@ -3,8 +3,9 @@
 This is the one place that knows which connector class serves which CRM config, and the one place that
 starts the built-in sandbox CRMs in-process when the user has configured no CRM ("sandbox" is a
 Salesforce org, "sandbox-hubspot" a HubSpot portal). A sandbox's state is saved in the state directory
-when the connection closes and loaded the next time, so repeated `commitments sync` runs see what earlier
-runs wrote, exactly as a real CRM would. Constructing a connector does no network I/O.
+when the connection closes (also when the run in it raised) and loaded the next time, so repeated
+`commitments sync` runs see what earlier runs wrote, exactly as a real CRM would. Constructing a
+connector does no network I/O.
 """
 
 from __future__ import annotations
@@ -129,10 +130,15 @@ def sandbox_crm(
         handle = start_sandbox(target.crm_name, book=generate_book(deals=deals, seed=seed, now=today))
     try:
         yield sandbox_config(target.crm_name, handle.credentials)
-        if state_file is not None:
-            persist.save(handle.store, state_file)
     finally:
-        handle.stop()
+        # Saved however the body ends: a run stopped by an error or a second Ctrl-C has already written to
+        # the sandbox as it would to a CRM, and the state store remembers those writes (the task keys); a
+        # sandbox that forgot them would never get those tasks again. (A SIGKILL leaves no chance to save.)
+        try:
+            if state_file is not None:
+                persist.save(handle.store, state_file)
+        finally:
+            handle.stop()
 
 
 def _has_saved_state(target: SandboxConnection, state_file: Path) -> bool:
