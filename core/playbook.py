@@ -254,7 +254,7 @@ def parse_playbook(data: Mapping[str, Any] | Any, source: str) -> Playbook:
     try:
         return Playbook.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{source}: {_key_path(err['loc'])}: {problem_text(err)}" for err in exc.errors()]
+        problems = [f"{source}: {_key_path(error_location(e))}: {problem_text(e)}" for e in exc.errors()]
         raise PlaybookError("invalid playbook\n  " + "\n  ".join(problems)) from None
 
 
@@ -263,6 +263,18 @@ def problem_text(error: Any) -> str:
     connections files alike), anything else as pydantic says it."""
     if error["type"] == "extra_forbidden":
         return "unknown key (check the spelling)"
-    if error["type"] == "missing":
+    if error["type"] in ("missing", "union_tag_not_found"):  # the latter: a kind's tag (auth `mode:`) unset
         return "required, missing"
+    if error["type"] == "union_tag_invalid":  # pydantic says "Input tag 'x' found using 'mode' does not ..."
+        expected = str(error["ctx"]["expected_tags"]).replace("'", "")
+        return f"expected one of {expected}, got {error['ctx']['tag']!r}"
     return str(error["msg"])
+
+
+def error_location(error: Any) -> tuple[int | str, ...]:
+    """Where a pydantic error is, as a key path: a discriminated union's missing or unknown tag is an error
+    of the tag's key (auth.mode), not of the whole mapping holding it."""
+    location = tuple(error["loc"])
+    if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        return (*location, str(error["ctx"]["discriminator"]).strip("'"))
+    return location

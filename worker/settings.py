@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.hubspot.config import HubSpotConfig
 from connectors.salesforce.config import SalesforceConfig
-from core.playbook import problem_text
+from core.playbook import error_location, problem_text
 from worker.errors import UserError
 from worker.observability.redaction import REDACTOR
 from worker.yaml_files import load_yaml
@@ -283,7 +283,7 @@ def _file_model(document: dict[str, Any], source: str, problems: list[str]) -> _
     try:
         return _FileModel.model_validate(document)
     except ValidationError as exc:
-        problems.extend(f"{source}: {_path(e['loc'])}: {problem_text(e)}" for e in exc.errors())
+        problems.extend(f"{source}: {_path(error_location(e))}: {problem_text(e)}" for e in exc.errors())
     # Still read the valid top-level keys, so the connections' own problems are listed in the same error
     # instead of appearing one fix at a time.
     known = {key: value for key, value in document.items() if key in _FileModel.model_fields}
@@ -322,7 +322,9 @@ def _connection(
         crm = CRM_CONFIG.validate_python(body)
     except ValidationError as exc:
         # loc starts with the union tag ("salesforce"/"hubspot"); the user's path does not have it.
-        problems.extend(problem(_user_path(body, e["loc"][1:]), problem_text(e)) for e in exc.errors())
+        problems.extend(
+            problem(_user_path(body, error_location(e)[1:]), problem_text(e)) for e in exc.errors()
+        )
         return None
     return ConnectionSettings(name=name, crm=crm, playbook=_playbook_path(playbook, config_file))
 

@@ -289,6 +289,28 @@ def test_given_a_connection_without_a_crm_when_loading_then_the_error_says_the_k
     ]
 
 
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        ({"username": "a@b.c"}, "connections.acme.auth.mode: required, missing"),
+        (
+            {"mode": "oauth", "username": "a@b.c"},
+            "connections.acme.auth.mode: expected one of jwt, password, client_credentials, session, "
+            "got 'oauth'",
+        ),
+    ],
+)
+def test_given_a_salesforce_auth_without_a_known_mode_when_loading_then_the_error_names_the_mode_key(
+    tmp_path: Path, auth: dict[str, Any], message: str
+) -> None:
+    config = write(tmp_path / "c.yaml", {"connections": {"acme": {"crm": "salesforce", "auth": auth}}})
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_for(config))
+
+    assert raised.value.problems == [f"{config}: {message}"]
+
+
 def test_given_a_top_level_typo_and_a_connection_typo_when_loading_then_both_are_listed(
     tmp_path: Path,
 ) -> None:
