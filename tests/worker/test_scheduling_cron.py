@@ -65,6 +65,14 @@ def test_given_bad_cron_when_parsed_then_error_names_the_field(expression: str, 
         ("15 * * * *", "UTC", "every hour at minute 15 (UTC)"),
         ("@daily", "UTC", "every day at 00:00 UTC"),
         ("0 3 * 1,7 *", "UTC", "every day in January and July at 03:00 UTC"),
+        # a frequency on restricted days, and days of the month in given months
+        ("*/15 * 1 * *", "UTC", "every 15 minutes on the 1st of every month (UTC)"),
+        ("0 * 1,15 * *", "UTC", "every hour on the hour on the 1st and 15th of every month (UTC)"),
+        ("*/10 * * 1 *", "UTC", "every 10 minutes in January (UTC)"),
+        ("*/5 * * 6 1-5", "UTC", "every 5 minutes on weekdays in June (UTC)"),
+        ("*/5 * * * sat,sun", "UTC", "every 5 minutes on Saturdays and Sundays (UTC)"),
+        ("@yearly", "UTC", "on the 1st of January at 00:00 UTC"),
+        ("0 0 1-10 3 *", "UTC", "on days 1-10 of March at 00:00 UTC"),
     ],
 )
 def test_given_cron_when_described_then_words_read_naturally(expression: str, tz: str, words: str) -> None:

@@ -181,27 +181,31 @@ def _step_of(raw: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _days_phrase(spec: CronSpec) -> str:
+def _days_phrases(spec: CronSpec) -> tuple[str, str]:
+    """The days twice: as said before clock times ("every weekday", "on the 1st of January") and as said
+    after a frequency ("on weekdays", "in January"; empty for every day). One phrase cannot serve both: a
+    mechanical rewrite of the first gave "every 15 minutes on the 1st of on month"."""
+    months = "" if spec.raw_fields[3] == "*" else _and([_MONTH_NAMES[m - 1] for m in sorted(spec.months)])
+    in_months = f" in {months}" if months else ""
     if not spec.every_weekday:
         days = sorted(spec.weekdays)
         if days == [1, 2, 3, 4, 5]:
-            phrase = "every weekday"
+            lead, after = "every weekday", "on weekdays"
         elif days == [0, 6]:
-            phrase = "every Saturday and Sunday"
+            lead, after = "every Saturday and Sunday", "on Saturdays and Sundays"
         elif len(days) == 7:
-            phrase = "every day"
+            lead, after = "every day", ""
         else:
-            phrase = "every " + _and([_DAY_NAMES[d] for d in days])
-    elif not spec.every_day_of_month:
+            names = _and([_DAY_NAMES[d] for d in days])
+            lead, after = f"every {names}", f"on {names}"
+        return lead + in_months, (after + in_months).strip()
+    if not spec.every_day_of_month:
         ordinal = [_ordinal(d) for d in sorted(spec.days)]
-        phrase = (
-            f"on the {_and(ordinal)} of every month" if len(ordinal) <= 4 else "on days " + spec.raw_fields[2]
-        )
-    else:
-        phrase = "every day"
-    if spec.raw_fields[3] != "*":
-        phrase += " in " + _and([_MONTH_NAMES[m - 1] for m in sorted(spec.months)])
-    return phrase
+        of = months or "every month"  # "the 1st of January", not "the 1st of every month in January"
+        listed = f"the {_and(ordinal)}" if len(ordinal) <= 4 else f"days {spec.raw_fields[2]}"
+        phrase = f"on {listed} of {of}"
+        return phrase, phrase
+    return "every day" + in_months, in_months.strip()
 
 
 def _ordinal(n: int) -> str:
@@ -236,10 +240,7 @@ def _times_phrase(spec: CronSpec) -> tuple[str, bool]:
 def describe_cron(spec: CronSpec, timezone: str) -> str:
     """The schedule in words, e.g. "every weekday at 02:30 Europe/Berlin"."""
     times, is_frequency = _times_phrase(spec)
-    days = _days_phrase(spec)
+    lead, after = _days_phrases(spec)
     if not is_frequency:
-        return f"{days} {times} {timezone}"
-    on_days = {"every day": "", "every weekday": " on weekdays"}.get(
-        days, " " + days.replace("every ", "on ", 1)
-    )
-    return f"{times}{on_days} ({timezone})"
+        return f"{lead} {times} {timezone}"
+    return f"{times}{' ' + after if after else ''} ({timezone})"
