@@ -229,17 +229,26 @@ def second_store(store: Store) -> Store:
     )
 
 
+def held_sync(
+    inner: Callable[[RunRequest, StopCheck], SyncResult], modes: tuple[str, ...] = ("incremental", "full")
+) -> tuple[Callable[[RunRequest, StopCheck], SyncResult], threading.Event, threading.Event]:
+    """`inner`, held (for runs of `modes`) until `release` is set; `entered` tells the run is going."""
+    entered, release = threading.Event(), threading.Event()
+
+    def sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
+        if request.mode in modes:
+            entered.set()
+            assert release.wait(10)
+        return inner(request, should_stop)
+
+    return sync, entered, release
+
+
 def test_given_two_runners_with_separate_engines_when_same_connection_then_one_runs_other_skips(
     store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
 ) -> None:
-    entered, release = threading.Event(), threading.Event()
     inner = memory_sync(store, crm, playbook, clock)
-
-    def slow_sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
-        entered.set()
-        assert release.wait(10)
-        return inner(request, should_stop)
-
+    slow_sync, entered, release = held_sync(inner)
     other = second_store(store)
     metrics = Metrics()
     first = Runner(store, slow_sync, metrics=metrics, clock=clock)
@@ -265,6 +274,42 @@ def test_given_two_runners_with_separate_engines_when_same_connection_then_one_r
     ]
     exposition = metrics.exposition().decode()
     assert 'commitments_lock_contention_total{connection="acme"} 1.0' in exposition
+
+
+def test_given_an_incremental_run_going_when_the_full_schedule_fires_then_the_full_run_follows_it(
+    store: Store, crm: MemoryConnector, playbook: Playbook, clock: Clock
+) -> None:
+    slow_incremental, entered, release = held_sync(memory_sync(store, crm, playbook, clock), ("incremental",))
+    runner = Runner(store, slow_incremental, metrics=Metrics(), clock=clock)
+    worker = Worker(
+        store, runner, connections=lambda: [("acme", "memory")], clock=clock, metrics=runner.metrics
+    )
+    outcomes: list[str] = []
+    try:
+        worker.start(paused=True)
+        catchup = worker.scheduler.get_job(f"catchup:{worker.schedules()[0].connection_id}")
+        assert catchup.func(*catchup.args) == "success"
+        incremental, full = (worker.scheduler.get_job(job_id(s.id)) for s in worker.schedules())
+        clock.advance(hours=2)
+        thread = threading.Thread(target=lambda: outcomes.append(incremental.func(*incremental.args)))
+        thread.start()
+        assert entered.wait(10)
+
+        assert full.func(*full.args) == "deferred"  # the nightly run fires while the incremental one goes
+        release.set()
+        thread.join(10)
+        deferred = worker.scheduler.get_job("deferred:acme")
+        assert deferred is not None
+        assert deferred.func(*deferred.args) == "success"
+    finally:
+        release.set()
+        worker.stop()
+    assert outcomes == ["success"]
+    assert runs(store) == [
+        ("full", "catchup", "success"),
+        ("incremental", "schedule", "success"),
+        ("full", "schedule", "success"),  # not skipped: it ran once the incremental run ended
+    ]
 
 
 def test_given_a_manual_sync_holding_the_sync_lease_when_the_runner_runs_then_skipped_and_recorded(

@@ -6,9 +6,11 @@ state, no job store shared between processes), `coalesce=True`, `max_instances=1
 connections their default schedules, build one job per schedule, then catch up connections whose last
 success is older than a period. While running: poll the table every few seconds and reconcile the jobs
 (add, reschedule, pause, resume, remove), so CLI edits take effect without a restart. Job errors, misfires
-and max-instance skips are logged and counted. `stop()` drains: no new runs start, the running ones are
-asked to stop at their next chunk checkpoint, and the scheduler is shut down only after they return; a
-run that was due meanwhile is caught up at the next start because its last success is old.
+and max-instance skips are logged and counted. A full run firing while the worker's own incremental run of
+the connection is going runs right after it instead of being skipped. `stop()` drains: no new runs start,
+the running ones are asked to stop at their next chunk checkpoint, and the scheduler is shut down only
+after they return; a run that was due meanwhile is caught up at the next start because its last success
+is old.
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ class Worker:
             self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         )
         self._signatures: dict[str, tuple[int, str, ScheduleSpec, bool]] = {}
+        # Runs this worker has going (connection -> mode), and full runs waiting for one of them to end.
+        self._running: dict[str, str] = {}
+        self._deferred: dict[str, tuple[str, str, str]] = {}
+        self._runs_lock = threading.Lock()
         self.health = health or HealthState()
         self.health.draining = self.draining
         self.health.scheduler_alive = self._scheduler_thread_alive
@@ -249,7 +255,13 @@ class Worker:
     # ------------------------------------------------------------------------------------------ running
 
     def fire(self, connection: str, crm: str, mode: str, trigger: str) -> str:
-        """The job function: one run of `connection`, unless the worker is draining."""
+        """The job function: one run of `connection`, unless the worker is draining.
+
+        A full run that fires while this worker's incremental run of the connection is going waits for it
+        and runs right after: skipped (as runs that find the lock taken are), the nightly full run would
+        be lost until the next night, as catch-up only looks at the run history when the worker starts.
+        Other fires that find the connection busy are skipped and recorded by the runner: the run going
+        covers them (a full run covers an incremental one), or another process holds the lock."""
         if self.draining.is_set():
             log.info(
                 "not starting %s %s run: the worker is stopping; it is caught up at next start",
@@ -257,6 +269,29 @@ class Worker:
                 mode,
             )
             return "not_started"
+        with self._runs_lock:
+            going = self._running.get(connection)
+            if going == "incremental" and mode == "full":
+                self._deferred[connection] = (crm, mode, trigger)
+                log.info("%s full run deferred: it runs when the incremental run going now ends", connection)
+                return "deferred"
+            if going is None:
+                self._running[connection] = mode
+        if going is not None:
+            return self._run(connection, crm, mode, trigger)  # skipped_locked, recorded
+        try:
+            return self._run(connection, crm, mode, trigger)
+        finally:
+            with self._runs_lock:
+                del self._running[connection]
+                deferred = self._deferred.pop(connection, None)
+            if deferred is not None and not self.draining.is_set():  # when draining, catch-up runs it
+                self.scheduler.add_job(
+                    self.fire, "date", run_date=self.clock(), id=f"deferred:{connection}",
+                    name=f"{connection} full: deferred", args=[connection, *deferred], replace_existing=True,
+                )
+
+    def _run(self, connection: str, crm: str, mode: str, trigger: str) -> str:
         return self.runner.run(RunRequest(connection, crm, mode, trigger), should_stop=self.draining.is_set)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
