@@ -133,8 +133,12 @@ class Settings(BaseModel):
 # --------------------------------------------------------------------------------------------- loading
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read every source and validate; raises one `SettingsError` listing every problem found."""
+def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None = None) -> Settings:
+    """Read every source and validate; raises one `SettingsError` listing every problem found.
+
+    With `only` (a connection name), the settings hold that connection alone, and a problem in another
+    connection is not this one's: a worker's run of one connection goes on while an admin is still adding
+    the secret of another (the file's own keys, and `only` itself, must still be right)."""
     env = dict(os.environ if environ is None else environ)
     process = _environment(env)
     config_file = process.config if process.config.is_file() else None
@@ -157,6 +161,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     overrides = [override for _label, override in sources]
     for override in overrides:
         _merge(expanded, override)
+    if only is not None and only in expanded:
+        expanded = {only: expanded[only]}
+        unset = [(path, problem) for path, problem in unset if path[0] == only]
     # A `${VAR}` that is not set is no problem where a later source gives the value (later ones win).
     problems.extend(problem for path, problem in unset if not any(_sets(o, path) for o in overrides))
 
@@ -169,7 +176,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for name, body in expanded.items()
         if (conn := _connection(name, body, origin, config_file, problems)) is not None
     }
-    if raw.default_connection and raw.default_connection not in {*connections, *SANDBOX_CONNECTIONS}:
+    known_names = {*connections, *SANDBOX_CONNECTIONS}
+    if raw.default_connection and only is None and raw.default_connection not in known_names:
         problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")
     if problems:
         # A secret for a connection the file does not have is harmless on its own (left behind by a removed

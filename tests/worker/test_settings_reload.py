@@ -43,8 +43,9 @@ def _secrets(tmp_path: Path, token: str) -> None:
 
 
 def _loader(config: Path) -> Any:
-    def load() -> Settings:
-        return load_settings({"COMMITMENTS_CONFIG": str(config), "COMMITMENTS_STATE_DIR": str(config.parent)})
+    def load(connection: str | None = None) -> Settings:
+        environ = {"COMMITMENTS_CONFIG": str(config), "COMMITMENTS_STATE_DIR": str(config.parent)}
+        return load_settings(environ, only=connection)
 
     return load
 
@@ -130,3 +131,25 @@ def test_given_watched_connections_when_the_file_is_broken_mid_edit_then_one_err
     with pytest.raises(SettingsError):
         watched()
     assert watched() == [("acme", "hubspot")]  # reported once; the worker keeps its schedules
+
+
+def test_given_a_connection_whose_secret_is_not_set_yet_when_another_ones_schedule_fires_then_that_one_runs(
+    tmp_path: Path, portal: Any, store: Store
+) -> None:
+    config = tmp_path / "connections.yaml"
+    body = {"crm": "hubspot", "base_url": portal.credentials["host"]}
+    _write(config, {"connections": {"acme": body}})
+    _secrets(tmp_path, portal.credentials["access_token"])
+    runner = Runner(store, settings_sync(store, _loader(config)), metrics=Metrics())
+
+    # when: the admin adds a connection whose token variable is not set yet, while the worker keeps running
+    beta = {"crm": "hubspot", "access_token": "${BETA_HUBSPOT_TOKEN}"}
+    _write(config, {"connections": {"acme": body, "beta": beta}})
+    acme = runner.run(RunRequest("acme", "hubspot", "incremental", "schedule"))
+    acme_error = _newest_error(store)
+    beta_outcome = runner.run(RunRequest("beta", "hubspot", "incremental", "schedule"))
+
+    # then: acme's runs go on; beta's fail, naming what is missing
+    assert acme == "success", acme_error
+    assert beta_outcome == "failed"
+    assert "BETA_HUBSPOT_TOKEN" in (_newest_error(store) or "")

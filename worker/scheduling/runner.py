@@ -46,18 +46,24 @@ class RunRequest:
 SyncFn = Callable[[RunRequest, StopCheck], SyncResult]
 
 
-def settings_sync(store: Store, load: Callable[[], Settings] = load_settings) -> SyncFn:
+def _connection_settings(name: str) -> Settings:
+    return load_settings(only=name)
+
+
+def settings_sync(store: Store, load: Callable[[str], Settings] = _connection_settings) -> SyncFn:
     """The production sync function: load the settings, open the named connection and run the sync engine.
 
     The settings are read again for every run, as the playbook is: a long-running worker then uses a
     password or token rotated in the connections file, secrets file or secrets directory, and stops
-    syncing a connection removed from the file (its runs fail, naming it), without a restart.
+    syncing a connection removed from the file (its runs fail, naming it), without a restart. `load` is
+    given the run's connection: a problem in another connection of the file (a new one whose secret is not
+    set yet) fails that connection's runs only.
     """
     from worker.connections import open_connection
     from worker.sync import run_sync
 
     def sync(request: RunRequest, should_stop: StopCheck) -> SyncResult:
-        with open_connection(load(), request.connection, store) as connection:
+        with open_connection(load(request.connection), request.connection, store) as connection:
             return run_sync(
                 connection, utc_now(), mode=request.mode, trigger=request.trigger, should_stop=should_stop
             )
