@@ -201,7 +201,8 @@ def test_given_nothing_when_running_the_demo_then_both_crms_end_with_a_sync_writ
     assert re.search(r"Setup: \d+ provisioned \(field \d+, list view \d+, permission", result.stdout)
     assert re.search(r"Setup: 9 provisioned \(property 8, property group 1\)", result.stdout)
     hubspot_stages = re.findall(r"Stage (\S+)", result.stdout.split("HubSpot sandbox")[1])
-    assert hubspot_stages and all(not s.islower() for s in hubspot_stages)  # "Contract", not "contractsent"
+    assert hubspot_stages
+    assert all(not s.islower() for s in hubspot_stages)  # "Contract", not "contractsent"
 
 
 def as_typed(crm: Crm, deal_id: str) -> str:
