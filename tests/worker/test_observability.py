@@ -95,6 +95,12 @@ def test_given_registered_secret_and_token_patterns_when_logged_then_never_in_ou
         ("b'password': b'p@ss w0rd'", "b'password': b'***'"),
         ("password=bob12345", "password=***"),
         ("nothing secret here", "nothing secret here"),
+        # a settings error names the key's path and the problem, never the value: it stays readable
+        (
+            "connections.acme.access_token: environment variable ACME_TOKEN is not set",
+            "connections.acme.access_token: environment variable ACME_TOKEN is not set",
+        ),
+        ("connections.s.auth.password: required, missing", "connections.s.auth.password: required, missing"),
     ],
 )
 def test_given_token_like_text_when_scrubbed_then_masked(text: str, expected: str) -> None:

@@ -33,10 +33,12 @@ _PATTERNS = (
         rf"\1{MASK}",
     ),
     # key=value / "key": "value" forms of token-ish keys, "=" URL-encoded too; a quoted value (a bytes repr's
-    # too) is masked up to its closing quote, since a password may hold spaces
+    # too) is masked up to its closing quote, since a password may hold spaces. A key after a dot is a
+    # settings path ("connections.acme.access_token: environment variable X is not set"): what follows is
+    # the problem, never the value (settings errors don't quote values), and masking it garbled the message.
     (
         re.compile(
-            r"(?i)([\"']?\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|hapikey|"
+            r"(?i)([\"']?(?<!\.)\b(?:access_token|refresh_token|client_secret|password|session_?id|sid|api_?key|hapikey|"
             r"private_key|security_token|token)[\"']?\s*(?:[:=]|%3d)\s*(?:b(?=[\"']))?)"
             r"(?:(\"|')(?:(?!\2).)+\2|[^\s\"'&,;}<]{4,})"
         ),
