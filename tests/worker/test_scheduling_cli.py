@@ -154,3 +154,20 @@ def test_given_connection_locked_when_run_now_then_skipped_and_recorded(
     finally:
         lock.release()
         store.close()
+
+
+def test_given_a_schedule_when_the_same_one_is_added_again_then_it_is_refused_naming_it(state: Path) -> None:
+    assert invoke("schedule", "add", "-c", "sandbox", "--cron", "0 2 * * *", "--tz", "Europe/Berlin")[0] == 0
+
+    # when: the same schedule again (spaced differently), and then one that differs only in its time zone
+    again = ("--cron", "0  2 * * *", "--tz", "Europe/Berlin")
+    _code, _output, error = invoke("schedule", "add", "-c", "sandbox", *again)
+    other_zone = invoke("schedule", "add", "-c", "sandbox", "--cron", "0 2 * * *", "--tz", "Asia/Tokyo")
+
+    # then: the copy is refused, naming the schedule it repeats; the other is added
+    assert isinstance(error, UserError)
+    assert "sandbox already has this schedule (id 1: incremental, every day at 02:00" in str(error)
+    assert other_zone[0] == 0, other_zone[1]
+    code, output, _ = invoke("schedule", "list", "-c", "sandbox")
+    assert code == 0, output
+    assert output.count("Europe/Berlin") == 1

@@ -86,6 +86,11 @@ def add(
         crm = repo.crm_of(settings, connection)
         with store.session() as session:
             row = run_store.ensure_connection(session, connection, crm, now)
+            same = repo.same_schedule(session, row.id, spec)
+            if same is not None:
+                paused = f" (paused: `commitments schedule resume {same.id}`)" if same.paused else ""
+                words = f"(id {same.id}: {spec.mode}, {describe(spec)}){paused}"
+                raise UserError(f"{connection} already has this schedule {words}; nothing added")
             schedule = repo.add_schedule(session, row.id, spec, now)
     console.print(f"added schedule {schedule.id}: {connection} {spec.mode}, [bold]{describe(spec)}[/]")
     console.print(fire_table(spec, now))

@@ -107,6 +107,20 @@ def add_schedule(session: Session, connection_id: int, spec: ScheduleSpec, now: 
     return row
 
 
+def same_schedule(session: Session, connection_id: int, spec: ScheduleSpec) -> ScheduleRow | None:
+    """The connection's schedule that fires exactly as `spec` would, if it has one: a second one would fire
+    alongside it and always be skipped, the connection's lock being taken."""
+
+    def fires(kind: str, cron: str | None, timezone: str, interval: int | None) -> tuple[object, ...]:
+        return (" ".join(cron.split()), timezone) if kind == "cron" and cron else (kind, interval)
+
+    wanted = fires(spec.kind, spec.cron, spec.timezone, spec.interval_seconds)
+    rows = session.scalars(
+        select(ScheduleRow).where(ScheduleRow.connection_id == connection_id, ScheduleRow.mode == spec.mode)
+    )
+    return next((r for r in rows if fires(r.kind, r.cron, r.timezone, r.interval_seconds) == wanted), None)
+
+
 def seed_defaults(
     session: Session, connection_id: int, now: datetime, timezone: str = "UTC"
 ) -> list[ScheduleRow]:
