@@ -71,17 +71,19 @@ def test_given_a_stage_filter_when_listing_missing_then_only_that_stage(synced: 
 
 
 @pytest.mark.parametrize(
-    ("stage", "hint"),
+    ("option", "value", "hint"),
     [
-        ("Neds Analysis", "no synced deal is in stage 'Neds Analysis'; stages: Closed Won, Needs Analysis, "
-                          "Qualification"),
-        ("Qualification", None),  # a real stage where no deal misses the commitment: no hint
+        ("--stage", "Neds Analysis", "no synced deal is in stage 'Neds Analysis'; stages: Closed Won, "
+                                     "Needs Analysis, Qualification"),
+        ("--stage", "Qualification", None),  # a real stage where no deal misses the commitment: no hint
+        ("--owner", "Jane Smith", "no synced deal has owner 'Jane Smith'; owner ids: 005OWNER"),  # not the id
+        ("--owner", "005OWNER", None),  # the deals' owner, with none missing the commitment: no hint
     ],
 )
-def test_given_a_stage_no_synced_deal_is_in_when_listing_then_the_stages_seen_are_named(
-    synced: Path, stage: str, hint: str | None
+def test_given_a_filter_no_synced_deal_matches_when_listing_then_the_values_seen_are_named(
+    synced: Path, option: str, value: str, hint: str | None
 ) -> None:
-    result = CliRunner().invoke(app, ["deals", "--missing", "consensus", "--stage", stage, "-f", "csv"])
+    result = CliRunner().invoke(app, ["deals", "--missing", "decide", option, value, "-f", "csv"])
 
     assert result.exit_code == 0, result.output
     assert list(csv.DictReader(io.StringIO(result.stdout))) == []

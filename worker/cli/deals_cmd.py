@@ -229,15 +229,21 @@ def register(app: typer.Typer) -> None:
                     include_closed=include_closed,
                     limit=limit,
                 )
-                unknown = None
+                # A filter no synced deal matches at all is named with the values there are, so a manager
+                # can tell a mistyped stage or owner from a team with nothing missing.
+                unmatched: list[tuple[str, str, list[str] | None]] = []
                 if stage is not None and not rows:
-                    unknown = deal_store.stages_seen(session, connection_id, stage)
+                    seen = deal_store.stages_seen(session, connection_id, stage)
+                    unmatched.append((f"is in stage {stage!r}", "stages", seen))
+                if owner is not None and not rows:
+                    seen = deal_store.owners_seen(session, connection_id, owner)
+                    unmatched.append((f"has owner {owner!r}", "owner ids", seen))
         finally:
             store.close()
-        if unknown is not None:  # on stderr, so a CSV or JSON export stays clean
-            stages = ", ".join(unknown[:20]) or "none yet"
-            stderr_console().print(f"[yellow]no synced deal is in stage {escape(repr(stage))}; stages: "
-                                   f"{escape(stages)}[/]")
+        for what, kinds, seen in unmatched:  # on stderr, so a CSV or JSON export stays clean
+            if seen is not None:
+                listed = ", ".join(seen[:20]) + (", ..." if len(seen) > 20 else "") if seen else "none yet"
+                stderr_console().print(f"[yellow]no synced deal {escape(what)}; {kinds}: {escape(listed)}[/]")
         if output is ListFormat.TABLE:
             console.print(missing_table(rows, commitment, playbook, name, include_closed))
         else:

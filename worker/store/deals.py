@@ -10,6 +10,7 @@ CRM), so a manager's list never shows a deal that is gone.
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -138,16 +139,26 @@ def deals_missing(
 def stages_seen(session: Session, connection_id: int, stage: str) -> list[str] | None:
     """None when some synced deal is in `stage`; else the stages synced deals are in, as the CRM shows them
     (for telling a manager that a `--stage` matched no stage at all, not just no deal missing something)."""
-    seen = session.scalars(
-        select(DealAssessmentRow.deal_id)
-        .where(DealAssessmentRow.connection_id == connection_id, _stage_is(stage))
-        .limit(1)
-    ).first()
+    shown = func.coalesce(DealAssessmentRow.stage_label, DealAssessmentRow.stage)
+    return _seen_else_all(session, connection_id, _stage_is(stage), shown)
+
+
+def owners_seen(session: Session, connection_id: int, owner_id: str) -> list[str] | None:
+    """None when some synced deal has owner `owner_id`; else the owner ids synced deals have (an `--owner`
+    that matched nobody: a name, or an id of another CRM user, where the deals' owner ids were meant)."""
+    column = DealAssessmentRow.owner_id
+    return _seen_else_all(session, connection_id, column == owner_id, column)
+
+
+def _seen_else_all(
+    session: Session, connection_id: int, matches: ColumnElement[bool], shown: Any
+) -> list[str] | None:
+    of_connection = DealAssessmentRow.connection_id == connection_id
+    seen = session.scalars(select(DealAssessmentRow.deal_id).where(of_connection, matches).limit(1)).first()
     if seen is not None:
         return None
-    shown = func.coalesce(DealAssessmentRow.stage_label, DealAssessmentRow.stage)
-    query = select(shown).where(DealAssessmentRow.connection_id == connection_id).distinct().order_by(shown)
-    return [str(name) for name in session.scalars(query)]
+    query = select(shown).where(of_connection, shown.is_not(None)).distinct().order_by(shown)
+    return [str(value) for value in session.scalars(query)]
 
 
 def latest_assessment(session: Session, connection_id: int, deal_id: str) -> DealAssessmentRow | None:
