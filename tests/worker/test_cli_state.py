@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -249,6 +250,28 @@ def test_given_runs_when_listing_then_the_history_is_shown(synced: Path) -> None
     assert result.exit_code == 0, result.output
     assert "success" in result.output
     assert "sandbox" in result.output
+
+
+def test_given_a_run_that_failed_on_a_record_when_listing_its_failures_then_the_deal_and_reason_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook
+) -> None:
+    sync_for_the_cli(tmp_path, monkeypatch, playbook, [make_deal("A")])  # run 1: no failures
+    store = Store.open(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    crm = MemoryConnector([make_deal("B"), make_deal("C")])
+    crm.fail_deal_ids = {"C"}
+    run_id = run_sync(SyncConnection("sandbox", crm, playbook, store), NOW, mode="full").run_id
+    store.close()
+
+    failed = CliRunner().invoke(app, ["runs", "--failures", str(run_id)])
+    clean = CliRunner().invoke(app, ["runs", "--failures", "1"])
+    unknown = CliRunner().invoke(app, ["runs", "--failures", "99"])
+
+    assert failed.exit_code == 0, failed.output
+    assert re.search(r"│ C +│ update +│ TEST_REFUSED +│ refused by the test", failed.output)
+    assert "Failures (1; the first 1 shown)" in failed.output
+    assert "run 1 (success) had no per-record failures" in clean.output
+    assert isinstance(unknown.exception, UserError)
+    assert "no run 99" in str(unknown.exception)
 
 
 def test_given_a_misspelt_connection_when_listing_runs_then_a_clear_error_not_an_empty_history(

@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from connectors.base import ConnectorError, SetupReport
 from core.models import WritePlan
@@ -130,7 +131,7 @@ def _sync_and_report(
         out.print(plan_table(planned, result))
     out.print(summary_table(result))
     if result.failures:
-        out.print(failures_table(result))
+        out.print(failures_table(result.failures, result.counts.failures))
     for deal_id in result.deals_not_found:
         out.print(
             f"[red]deal {escape(deal_id)} not found in the CRM[/] (deleted or merged, or in a pipeline "
@@ -185,15 +186,39 @@ def summary_table(result: SyncResult) -> Table:
     return table
 
 
-def failures_table(result: SyncResult) -> Table:
-    table = Table(title=f"Failures ({result.counts.failures}; the first {len(result.failures)} shown)")
+class _Failure(Protocol):
+    @property
+    def deal_id(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+
+
+def failures_table(failures: Sequence[_Failure], total: int, shown: int = 20) -> Table:
+    """The per-record failures (a run's `RecordFailure`s, or its stored rows), the first `shown` of them."""
+    listed = failures[:shown]
+    table = Table(title=f"Failures ({total}; the first {len(listed)} shown)")
     for column in ("deal", "operation", "code", "reason"):
         table.add_column(column)
-    for failure in result.failures[:20]:
+    for failure in listed:
         # What the CRM answered is printed as is: "[q3]" in a message is not a style, "[/x]" not a tag.
         code, message = escape(failure.code or ""), escape(failure.message)
         table.add_row(escape(failure.deal_id), failure.operation, code, message)
     return table
+
+
+def _run_failures(session: Session, run_id: int, limit: int) -> Table | str:
+    """What a run (a scheduled one too, whose summary nobody saw) failed on, from the state store."""
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise UserError(f"no run {run_id}; `commitments runs` lists them")
+    if not run.failures:
+        error = f"; it stopped on: {escape(run.error)}" if run.error else ""
+        return f"run {run_id} ({run.outcome}) had no per-record failures{error}"
+    return failures_table(run_store.failures_of(session, run_id, limit), run.failures, limit)
 
 
 def setup_table(report: SetupReport) -> Table:
@@ -271,9 +296,15 @@ def register(app: typer.Typer) -> None:
             None, "--connection", "-c", help="Only this connection's runs."
         ),
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to show."),
+        failures: int | None = typer.Option(
+            None, "--failures", metavar="RUN_ID", help="What run RUN_ID failed on, with the CRM's reasons."
+        ),
     ) -> None:
         """Show the sync run history from the state store."""
         with open_worker_state() as (settings, store), store.session() as session:
+            if failures is not None:
+                console.print(_run_failures(session, failures, limit))
+                return
             rows = run_store.recent_runs(session, connection, limit)
             if not rows and connection is not None:
                 settings.connection(connection)  # a misspelt name says so instead of "no runs yet"
