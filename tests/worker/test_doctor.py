@@ -146,6 +146,25 @@ def test_given_meetings_and_calls_logged_without_their_people_when_diagnosed_the
     assert "Name" in attendees.fix
 
 
+def test_given_open_deals_with_no_activity_logged_when_diagnosed_then_an_activity_problem_with_its_fix(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    for kind, parent in (("Task", "WhatId"), ("Event", "WhatId")):  # every activity moved off the deals
+        for activity in list(org.store.table(kind).values()):
+            org.store.set_fields(kind, activity, {parent: None})
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+
+    findings = diagnose(connector, playbook, NOW, connection="acme")
+
+    (activity,) = by_check(findings)["activity"]
+    assert activity.severity == "problem"
+    assert activity.detail.startswith("100% of ")
+    assert activity.detail.endswith(" open deals have no activity logged")
+    assert "log meetings and calls" in activity.fix
+    assert has_problems(findings)
+
+
 def test_given_no_emails_logged_when_diagnosed_then_activity_capture_hint(
     org: SalesforceSandbox, playbook: Playbook
 ) -> None:
