@@ -70,7 +70,7 @@ class RecordFailure:
     """One deal (or one task of a deal) the CRM refused; reported, recorded, retried on the next run."""
 
     deal_id: str
-    operation: str  # "read", "update", "create_task", "complete_task"
+    operation: str  # "read", "update", "create_task", "complete_task", "reopen_task"
     message: str
     code: str | None = None
 
@@ -90,6 +90,7 @@ class ApplyResult:
     fields_written: int = 0
     tasks_created: list[CreatedTask] = field(default_factory=list)
     tasks_completed: int = 0
+    tasks_reopened: int = 0
     failures: list[RecordFailure] = field(default_factory=list)
 
     def merge(self, other: ApplyResult) -> None:
@@ -97,6 +98,7 @@ class ApplyResult:
         self.fields_written += other.fields_written
         self.tasks_created.extend(other.tasks_created)
         self.tasks_completed += other.tasks_completed
+        self.tasks_reopened += other.tasks_reopened
         self.failures.extend(other.failures)
 
 

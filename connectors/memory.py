@@ -176,17 +176,25 @@ class MemoryConnector:
             self.tasks[task.task_id] = task
             result.tasks_created.append(CreatedTask(deal_id, action.key, task.task_id))
             return
-        self.calls["complete_task"] += 1
-        found = self.tasks.get(action.task_id or "") or next(
-            (t for t in self.open_tasks(deal_id) if t.key == action.key), None
-        )
+        reopen = action.kind is TaskActionKind.REOPEN
+        operation = "reopen_task" if reopen else "complete_task"
+        self.calls[operation] += 1
+        found = self.tasks.get(action.task_id or "")
+        if found is None and not reopen:  # a completion known only by its key
+            found = next((t for t in self.open_tasks(deal_id) if t.key == action.key), None)
         if found is None:
             result.failures.append(
-                RecordFailure(deal_id, "complete_task", f"no task {action.task_id}", "NOT_FOUND")
+                RecordFailure(deal_id, operation, f"no task {action.task_id}", "NOT_FOUND")
             )
             return
-        found.is_open = False
-        result.tasks_completed += 1
+        found.is_open = reopen
+        if reopen:  # worded afresh and due anew, the owner kept, as the real connectors do
+            found.action = found.action.model_copy(
+                update={"subject": action.subject, "body": action.body, "due_date": action.due_date}
+            )
+            result.tasks_reopened += 1
+        else:
+            result.tasks_completed += 1
 
     # ------------------------------------------------------------------------------------------- admin
 

@@ -255,16 +255,19 @@ class OwnedField(StrEnum):
 class TaskActionKind(StrEnum):
     CREATE = "create"
     COMPLETE = "complete"
+    REOPEN = "reopen"  # the plugin's own task, closed once its commitment was secured, which is now lost
 
 
 class TaskAction(_Frozen):
-    """Create or complete the plugin's task for one (deal, commitment)."""
+    """Create, complete or reopen the plugin's task for one (deal, commitment)."""
 
     kind: TaskActionKind
     deal_id: str
     commitment: Commitment
     key: str = Field(description="Stable per deal and commitment; how a crash-then-rerun finds the task.")
-    task_id: str | None = Field(default=None, description="The CRM task to complete; None for a create.")
+    task_id: str | None = Field(
+        default=None, description="The CRM task to complete or reopen; None for a create."
+    )
     subject: str = ""
     body: str = ""
     owner_id: str | None = None

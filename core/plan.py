@@ -3,7 +3,8 @@
 `plan` compares the desired values of the plugin's own fields with what the CRM holds now (`Deal.current`)
 and lists only the differences, so a second run over unchanged data writes nothing (the assessment time is
 written only alongside a real change). It also decides the task actions: at most one open plugin task per
-open deal, for the next commitment, completed once that commitment is secured; closed-lost deals get none.
+open deal, for the next commitment, completed once that commitment is secured and reopened if it is lost again
+(a setback note); closed-lost deals get none.
 `applied` returns the deal as the CRM would hold it after the plan, for tests and the in-memory connector.
 """
 
@@ -38,6 +39,7 @@ _LISTS = frozenset({OwnedField.SECURED, OwnedField.MISSING})
 _owned_fields = builder(OwnedFields)
 _task_action = builder(TaskAction)
 _write_plan = builder(WritePlan)
+CREATE = TaskActionKind.CREATE
 
 
 def task_key(deal_id: str, commitment: Commitment) -> str:
@@ -115,11 +117,49 @@ def _complete(deal: Deal, task: PluginTask) -> TaskAction:
     )
 
 
+def _ask(
+    assessment: Assessment,
+    deal: Deal,
+    playbook: Playbook,
+    now: datetime,
+    target: Commitment,
+    task_id: str | None,
+) -> TaskAction:
+    """The task asking for `target`: a new one (no `task_id`), or the plugin's closed one reopened, worded
+    afresh either way so "Where it stands" is today's."""
+    guidance = playbook.commitments[target]
+    # Where the deal stands on it now, so the rep starts from this deal's facts, not only the playbook's.
+    standing = assessment.result(target).reason.rstrip(".")
+    return _task_action(
+        {
+            "kind": TaskActionKind.CREATE if task_id is None else TaskActionKind.REOPEN,
+            "deal_id": deal.id,
+            "commitment": target,
+            "key": task_key(deal.id, target),
+            "task_id": task_id,
+            "subject": playbook.task.subject.replace("{label}", guidance.label),
+            "body": f"{guidance.ask}\n\nWhere it stands ({now.date()}): {standing}.\n\n"
+            f"Ask: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
+            "owner_id": deal.owner_id,
+            "due_date": now.date() + timedelta(days=playbook.task.due_in_days),
+        }
+    )
+
+
+def _lost_again(assessment: Assessment, deal: Deal, target: Commitment) -> bool:
+    """The last sync wrote `target` as secured (so the plugin completed its task) and it is not any more: a
+    setback note reopened it. A task a rep closed while the commitment was never secured is not this."""
+    if deal.is_won and target is not Commitment.EXECUTE:
+        return False  # a won deal's pre-decision tasks are completed, never asked for again
+    return target in (deal.current.secured or ()) and target not in assessment.secured
+
+
 def task_actions(
     assessment: Assessment, deal: Deal, playbook: Playbook, now: datetime
 ) -> tuple[TaskAction, ...]:
-    """Complete tasks whose commitment is secured (and, once won, all pre-decision tasks); create one for
-    the next commitment when no plugin task stays open and none was ever created for it."""
+    """Complete tasks whose commitment is secured (and, once won, all pre-decision tasks); when no plugin
+    task stays open, create one for the next commitment if none was ever created for it, or reopen the
+    plugin's closed one if that commitment was secured and is lost again."""
     if deal.is_lost:
         return ()
     secured = set(assessment.secured)
@@ -136,27 +176,12 @@ def task_actions(
     if target is None or still_open:
         return tuple(actions)
     key = task_key(deal.id, target)
-    if any(task.key == key for task in deal.plugin_tasks):
-        return tuple(actions)  # created before (now completed): never create a task twice
-    guidance = playbook.commitments[target]
-    # Where the deal stands on it now, so the rep starts from this deal's facts, not only the playbook's.
-    standing = assessment.result(target).reason.rstrip(".")
-    actions.append(
-        _task_action(
-            {
-                "kind": TaskActionKind.CREATE,
-                "deal_id": deal.id,
-                "commitment": target,
-                "key": key,
-                "task_id": None,
-                "subject": playbook.task.subject.replace("{label}", guidance.label),
-                "body": f"{guidance.ask}\n\nWhere it stands ({now.date()}): {standing}.\n\n"
-                f"Ask: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
-                "owner_id": deal.owner_id,
-                "due_date": now.date() + timedelta(days=playbook.task.due_in_days),
-            }
-        )
-    )
+    before = next((task for task in deal.plugin_tasks if task.key == key), None)
+    if before is None:
+        actions.append(_ask(assessment, deal, playbook, now, target, None))
+    elif _lost_again(assessment, deal, target):
+        actions.append(_ask(assessment, deal, playbook, now, target, before.task_id))
+    # else created before and closed by a rep without the commitment secured: never created twice, nor nagged
     return tuple(actions)
 
 
@@ -183,11 +208,14 @@ def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, st
     if write_plan.changed:
         updates = {name.value: value for name, value in write_plan.field_updates().items()}
         current = current.model_copy(update=updates)
-    completed = {a.key for a in write_plan.tasks if a.kind is TaskActionKind.COMPLETE}
-    tasks = [t.model_copy(update={"is_open": False}) if t.key in completed else t for t in deal.plugin_tasks]
+    # A completed task is closed, a reopened one open again; created ones are added below.
+    is_open = {a.key: a.kind is TaskActionKind.REOPEN for a in write_plan.tasks if a.kind is not CREATE}
+    tasks = [
+        t.model_copy(update={"is_open": is_open[t.key]}) if t.key in is_open else t for t in deal.plugin_tasks
+    ]
     tasks += [
         PluginTask(task_id=ids.get(a.key, a.key), key=a.key, commitment=a.commitment)
         for a in write_plan.tasks
-        if a.kind is TaskActionKind.CREATE
+        if a.kind is CREATE
     ]
     return deal.model_copy(update={"current": current, "plugin_tasks": tuple(tasks)})

@@ -64,12 +64,14 @@ class HubSpotConnector:
         changed = [p for p in plans if p.changed]
         actions = [a for p in plans for a in p.tasks]
         completes = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
+        reopens = [a for a in actions if a.kind is TaskActionKind.REOPEN]
         creates = [a for a in actions if a.kind is TaskActionKind.CREATE]
-        complete = self.tasks.complete
+        complete, reopen = self.tasks.complete, self.tasks.reopen
         with keeping(lambda: result):
             result.merge(or_failures(lambda: update_deals(self.client, changed, self.config.names),
                                      [p.deal_id for p in changed], "update"))
             result.merge(or_failures(lambda: complete(completes), _deals(completes), "complete_task"))
+            result.merge(or_failures(lambda: reopen(reopens), _deals(reopens), "reopen_task"))
             creates = creates_after_completions(creates, result)
             result.merge(or_failures(lambda: self.tasks.create(creates), _deals(creates), "create_task"))
         return result

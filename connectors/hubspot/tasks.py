@@ -1,5 +1,8 @@
 """The plugin's tasks: at most one open task per open deal, created once per stable key, completed in batch.
 
+A task the plugin completed is reopened (its commitment was lost again) by a batch update of that task:
+NOT_STARTED again, worded afresh (the key marker kept) and due anew, its owner left as it is.
+
 The key (`cmt:{deal}:{commitment}`) is stored as the last paragraph of the task body (HTML, which is how
 HubSpot shows a task's notes), `[commitments-key: ...]`.
 A marker in `hs_task_body` works on every portal and tier with no extra schema scope (HubSpot tasks accept
@@ -69,6 +72,9 @@ def task_properties(action: TaskAction) -> dict[str, str]:
     if action.owner_id:
         props["hubspot_owner_id"] = action.owner_id
     return props
+
+
+REOPENED_PROPERTIES = ("hs_task_status", "hs_timestamp", "hs_task_subject", "hs_task_body")
 
 
 class TaskWriter:
@@ -171,6 +177,21 @@ class TaskWriter:
             self.client, "update", "tasks", items, "complete_task", record_id, _completed, kind="batch_update"
         )
 
+    def reopen(self, actions: Sequence[TaskAction]) -> ApplyResult:
+        items = [
+            Item(a.deal_id, a.task_id, {"id": a.task_id, "properties": _reopened_properties(a)})
+            for a in actions
+            if a.task_id
+        ]
+        return batch_write(
+            self.client, "update", "tasks", items, "reopen_task", record_id, _reopened, kind="batch_update"
+        )
+
+
+def _reopened_properties(action: TaskAction) -> dict[str, str]:
+    fresh = task_properties(action)
+    return {name: fresh[name] for name in REOPENED_PROPERTIES}
+
 
 def _created(outcome: BatchOutcome) -> ApplyResult:
     created = [CreatedTask(item.deal_id, item.ref, str(record["id"])) for item, record in outcome.written]
@@ -179,6 +200,10 @@ def _created(outcome: BatchOutcome) -> ApplyResult:
 
 def _completed(outcome: BatchOutcome) -> ApplyResult:
     return ApplyResult(tasks_completed=len(outcome.written), failures=outcome.failures)
+
+
+def _reopened(outcome: BatchOutcome) -> ApplyResult:
+    return ApplyResult(tasks_reopened=len(outcome.written), failures=outcome.failures)
 
 
 def _key_of(record: Json) -> str | None:

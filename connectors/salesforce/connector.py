@@ -66,7 +66,8 @@ class SalesforceConnector:
         return self._reader.read_by_id(ids, until)
 
     def apply(self, plans: Sequence[WritePlan], playbook: Playbook) -> ApplyResult:
-        """Field updates (composite, or Bulk 2.0 above the threshold), task completions, then creates.
+        """Field updates (composite, or Bulk 2.0 above the threshold), task completions and reopenings, then
+        creates.
         What Salesforce stays unavailable for after the retry policy gave up becomes failures of those
         deals (retried next run), as with HubSpot; configuration and budget errors stop the run, carrying
         what was written before them (`ConnectorError.written`)."""
@@ -74,8 +75,7 @@ class SalesforceConnector:
         self._require_owned_fields(plans)
         actions = [action for plan in plans for action in plan.tasks]
         updates = update_writes(plans, self.config.field_names())
-        to_complete = [a for a in actions if a.kind is TaskActionKind.COMPLETE]
-        completions, failures = self._completion_writes(to_complete)
+        completions, failures = self._task_writes(actions)
         result = ApplyResult(failures=failures)
         with keeping(lambda: result):
             if len(updates) > self.config.bulk_threshold:
@@ -105,13 +105,22 @@ class SalesforceConnector:
                 "(deleted, or setup has not run); run `commitments setup` to create them"
             )
 
-    def _completion_writes(self, actions: list[TaskAction]) -> tuple[list[PendingWrite], list[RecordFailure]]:
-        """The composite records closing these tasks; if looking up the ones known only by key stays
-        unavailable, their deals' completions are failures to retry next run instead."""
-        try:
-            return self._tasks.completions(actions), []
-        except TransientError as exc:
-            return [], unavailable(dict.fromkeys(a.deal_id for a in actions), "complete_task", exc)
+    def _task_writes(self, actions: list[TaskAction]) -> tuple[list[PendingWrite], list[RecordFailure]]:
+        """The composite records closing and reopening tasks; if looking up the org's task statuses (or the
+        tasks to complete known only by key) stays unavailable, those deals' task writes are failures to
+        retry next run instead."""
+        writes: list[PendingWrite] = []
+        failures: list[RecordFailure] = []
+        for kind, operation, build in (
+            (TaskActionKind.COMPLETE, "complete_task", self._tasks.completions),
+            (TaskActionKind.REOPEN, "reopen_task", self._tasks.reopenings),
+        ):
+            todo = [a for a in actions if a.kind is kind]
+            try:
+                writes += build(todo) if todo else []
+            except TransientError as exc:
+                failures += unavailable(dict.fromkeys(a.deal_id for a in todo), operation, exc)
+        return writes, failures
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
         report = Provisioner(self._api, self.config).run(playbook, dry_run=dry_run)

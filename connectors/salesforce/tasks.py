@@ -8,9 +8,12 @@ retry policy only repeats them when the request provably never reached Salesforc
 failure this module looks the keys up again and creates only the ones still missing. A task Salesforce
 refuses for its owner (the deal's owner was deactivated) is created once more without an OwnerId.
 
+A task the plugin completed is reopened (its commitment was lost again) by an update of that Task: back to
+the open status, worded afresh and due anew, its key and owner kept.
+
 Task Status is a restricted picklist that orgs edit ("Open" for "Not Started", "Done" for "Completed"), so
-the status a task is created and completed with is read from the org's TaskStatus values, once, at the
-first task action (see `TaskStatuses`). Priority is `task_priority`, unless the org refuses it (renamed
+the status a task is created, completed and reopened with is read from the org's TaskStatus values, once,
+at the first task action (see `TaskStatuses`). Priority is `task_priority`, unless the org refuses it (renamed
 priorities): then tasks are created without one, taking the org's default.
 """
 
@@ -84,6 +87,17 @@ def task_record(action: TaskAction, key_field: str, priority: str | None, status
     if action.due_date:
         record["ActivityDate"] = action.due_date.isoformat()
     return record
+
+
+REOPENED_FIELDS = ("Subject", "Description", "ActivityDate")  # refreshed as a create would write them
+
+
+def reopen_task_write(action: TaskAction, key_field: str, status: str) -> PendingWrite:
+    """The update reopening the plugin's task `action.task_id`; its key and owner are left as they are."""
+    fresh = task_record(action, key_field, None, status)
+    record = {"attributes": {"type": "Task"}, "id": action.task_id, "Status": status}
+    record.update((name, fresh[name]) for name in REOPENED_FIELDS if name in fresh)
+    return PendingWrite(action.deal_id, "reopen_task", record)
 
 
 def priority_refused(result: dict[str, Any]) -> bool:
@@ -228,3 +242,7 @@ class TaskWriter:
             if task_id:  # no open task under that key: nothing left to complete
                 writes.append(complete_task_write(action.deal_id, task_id, self.statuses().done))
         return writes
+
+    def reopenings(self, actions: Sequence[TaskAction]) -> list[PendingWrite]:
+        """Composite records that reopen the given tasks (always known by id: core found them closed)."""
+        return [reopen_task_write(a, self._key_field, self.statuses().open) for a in actions if a.task_id]

@@ -6,8 +6,8 @@ Multi-selects are `;`-joined commitment ids, the evidence text is cut to the fie
 Updates go out as `PATCH composite/sobjects` (200 records a call, `allOrNone: false`); each refused
 record becomes a `RecordFailure`, never an exception, and so does each record of a batch Salesforce stays
 unavailable for (code "transient"). Above `bulk_threshold` updates, one Bulk API 2.0
-update job is used instead and its failed rows are read back into failures. Task completions ride in
-the same composite calls as the field updates (mixed types are allowed).
+update job is used instead and its failed rows are read back into failures. Task completions and
+reopenings ride in the same composite calls as the field updates (mixed types are allowed).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class PendingWrite:
     """One record of a composite call, and what to report about it."""
 
     deal_id: str
-    operation: str  # "update" | "complete_task"
+    operation: str  # "update" | "complete_task" | "reopen_task"
     record: dict[str, Any]
     fields: int = 0
 
@@ -113,6 +113,8 @@ def tally(writes: Sequence[PendingWrite], results: Sequence[dict[str, Any]]) -> 
         elif write.operation == "update":
             outcome.deals_updated += 1
             outcome.fields_written += write.fields
+        elif write.operation == "reopen_task":
+            outcome.tasks_reopened += 1
         else:
             outcome.tasks_completed += 1
     return outcome

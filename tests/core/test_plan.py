@@ -4,14 +4,16 @@ no tasks, and the CRM state after a plan re-plans to nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from builders import NOW, PLAYBOOK, assessed, contact, deal, lost, meeting, task, won
+import pytest
+from builders import NOW, PLAYBOOK, assessed, contact, deal, lost, meeting, note, task, won
 
 from core.models import Commitment, Deal, OwnedField, TaskActionKind, WritePlan
 from core.plan import EVIDENCE_MAX_BYTES, applied, evidence_text, plan
 
 C = Commitment
-CREATE, COMPLETE = TaskActionKind.CREATE, TaskActionKind.COMPLETE
+CREATE, COMPLETE, REOPEN = TaskActionKind.CREATE, TaskActionKind.COMPLETE, TaskActionKind.REOPEN
 
 
 def planned(d: Deal, now=NOW) -> WritePlan:  # type: ignore[no-untyped-def]
@@ -85,6 +87,55 @@ def test_given_won_deal_when_planned_then_pre_decision_tasks_completed_and_execu
     d = won(plugin_tasks=[task(C.CONSENSUS), task(C.REVIEW)])
     kinds = [(t.kind, t.commitment) for t in planned(d).tasks]
     assert kinds == [(COMPLETE, C.CONSENSUS), (COMPLETE, C.REVIEW), (CREATE, C.EXECUTE)]
+
+
+SECURED_BEFORE = (C.TIME, C.EXPLORE, C.CHANGE)
+
+
+def _setback(
+    secured: tuple[Commitment, ...] = SECURED_BEFORE, open_: Commitment | None = None, **kw: Any
+) -> dict[str, Any]:
+    """A deal whose Change evidence (03-02) a setback note (03-20) took back; the CRM holds `secured` as the
+    last sync wrote it, and the plugin's explore, change and collaborate tasks (only `open_` open)."""
+    activities = [
+        meeting(subject="Discovery"),
+        note("n1", body="The compelling event is the audit in June", day="03-02"),
+        note("n2", body="Project is on hold until Q3.", day="03-20"),
+    ]
+    tasks = [task(c, is_open=c is open_) for c in (C.EXPLORE, C.CHANGE, C.COLLABORATE)]
+    fields = {"contacts": [contact()], "activities": activities, "plugin_tasks": tasks}
+    return {"stage": "Needs Analysis", "current": {"secured": secured}, **fields, **kw}
+
+
+@pytest.mark.parametrize(
+    ("given", "then"),
+    [
+        pytest.param(deal(**_setback()), [(REOPEN, C.CHANGE, "T-change")], id="secured-then-lost-reopened"),
+        pytest.param(deal(**_setback((C.TIME, C.EXPLORE))), [], id="closed-by-the-rep-never-secured-is-not"),
+        pytest.param(lost(**_setback()), [], id="closed-lost-is-not"),
+        pytest.param(deal(**_setback(open_=C.COLLABORATE)), [], id="another-plugin-task-open-is-not"),
+    ],
+)
+def test_given_a_closed_task_for_the_next_commitment_when_planned_then_reopened_only_if_secured_then_lost(
+    given: Deal, then: list[tuple[TaskActionKind, Commitment, str | None]]
+) -> None:
+    assert [(t.kind, t.commitment, t.task_id) for t in planned(given).tasks] == then
+
+
+def test_given_a_reopened_task_when_planned_then_worded_afresh_and_a_replan_after_applied_is_empty() -> None:
+    d = deal(**_setback())
+    result = planned(d)
+
+    [reopen] = result.tasks
+    assert (reopen.key, reopen.owner_id) == ("cmt:d1:change", "u1")
+    assert reopen.subject == "Secure the Commitment to Change"
+    assert reopen.due_date == NOW.date() + timedelta(days=3)
+    assert f"Where it stands ({NOW.date()}): " in reopen.body
+    assert "stepped back" in reopen.body
+    assert result.field_updates()[OwnedField.SECURED] == (C.TIME, C.EXPLORE)
+    after = applied(d, result)
+    assert [(t.key, t.is_open) for t in after.plugin_tasks if t.is_open] == [("cmt:d1:change", True)]
+    assert planned(after, NOW + timedelta(hours=6)).is_empty
 
 
 def test_given_unchanged_fields_when_only_time_passes_then_assessed_at_not_rewritten() -> None:

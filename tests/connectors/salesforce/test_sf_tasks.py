@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 import responses
@@ -24,12 +25,15 @@ from connectors.salesforce.tasks import TaskStatuses
 from core.models import Commitment, OwnedFields, TaskAction, TaskActionKind, WritePlan
 
 A, B = "0065g00000Abc01AAB", "0065g00000Abc02AAB"
+CREATE = TaskActionKind.CREATE
 KEY_A, KEY_B = f"cmt:{A}:change", f"cmt:{B}:time"
 
 
-def _create(deal_id: str, key: str, commitment: Commitment) -> WritePlan:
+def _create(
+    deal_id: str, key: str, commitment: Commitment, kind: TaskActionKind = CREATE, **fields: Any
+) -> WritePlan:
     action = TaskAction(
-        kind=TaskActionKind.CREATE,
+        kind=kind,
         deal_id=deal_id,
         commitment=commitment,
         key=key,
@@ -37,7 +41,7 @@ def _create(deal_id: str, key: str, commitment: Commitment) -> WritePlan:
         body="Ask for it.",
         owner_id="0055g00000Own01AAA",
         due_date=date(2024, 6, 13),
-    )
+    ).model_copy(update=fields)
     return WritePlan(deal_id=deal_id, values=OwnedFields(), tasks=(action,))
 
 
@@ -307,3 +311,42 @@ def test_given_task_status_rows_when_read_then_the_open_and_done_values_are_chos
     rows: list[dict[str, object]], expected: TaskStatuses
 ) -> None:
     assert TaskStatuses.of(rows) == expected
+
+
+def test_given_tasks_to_reopen_when_applied_then_one_composite_update_sets_the_open_status_and_fresh_wording(
+    rsps: responses.RequestsMock,
+) -> None:
+    add_task_statuses(rsps, [
+        {"ApiName": name, "MasterLabel": name, "IsClosed": closed, "IsDefault": default, "SortOrder": order}
+        for name, closed, default, order in [("Done", True, False, 1), ("Open", False, True, 2)]
+    ])
+    body = "Ask for it.\n\nWhere it stands (2024-06-10): a note says the project is on hold."
+    task_a, task_b = "00T5g00000Tsk01AAA", "00T5g00000Tsk02AAA"
+    plans = [
+        _create(deal_id, key, Commitment.CHANGE, TaskActionKind.REOPEN, task_id=task_id, body=body)
+        for deal_id, key, task_id in ((A, KEY_A, task_a), (B, f"cmt:{B}:change", task_b))
+    ]
+    # the org's default open status, the wording and due date refreshed; key and owner are not sent
+    records = [
+        {
+            "attributes": {"type": "Task"},
+            "id": task_id,
+            "Status": "Open",
+            "Subject": "Secure the Commitment",
+            "Description": body,
+            "ActivityDate": "2024-06-13",
+        }
+        for task_id in (task_a, task_b)
+    ]
+    deleted = {"success": False, "errors": [{"statusCode": "ENTITY_IS_DELETED", "message": "deleted"}]}
+    rsps.patch(
+        f"{API}composite/sobjects",
+        json=[{"id": task_a, "success": True, "errors": []}, deleted],
+        match=[matchers.json_params_matcher({"allOrNone": False, "records": records})],
+    )
+
+    result = connector().apply(plans, PLAYBOOK)
+
+    assert (result.tasks_reopened, result.tasks_completed, result.tasks_created) == (1, 0, [])
+    failures = [(f.deal_id, f.operation, f.code) for f in result.failures]
+    assert failures == [(B, "reopen_task", "ENTITY_IS_DELETED")]  # collected, not raised
