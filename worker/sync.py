@@ -336,6 +336,7 @@ def _count(run: _Run, unread: list[RecordFailure], outcome: ChunkOutcome) -> Non
     counts.fields_written += outcome.fields_written
     counts.tasks_created += outcome.tasks_created
     counts.tasks_completed += outcome.tasks_completed
+    counts.tasks_reopened += outcome.tasks_reopened
     counts.failures += len(outcome.failures)
     room = FAILURES_KEPT - len(run.failures)
     run.failures.extend(outcome.failures[: max(room, 0)])
@@ -368,8 +369,8 @@ def _without_created_tasks(
 ) -> list[WritePlan]:
     """The plans, re-planned where one would create a task the plugin created before but the CRM no longer
     returns (a rep deleted it, or edited its key away): core never creates a key twice when it sees the
-    key, so those deals are planned again with the stored task as a closed one. One query per chunk, and
-    only when the chunk creates tasks."""
+    key, so those deals are planned again with the stored task as a closed one (never reopened: the CRM no
+    longer has it). One query per chunk, and only when the chunk creates tasks."""
     creates = {action.key for p in plans for action in p.tasks if action.kind is TaskActionKind.CREATE}
     if not creates:
         return plans
@@ -390,6 +391,9 @@ def _without_created_tasks(
         if gone:
             deal = deal.model_copy(update={"plugin_tasks": deal.plugin_tasks + gone})
             planned = plan_deal(assessment, deal, connection.playbook, now)
+            missing = {task.key for task in gone}
+            kept = [a for a in planned.tasks if a.kind is not TaskActionKind.REOPEN or a.key not in missing]
+            planned = planned.model_copy(update={"tasks": tuple(kept)})
         replanned.append(planned)
     return replanned
 

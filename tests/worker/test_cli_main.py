@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import worker.cli
 from connectors.base import ConfigurationError, RecordFailure, SetupChange, SetupReport
 from worker.cli.doctor_cmd import findings_table
-from worker.cli.sync_cmd import failures_table, setup_table, summary_table
+from worker.cli.sync_cmd import failures_table, runs_table, setup_table, summary_table
 from worker.connections import open_store
 from worker.doctor import Finding
 from worker.observability.redaction import REDACTOR
@@ -207,8 +207,11 @@ def test_given_connector_error_echoing_a_token_when_command_fails_then_token_scr
 @pytest.mark.parametrize(
     ("dry_run", "labels"),
     [
-        (True, ["deals to change", "fields to write", "tasks to create", "tasks to complete"]),
-        (False, ["deals changed", "fields written", "tasks created", "tasks completed"]),
+        (
+            True,
+            ["deals to change", "fields to write", "tasks to create", "tasks to complete", "tasks to reopen"],
+        ),
+        (False, ["deals changed", "fields written", "tasks created", "tasks completed", "tasks reopened"]),
     ],
 )
 def test_given_a_sync_result_when_summarised_then_the_counts_read_as_planned_or_done(
@@ -242,6 +245,22 @@ def test_given_deals_in_an_unmapped_stage_when_a_run_is_summarised_then_it_warns
     text = " ".join(console.export_text().split())
     expected = f"warning │ 2 deals: {warning}; such a deal expects no commitment until the playbook maps it"
     assert expected in text
+
+
+def test_given_a_run_that_reopened_a_task_when_runs_listed_then_its_tasks_read_created_done_reopened(
+) -> None:
+    run = RunRow(
+        id=7, mode="incremental", trigger="manual", dry_run=False, outcome="success", deals_read=3,
+        deals_changed=2, fields_written=5, tasks_created=2, tasks_completed=1, tasks_reopened=1, failures=0,
+        started_at=datetime(2026, 4, 1, tzinfo=UTC), api_calls={}, duration_s=1.0,
+    )
+    console = Console(record=True, width=200)
+
+    console.print(runs_table([(run, "acme")]))
+
+    text = console.export_text()
+    assert "tasks +/✓/↺" in text
+    assert " 2/1/1 " in text
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,8 @@ def test_given_runs_when_recorded_then_metrics_named_with_prefix_and_total_suffi
         trigger="schedule",
         outcome="success",
         duration_s=12.5,
-        counts={"deals_assessed": 40, "fields_written": 7, "tasks_created": 2, "tasks_completed": 1},
+        counts={"deals_assessed": 40, "fields_written": 7, "tasks_created": 2, "tasks_completed": 1,
+                "tasks_reopened": 1},
         api_calls={"query": 3, "composite": 1},
         started_at=None,
     )
@@ -154,6 +155,7 @@ def test_given_runs_when_recorded_then_metrics_named_with_prefix_and_total_suffi
         'commitments_fields_written_total{connection="acme"} 7.0',
         'commitments_tasks_created_total{connection="acme"} 2.0',
         'commitments_tasks_completed_total{connection="acme"} 1.0',
+        'commitments_tasks_reopened_total{connection="acme"} 1.0',
         'commitments_api_calls_total{connection="acme",kind="query"} 3.0',
         'commitments_run_duration_seconds_count{connection="acme",mode="incremental"} 1.0',
         'commitments_lock_contention_total{connection="acme"} 1.0',

@@ -19,7 +19,7 @@ from worker.store import deals as deal_store
 from worker.store import runs as run_store
 from worker.store import state as state_store
 from worker.store.models import DealAssessmentRow, RunRow, TaskKeyRow
-from worker.sync import ChunkReport, SyncAlreadyRunning, SyncConnection, run_sync
+from worker.sync import ChunkReport, SyncAlreadyRunning, SyncConnection, SyncResult, run_sync
 
 
 class Clock:
@@ -584,6 +584,22 @@ def test_given_deals_queued_for_retry_when_a_run_stops_before_writing_them_then_
     assert pending_retries(store) == []
 
 
+def stopped_after_new_then_synced(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock
+) -> tuple[SyncResult, SyncResult]:
+    """A run whose apply stops right after writing deal NEW (D001, edited too, is read after it in its
+    chunk), then a run that goes through."""
+    clock.advance(minutes=5)
+    crm.put(crm.deals["D001"].model_copy(update={"activities": ()}))
+    crm.stop_apply_after = (1, FatalError("the CRM said no"))
+    clock.advance(minutes=5)
+    stopped = sync(connection, clock)
+    assert (stopped.outcome, [p.deal_id for p in crm.applied][-1]) == ("failed", "NEW")
+    crm.stop_apply_after = None
+    clock.advance(minutes=5)
+    return stopped, sync(connection, clock)
+
+
 def test_given_a_task_completed_before_the_run_stopped_when_synced_again_then_the_store_has_it_closed(
     connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
 ) -> None:
@@ -592,21 +608,34 @@ def test_given_a_task_completed_before_the_run_stopped_when_synced_again_then_th
     (task,) = crm.open_tasks("NEW")
     clock.advance(minutes=5)
     hold_a_meeting(crm, "NEW")
-    clock.advance(minutes=5)
-    crm.put(crm.deals["D001"].model_copy(update={"activities": ()}))  # read after NEW, in its chunk
-    crm.stop_apply_after = (1, FatalError("the CRM said no"))
-    clock.advance(minutes=5)
 
-    stopped = sync(connection, clock)
-    written_before_the_stop = [p.deal_id for p in crm.applied][-1]
-    crm.stop_apply_after = None
-    clock.advance(minutes=5)
-    sync(connection, clock)
+    stopped, _after = stopped_after_new_then_synced(connection, crm, clock)
 
-    assert (stopped.outcome, written_before_the_stop) == ("failed", "NEW")
     assert stopped.counts.tasks_completed == 1
     assert not crm.tasks[task.task_id].is_open
     assert task_key_rows(store)[task.key].completed_at is not None
+
+
+def test_given_a_task_reopened_before_the_run_stopped_when_synced_again_then_counted_once_and_held_open(
+    connection: SyncConnection, crm: MemoryConnector, clock: Clock, store: Store
+) -> None:
+    crm.put(make_deal("NEW", stage="Prospecting", meetings=0))
+    sync(connection, clock)
+    (time_task,) = crm.open_tasks("NEW")
+    clock.advance(minutes=5)
+    hold_a_meeting(crm, "NEW")  # Time secured: its task completed, one created for the next commitment
+    clock.advance(minutes=5)
+    sync(connection, clock)
+    (next_task,) = crm.open_tasks("NEW")
+    next_task.is_open = False  # the rep closes it
+    crm.put(crm.deals["NEW"].model_copy(update={"activities": ()}))  # the meeting is gone: Time is lost
+
+    stopped, after = stopped_after_new_then_synced(connection, crm, clock)
+
+    assert (stopped.counts.tasks_reopened, stopped.counts.tasks_created) == (1, 0)
+    assert (after.counts.tasks_reopened, after.counts.tasks_created) == (0, 0)  # not sent, nor counted, twice
+    assert [t.task_id for t in crm.open_tasks("NEW")] == [time_task.task_id]
+    assert task_key_rows(store)[time_task.key].completed_at is None
 
 
 # ------------------------------------------------------------------ mode `deals` (`commitments sync --deal`)

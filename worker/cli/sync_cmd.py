@@ -168,6 +168,7 @@ def summary_table(result: SyncResult) -> Table:
         ("fields to write" if result.dry_run else "fields written", c.fields_written),
         ("tasks to create" if result.dry_run else "tasks created", c.tasks_created),
         ("tasks to complete" if result.dry_run else "tasks completed", c.tasks_completed),
+        ("tasks to reopen" if result.dry_run else "tasks reopened", c.tasks_reopened),
         ("failures (retried next run)", c.failures),
     ]
     if result.deals_forgotten:
@@ -237,7 +238,7 @@ def setup_table(report: SetupReport) -> Table:
 def runs_table(rows: list[tuple[RunRow, str]]) -> Table:
     table = Table(title="Sync runs (newest first)")
     headers = ("id", "connection", "started (UTC)", "mode", "trigger", "outcome", "read", "changed")
-    for column in (*headers, "fields", "tasks +/✓", "failures", "API calls", "duration", "error"):
+    for column in (*headers, "fields", "tasks +/✓/↺", "failures", "API calls", "duration", "error"):
         table.add_column(column)
     for run, name in rows:
         mode = f"{run.mode}{' dry' if run.dry_run else ''}"
@@ -251,7 +252,7 @@ def runs_table(rows: list[tuple[RunRow, str]]) -> Table:
             str(run.deals_read),
             str(run.deals_changed),
             str(run.fields_written),
-            f"{run.tasks_created}/{run.tasks_completed}",
+            f"{run.tasks_created}/{run.tasks_completed}/{run.tasks_reopened}",
             str(run.failures),
             str(sum((run.api_calls or {}).values())),
             f"{run.duration_s:.1f} s" if run.duration_s is not None else "",

@@ -56,6 +56,12 @@ class Metrics:
         self.tasks_completed = Counter(
             f"{PREFIX}_tasks_completed", "Plugin tasks completed", ["connection"], registry=r
         )
+        self.tasks_reopened = Counter(
+            f"{PREFIX}_tasks_reopened",
+            "Plugin tasks reopened (completed, then their commitment was lost again)",
+            ["connection"],
+            registry=r,
+        )
         self.record_failures = Counter(
             f"{PREFIX}_record_failures", "Records the CRM refused", ["connection"], registry=r
         )
@@ -104,6 +110,7 @@ class Metrics:
             ("fields_written", self.fields_written),
             ("tasks_created", self.tasks_created),
             ("tasks_completed", self.tasks_completed),
+            ("tasks_reopened", self.tasks_reopened),
             ("failures", self.record_failures),
         ):
             if counts.get(name):

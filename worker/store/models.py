@@ -84,6 +84,7 @@ class RunRow(Base):
     fields_written: Mapped[int] = mapped_column(Integer, default=0)
     tasks_created: Mapped[int] = mapped_column(Integer, default=0)
     tasks_completed: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failures: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)

@@ -44,6 +44,7 @@ class RunCounts:
     fields_written: int = 0
     tasks_created: int = 0
     tasks_completed: int = 0
+    tasks_reopened: int = 0
     failures: int = 0
 
     @classmethod

@@ -131,18 +131,16 @@ def record_tasks_seen(
     """Remember plugin tasks read from the CRM (each with whether it is open) that the store does not know
     yet: a run killed after the CRM took its creates, before recording them, left them there. A known key
     the store holds open is marked completed when the CRM has the task closed (a run stopped after its
-    completions were sent, before recording them, or a rep closed it); other known keys are left as they
-    are. Every chunk reads its deals' tasks, so the known ones are filtered out with one SELECT instead of
-    an insert attempt per task per run."""
+    completions were sent, before recording them, or a rep closed it), and one the store holds completed is
+    marked open again when the CRM has the task open (a run stopped after its reopenings were sent, or a
+    rep reopened it); other known keys are left as they are. Every chunk reads its deals' tasks, so the
+    known ones are filtered out with one SELECT instead of an insert attempt per task per run."""
     tasks = list(tasks)
     known = created_task_keys(session, connection_id, (t.key for t, _ in tasks)) if tasks else {}
     closed = [t.key for t, open_ in tasks if not open_ and t.key in known and not known[t.key].completed_at]
-    for start in range(0, len(closed), 500):
-        session.execute(
-            update(TaskKeyRow)
-            .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(closed[start : start + 500]))
-            .values(completed_at=now)
-        )
+    _set_completed_at(session, connection_id, closed, now)
+    reopened = [t.key for t, open_ in tasks if open_ and t.key in known and known[t.key].completed_at]
+    _set_completed_at(session, connection_id, reopened, None)
     rows = [
         _task_key_row(connection_id, t, now, completed_at=None if is_open else now)
         for t, is_open in tasks
@@ -185,6 +183,20 @@ def record_tasks_completed(
             update(TaskKeyRow)
             .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_([t.key for t in unknown]))
             .values(completed_at=now)
+        )
+
+
+def record_tasks_reopened(session: Session, connection_id: int, tasks: Iterable[TaskRecord]) -> None:
+    """Mark keys open again: the plugin reopened their task (its commitment, secured once, was lost)."""
+    _set_completed_at(session, connection_id, [t.key for t in tasks], None)
+
+
+def _set_completed_at(session: Session, connection_id: int, keys: list[str], value: datetime | None) -> None:
+    for start in range(0, len(keys), 500):
+        session.execute(
+            update(TaskKeyRow)
+            .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(keys[start : start + 500]))
+            .values(completed_at=value)
         )
 
 
