@@ -297,7 +297,7 @@ def test_given_crm_answers_that_look_like_markup_when_a_run_is_summarised_then_p
     console = Console(record=True, width=200)
 
     console.print(summary_table(result))
-    console.print(failures_table(result))
+    console.print(failures_table(result.failures, result.counts.failures))
     finding = Finding("stages", "warning", "'[Legacy] Won' is unknown", "map it")
     console.print(findings_table("acme [eu]", [finding]))
 
