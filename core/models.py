@@ -156,6 +156,9 @@ class PluginTask(_Frozen):
     key: str
     commitment: Commitment
     is_open: bool = True
+    # Closed by the plugin because its commitment was secured (the worker knows it from its state store):
+    # if that commitment is lost again, the task is reopened; a task a rep closed is not.
+    completed_by_plugin: bool = False
 
 
 class Deal(_Frozen):

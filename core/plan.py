@@ -146,12 +146,15 @@ def _ask(
     )
 
 
-def _lost_again(assessment: Assessment, deal: Deal, target: Commitment) -> bool:
-    """The last sync wrote `target` as secured (so the plugin completed its task) and it is not any more: a
-    setback note reopened it. A task a rep closed while the commitment was never secured is not this."""
+def _lost_again(assessment: Assessment, deal: Deal, target: Commitment, task: PluginTask) -> bool:
+    """`target` was secured and is not any more (a setback note reopened it): the plugin completed its task
+    for that reason, or the last sync wrote it as secured. A task a rep closed while the commitment was never
+    secured is not this. The completion is what lasts: when the commitment is lost while the task for a later
+    one is open, the "secured" field no longer has it by the time that task is closed."""
     if deal.is_won and target is not Commitment.EXECUTE:
         return False  # a won deal's pre-decision tasks are completed, never asked for again
-    return target in (deal.current.secured or ()) and target not in assessment.secured
+    was_secured = task.completed_by_plugin or target in (deal.current.secured or ())
+    return was_secured and target not in assessment.secured
 
 
 def task_actions(
@@ -179,7 +182,7 @@ def task_actions(
     before = next((task for task in deal.plugin_tasks if task.key == key), None)
     if before is None:
         actions.append(_ask(assessment, deal, playbook, now, target, None))
-    elif _lost_again(assessment, deal, target):
+    elif _lost_again(assessment, deal, target, before):
         actions.append(_ask(assessment, deal, playbook, now, target, before.task_id))
     # else created before and closed by a rep without the commitment secured: never created twice, nor nagged
     return tuple(actions)
@@ -208,10 +211,13 @@ def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, st
     if write_plan.changed:
         updates = {name.value: value for name, value in write_plan.field_updates().items()}
         current = current.model_copy(update=updates)
-    # A completed task is closed, a reopened one open again; created ones are added below.
+    # A completed task is closed by the plugin, a reopened one open again; created ones are added below.
     is_open = {a.key: a.kind is TaskActionKind.REOPEN for a in write_plan.tasks if a.kind is not CREATE}
     tasks = [
-        t.model_copy(update={"is_open": is_open[t.key]}) if t.key in is_open else t for t in deal.plugin_tasks
+        t.model_copy(update={"is_open": is_open[t.key], "completed_by_plugin": not is_open[t.key]})
+        if t.key in is_open
+        else t
+        for t in deal.plugin_tasks
     ]
     tasks += [
         PluginTask(task_id=ids.get(a.key, a.key), key=a.key, commitment=a.commitment)

@@ -27,6 +27,7 @@ from connectors.base import BudgetExhaustedError, Connector, ConnectorError, Rec
 from core.assess import assess
 from core.models import Assessment, Deal, PluginTask, TaskActionKind, WritePlan
 from core.plan import plan as plan_deal
+from core.plan import task_key
 from core.playbook import Playbook
 from worker.errors import UserError
 from worker.observability.redaction import safe_error_text, scrub
@@ -298,6 +299,7 @@ def _process_chunk(
     playbook = connection.playbook
     assessments = [assess(deal, playbook, now) for deal in deals]
     run.warnings.update(warning for a in assessments for warning in a.warnings)
+    deals = _with_plugin_completions(connection, run.connection_id, deals, assessments)
     plans = [plan_deal(a, deal, playbook, now) for a, deal in zip(assessments, deals, strict=True)]
     plans = _without_created_tasks(connection, run.connection_id, deals, assessments, plans, now)
     to_write = [p for p in plans if not p.is_empty]
@@ -396,6 +398,36 @@ def _without_created_tasks(
             planned = planned.model_copy(update={"tasks": tuple(kept)})
         replanned.append(planned)
     return replanned
+
+
+def _with_plugin_completions(
+    connection: SyncConnection, connection_id: int, deals: list[Deal], assessments: list[Assessment]
+) -> list[Deal]:
+    """The deals, each closed plugin task marked when the plugin completed it (its commitment was secured;
+    the CRM does not say who closed a task), where that decides a reopening: the task of a deal's next
+    commitment is closed, none is open, and the deal's "secured" field no longer names the commitment (it
+    was lost while the task for a later one was open). One query per chunk, and only when a deal is so."""
+    asked: dict[str, int] = {}  # the task key -> the deal's position
+    for position, (deal, assessment) in enumerate(zip(deals, assessments, strict=True)):
+        target = assessment.next
+        if target is None or deal.is_lost or target in (deal.current.secured or ()):
+            continue
+        if any(t.is_open for t in deal.plugin_tasks):
+            continue
+        key = task_key(deal.id, target)
+        if any(t.key == key and not t.completed_by_plugin for t in deal.plugin_tasks):
+            asked[key] = position
+    if not asked:
+        return deals
+    with connection.store.session() as session:
+        completed = state_store.plugin_completed(session, connection_id, asked)
+    marked = list(deals)
+    for key in completed:
+        deal = marked[asked[key]]
+        tasks = tuple(t.model_copy(update={"completed_by_plugin": True}) if t.key == key else t
+                      for t in deal.plugin_tasks)
+        marked[asked[key]] = deal.model_copy(update={"plugin_tasks": tasks})
+    return marked
 
 
 def _checkpoint(connection: SyncConnection, run: _Run) -> None:

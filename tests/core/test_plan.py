@@ -93,16 +93,23 @@ SECURED_BEFORE = (C.TIME, C.EXPLORE, C.CHANGE)
 
 
 def _setback(
-    secured: tuple[Commitment, ...] = SECURED_BEFORE, open_: Commitment | None = None, **kw: Any
+    secured: tuple[Commitment, ...] = SECURED_BEFORE,
+    open_: Commitment | None = None,
+    by_plugin: Commitment | None = None,
+    **kw: Any,
 ) -> dict[str, Any]:
     """A deal whose Change evidence (03-02) a setback note (03-20) took back; the CRM holds `secured` as the
-    last sync wrote it, and the plugin's explore, change and collaborate tasks (only `open_` open)."""
+    last sync wrote it, and the plugin's explore, change and collaborate tasks (only `open_` open; the one
+    of `by_plugin` completed by the plugin, as the worker's store knows)."""
     activities = [
         meeting(subject="Discovery"),
         note("n1", body="The compelling event is the audit in June", day="03-02"),
         note("n2", body="Project is on hold until Q3.", day="03-20"),
     ]
-    tasks = [task(c, is_open=c is open_) for c in (C.EXPLORE, C.CHANGE, C.COLLABORATE)]
+    tasks = [
+        task(c, is_open=c is open_).model_copy(update={"completed_by_plugin": c is by_plugin})
+        for c in (C.EXPLORE, C.CHANGE, C.COLLABORATE)
+    ]
     fields = {"contacts": [contact()], "activities": activities, "plugin_tasks": tasks}
     return {"stage": "Needs Analysis", "current": {"secured": secured}, **fields, **kw}
 
@@ -114,6 +121,12 @@ def _setback(
         pytest.param(deal(**_setback((C.TIME, C.EXPLORE))), [], id="closed-by-the-rep-never-secured-is-not"),
         pytest.param(lost(**_setback()), [], id="closed-lost-is-not"),
         pytest.param(deal(**_setback(open_=C.COLLABORATE)), [], id="another-plugin-task-open-is-not"),
+        # lost while the Collaborate task was open, so the field no longer says it; then that task closed
+        pytest.param(
+            deal(**_setback((C.TIME, C.EXPLORE), by_plugin=C.CHANGE)),
+            [(REOPEN, C.CHANGE, "T-change")],
+            id="completed-by-the-plugin-then-lost-reopened-later",
+        ),
     ],
 )
 def test_given_a_closed_task_for_the_next_commitment_when_planned_then_reopened_only_if_secured_then_lost(

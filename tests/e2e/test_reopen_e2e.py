@@ -67,21 +67,29 @@ def _plugin_tasks(crm: Crm, deal_id: str) -> list[PluginTask]:
     return sorted(deal.plugin_tasks, key=lambda t: t.key)
 
 
-def test_given_a_secured_commitment_lost_to_a_setback_when_synced_then_its_completed_task_is_reopened_once(
-    crm: Crm, store: Store
-) -> None:
+def _change_secured(crm: Crm, store: Store) -> tuple[str, PluginTask, PluginTask, int]:
+    """A deal synced with Change secured by a note: (its id, the Change task the plugin completed, the open
+    task it created for the commitment after it, how many plugin tasks the deal has)."""
     sync(crm, store)
     deal_id = _change_wanted(store)
-    now = datetime.now(UTC)
-    _add_note(crm, deal_id, "The compelling event is the audit in June", now - timedelta(days=2))
+    evidence_at = datetime.now(UTC) - timedelta(days=2)
+    _add_note(crm, deal_id, "The compelling event is the audit in June", evidence_at)
     secured = sync(crm, store)
     assert secured.outcome == "success", secured.error
     tasks = {t.commitment: t for t in _plugin_tasks(crm, deal_id)}
     change = tasks.pop(Commitment.CHANGE)
     assert not change.is_open  # the plugin completed it: Change is secured
     [later] = [t for t in tasks.values() if t.is_open]  # the task for the commitment after it
+    return deal_id, change, later, len(tasks) + 1
+
+
+def test_given_a_secured_commitment_lost_to_a_setback_when_synced_then_its_completed_task_is_reopened_once(
+    crm: Crm, store: Store
+) -> None:
+    deal_id, change, later, task_count = _change_secured(crm, store)
     _close_task(crm, later.task_id)  # the rep closes it...
-    _add_note(crm, deal_id, "Update: the project is on hold until Q3.", now - timedelta(days=1))  # ...then
+    setback_at = datetime.now(UTC) - timedelta(days=1)
+    _add_note(crm, deal_id, "Update: the project is on hold until Q3.", setback_at)  # ...then
 
     reopened = sync(crm, store)
 
@@ -90,7 +98,7 @@ def test_given_a_secured_commitment_lost_to_a_setback_when_synced_then_its_compl
     assert (counts.tasks_created, counts.tasks_completed, counts.tasks_reopened) == (0, 0, 1)
     after = _plugin_tasks(crm, deal_id)
     assert [(t.task_id, t.is_open) for t in after if t.is_open] == [(change.task_id, True)]  # the same task
-    assert len(after) == len(tasks) + 1  # no new task
+    assert len(after) == task_count  # no new task
     with store.session() as session:
         connection = run_store.find_connection(session, reopened.connection)
         assert connection is not None
@@ -105,3 +113,23 @@ def test_given_a_secured_commitment_lost_to_a_setback_when_synced_then_its_compl
     assert again.outcome == "success", again.error
     c = again.counts
     assert (c.fields_written, c.tasks_created, c.tasks_completed, c.tasks_reopened) == (0, 0, 0, 0)
+
+
+def test_given_a_commitment_lost_while_the_next_task_is_open_when_that_task_is_closed_then_its_task_reopens(
+    crm: Crm, store: Store
+) -> None:
+    deal_id, change, later, _ = _change_secured(crm, store)
+    setback_at = datetime.now(UTC) - timedelta(days=1)
+    _add_note(crm, deal_id, "Update: the project is on hold until Q3.", setback_at)
+    lost = sync(crm, store)  # the later task is open: it stays the one task; "secured" drops Change
+    _close_task(crm, later.task_id)  # then the rep closes it, Change still lost
+
+    reopened = sync(crm, store)
+
+    assert lost.counts.tasks_reopened == 0
+    assert reopened.outcome == "success", reopened.error
+    counts = reopened.counts
+    assert (counts.tasks_created, counts.tasks_completed, counts.tasks_reopened) == (0, 0, 1)
+    after = _plugin_tasks(crm, deal_id)
+    assert [(t.task_id, t.is_open) for t in after if t.is_open] == [(change.task_id, True)]  # the same task
+    assert sync(crm, store).counts.tasks_reopened == 0  # once

@@ -334,3 +334,20 @@ def test_given_postgresql_dropped_the_stores_connection_when_used_again_then_it_
     finally:
         store.close()
         admin.dispose()
+
+
+def test_given_task_keys_when_completed_by_the_plugin_or_closed_by_a_rep_then_only_the_plugins_are_marked(
+    store: Store,
+) -> None:
+    ours, reps = (state_store.TaskRecord(f"cmt:D1:{c}", "D1", c, f"T-{c}") for c in ("change", "time"))
+    with store.session() as session:
+        connection = run_store.ensure_connection(session, "acme", "memory", NOW)
+        state_store.record_tasks_created(session, connection.id, [ours, reps], NOW)
+        state_store.record_tasks_completed(session, connection.id, [ours], NOW)  # its commitment secured
+        state_store.record_tasks_seen(session, connection.id, [(reps, False)], NOW)  # read closed: a rep's
+        marked = state_store.plugin_completed(session, connection.id, [ours.key, reps.key])
+        state_store.record_tasks_reopened(session, connection.id, [ours])
+        after_reopening = state_store.plugin_completed(session, connection.id, [ours.key, reps.key])
+
+    assert marked == {ours.key}
+    assert after_reopening == set()  # open again: a rep closing it now is a rep's close

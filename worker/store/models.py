@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -136,6 +137,9 @@ class TaskKeyRow(Base):
     task_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # The plugin completed it because its commitment was secured (not a rep): if that commitment is lost
+    # again, the task is reopened even after the "secured" field stopped saying so.
+    completed_by_plugin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DealAssessmentRow(Base):

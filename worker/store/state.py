@@ -103,6 +103,7 @@ def _task_key_row(
         "task_id": task.task_id,
         "created_at": now,
         "completed_at": completed_at,
+        "completed_by_plugin": False,
     }
 
 
@@ -120,6 +121,7 @@ def record_tasks_created(
             "task_id": statement.excluded.task_id,
             "created_at": statement.excluded.created_at,
             "completed_at": None,
+            "completed_by_plugin": False,
         },
     )
     session.execute(statement, rows)
@@ -174,7 +176,7 @@ def record_tasks_completed(
         session.execute(
             update(TaskKeyRow)
             .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(batch))
-            .values(completed_at=now)
+            .values(completed_at=now, completed_by_plugin=True)
         )
     unknown = [t for t in tasks if t.key not in known]
     record_tasks_created(session, connection_id, unknown, now)
@@ -182,7 +184,7 @@ def record_tasks_completed(
         session.execute(
             update(TaskKeyRow)
             .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_([t.key for t in unknown]))
-            .values(completed_at=now)
+            .values(completed_at=now, completed_by_plugin=True)
         )
 
 
@@ -192,12 +194,20 @@ def record_tasks_reopened(session: Session, connection_id: int, tasks: Iterable[
 
 
 def _set_completed_at(session: Session, connection_id: int, keys: list[str], value: datetime | None) -> None:
+    """Closed at `value` (by a rep, or by a run that stopped before recording its completion: not known
+    to be the plugin's), or open again (None)."""
     for start in range(0, len(keys), 500):
         session.execute(
             update(TaskKeyRow)
             .where(TaskKeyRow.connection_id == connection_id, TaskKeyRow.key.in_(keys[start : start + 500]))
-            .values(completed_at=value)
+            .values(completed_at=value, completed_by_plugin=False)
         )
+
+
+def plugin_completed(session: Session, connection_id: int, keys: Iterable[str]) -> set[str]:
+    """Those of `keys` whose task the plugin completed (its commitment was secured), not a rep."""
+    rows = created_task_keys(session, connection_id, keys)
+    return {key for key, row in rows.items() if row.completed_by_plugin}
 
 
 def created_task_keys(session: Session, connection_id: int, keys: Iterable[str]) -> dict[str, TaskKeyRow]:

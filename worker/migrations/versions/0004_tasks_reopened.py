@@ -1,4 +1,5 @@
-"""tasks_reopened: a run's count of plugin tasks reopened (completed, then their commitment lost again).
+"""Reopened tasks: a run's count of plugin tasks reopened (completed, then their commitment lost again), and
+which task keys the plugin itself completed (because their commitment was secured) rather than a rep.
 
 Revision ID: 0004
 Revises: 0003
@@ -21,8 +22,15 @@ def upgrade() -> None:
     op.add_column(
         "runs", sa.Column("tasks_reopened", sa.Integer, nullable=False, server_default=sa.text("0"))
     )
+    # Keys completed before it read as not completed by the plugin: at worst such a task is not reopened.
+    op.add_column(
+        "task_keys",
+        sa.Column("completed_by_plugin", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:  # SQLite drops a column by rebuilding the table
+    with op.batch_alter_table("task_keys") as batch:  # SQLite drops a column by rebuilding the table
+        batch.drop_column("completed_by_plugin")
+    with op.batch_alter_table("runs") as batch:
         batch.drop_column("tasks_reopened")
