@@ -10,6 +10,7 @@ connector does no network I/O.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,14 @@ from connectors.salesforce.config import SalesforceConfig
 from core.playbook import Playbook, PlaybookError
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
-from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings, load_settings
+from worker.settings import (
+    CRM_CONFIG,
+    ConnectionSettings,
+    SandboxConnection,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from worker.store import Store
 from worker.sync import SyncConnection
 
@@ -60,10 +68,28 @@ def open_store(settings: Settings) -> Store:
     return Store.open(settings.database_url)
 
 
+def connection_settings(connection: str | None) -> Settings:
+    """The settings for a command on `connection`. With a connection named, a problem in another connection
+    (one being added whose secret is not set yet) is a warning on stderr instead of stopping the command, as
+    it stops none of the worker's runs of other connections; this connection's own problems, and the file's,
+    are still an error."""
+    try:
+        return load_settings()  # registers every secret with the redactor
+    except SettingsError as everything:
+        if connection is None:
+            raise
+        settings = load_settings(only=connection)
+        # On stderr, as the command's other warnings: a CSV or JSON on stdout stays clean.
+        problems = "\n  ".join(everything.problems)
+        print(f"warning: other connections have problems, left aside as this command uses {connection!r}:"
+              f"\n  {problems}", file=sys.stderr)
+        return settings
+
+
 @contextmanager
-def open_worker_state() -> Iterator[tuple[Settings, Store]]:
-    """Settings and the opened state store, closed afterwards."""
-    settings = load_settings()  # registers every secret with the redactor
+def open_worker_state(connection: str | None = None) -> Iterator[tuple[Settings, Store]]:
+    """Settings (see `connection_settings`) and the opened state store, closed afterwards."""
+    settings = connection_settings(connection)
     store = open_store(settings)
     try:
         yield settings, store

@@ -136,9 +136,9 @@ class Settings(BaseModel):
 def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None = None) -> Settings:
     """Read every source and validate; raises one `SettingsError` listing every problem found.
 
-    With `only` (a connection name), the settings hold that connection alone, and a problem in another
-    connection is not this one's: a worker's run of one connection goes on while an admin is still adding
-    the secret of another (the file's own keys, and `only` itself, must still be right)."""
+    With `only` (a connection name), a problem in another connection is not this one's, and that connection
+    is left out: a worker's run of one connection goes on while an admin is still adding the secret of
+    another (the file's own keys, and `only` itself, must still be right)."""
     env = dict(os.environ if environ is None else environ)
     process = _environment(env)
     config_file = process.config if process.config.is_file() else None
@@ -161,21 +161,23 @@ def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None 
     overrides = [override for _label, override in sources]
     for override in overrides:
         _merge(expanded, override)
-    if only is not None and only in expanded:
-        expanded = {only: expanded[only]}
-        unset = [(path, problem) for path, problem in unset if path[0] == only]
+    # With `only`, the other connections' problems are not this command's: such a connection is left out.
+    others = {name for name in expanded if name != only} if only is not None else set()
     # A `${VAR}` that is not set is no problem where a later source gives the value (later ones win).
-    problems.extend(problem for path, problem in unset if not any(_sets(o, path) for o in overrides))
+    unset = [(path, problem) for path, problem in unset if not any(_sets(o, path) for o in overrides)]
+    problems.extend(problem for path, problem in unset if path[0] not in others)
+    left_out = {path[0] for path, _ in unset if path[0] in others}
 
     def origin(path: tuple[str, ...]) -> str:
         """The source that gave the value at `path` (connection name first): the last one that sets it."""
         return next((label(path) for label, override in reversed(sources) if _sets(override, path)), source)
 
-    connections = {
-        name: conn
-        for name, body in expanded.items()
-        if (conn := _connection(name, body, origin, config_file, problems)) is not None
-    }
+    connections: dict[str, ConnectionSettings] = {}
+    for name, body in expanded.items():
+        own: list[str] = [] if name in others else problems
+        conn = _connection(name, body, origin, config_file, own)
+        if conn is not None and name not in left_out and not (name in others and own):
+            connections[name] = conn
     known_names = {*connections, *SANDBOX_CONNECTIONS}
     if raw.default_connection and only is None and raw.default_connection not in known_names:
         problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")

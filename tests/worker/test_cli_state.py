@@ -334,3 +334,27 @@ def test_given_crm_text_with_brackets_when_explained_from_the_connection_then_it
     assert result.exit_code == 0, result.output
     assert "Renewal [q3] Acme (Q, Qualification)" in result.output
     assert 'held meeting "Intro [/agenda] call"' in result.output
+
+
+def test_given_another_connection_whose_secret_is_not_set_when_a_command_names_one_then_it_runs_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "connections.yaml"
+    acme = {"crm": "hubspot", "access_token": "pat-na1-acme"}
+    beta = {"crm": "hubspot", "access_token": "${BETA_HUBSPOT_TOKEN}"}  # being added: not set yet
+    config.write_text(json.dumps({"connections": {"acme": acme, "beta": beta}}))
+    monkeypatch.setenv("COMMITMENTS_CONFIG", str(config))
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("BETA_HUBSPOT_TOKEN", raising=False)
+
+    acme_runs = CliRunner().invoke(app, ["runs", "--connection", "acme"])
+    beta_runs = CliRunner().invoke(app, ["runs", "--connection", "beta"])
+    all_runs = CliRunner().invoke(app, ["runs"])
+
+    assert acme_runs.exit_code == 0, acme_runs.output
+    assert "no runs recorded yet" in acme_runs.stdout
+    assert "BETA_HUBSPOT_TOKEN is not set" in acme_runs.stderr  # said, but not in the way
+    for refused in (beta_runs, all_runs):  # its own problem, or every connection's settings asked for
+        assert isinstance(refused.exception, UserError)
+        assert "BETA_HUBSPOT_TOKEN is not set" in str(refused.exception)

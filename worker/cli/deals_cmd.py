@@ -21,9 +21,9 @@ from rich.table import Table
 from core.models import Assessment, Commitment, CommitmentStatus
 from core.playbook import Playbook
 from worker.cli.output import stderr_console, stdout_console
-from worker.connections import connection_playbook, open_store
+from worker.connections import connection_playbook, connection_settings, open_store
 from worker.errors import UserError
-from worker.settings import Settings, load_settings
+from worker.settings import Settings
 from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
@@ -164,7 +164,7 @@ def explanation_table(assessment: Assessment, playbook: Playbook, title: str) ->
 
 def explain_stored(deal_id: str, connection: str | None, out: Console = console) -> None:
     """Print the last stored assessment of `deal_id` for a synced connection."""
-    settings = load_settings()
+    settings = connection_settings(connection)
     target = settings.connection(connection)
     playbook = connection_playbook(target)
     store = open_store(settings)
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """List open deals missing a commitment (expected by their stage, not secured), from the last sync."""
-        settings = load_settings()
+        settings = connection_settings(connection)
         playbook = connection_playbook(settings.connection(connection))
         commitment = resolve_commitment(missing, playbook)
         # Execute is only ever expected of a won deal, which is closed: open deals never miss it.

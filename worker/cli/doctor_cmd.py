@@ -35,7 +35,10 @@ def doctor(
     sample: int = typer.Option(500, "--sample", min=1, help="Deals to read for the coverage checks."),
 ) -> None:
     """Check credentials, API budget, provisioning, stage mapping and data coverage of a connection."""
-    with open_worker_state() as (settings, store), open_connection(settings, connection, store) as conn:
+    with (
+        open_worker_state(connection) as (settings, store),
+        open_connection(settings, connection, store) as conn,
+    ):
         findings = diagnose(
             conn.connector, conn.playbook, datetime.now(UTC), connection=conn.name, sample_size=sample
         )

@@ -160,7 +160,7 @@ def run_now(
     mode: ModeOption = typer.Option(ModeOption.INCREMENTAL, "--mode", help="incremental or full."),
 ) -> None:
     """Run one sync of the connection now, unless a run of it is already going (then it is skipped)."""
-    with open_worker_state() as (settings, store):
+    with open_worker_state(connection) as (settings, store):
         runner = Runner(store, settings_sync(store))
         request = RunRequest(connection, repo.crm_of(settings, connection), mode.value, "manual")
         outcome = runner.run(request)

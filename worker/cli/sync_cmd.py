@@ -75,7 +75,7 @@ def execute_sync(
     """Open the connection, run one sync with a progress line, print the summary; shared with `demo`.
     `deals` (ids as typed) makes it a `deals` run of just those; one that cannot be an id of the connection's
     CRM is a usage error, before anything is sent to the CRM or recorded."""
-    with open_worker_state() as (settings, store):
+    with open_worker_state(connection_name) as (settings, store):
         name = settings.connection(connection_name).name  # an unknown name fails here: nothing to record
         try:
             ids = deal_ids(crm_of(settings, name), deals)
@@ -302,7 +302,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Show the sync run history from the state store."""
-        with open_worker_state() as (settings, store), store.session() as session:
+        with open_worker_state(connection) as (settings, store), store.session() as session:
             if failures is not None:
                 console.print(_run_failures(session, failures, limit))
                 return
@@ -318,7 +318,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Provision the plugin's fields, picklist values, permissions and views (idempotent)."""
         with (
-            open_worker_state() as (settings, store),
+            open_worker_state(connection) as (settings, store),
             open_connection(settings, connection, store, provision_sandbox=False) as opened,
         ):
             report = opened.connector.setup(opened.playbook, dry_run=dry_run)
