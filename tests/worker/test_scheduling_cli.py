@@ -159,8 +159,8 @@ def test_given_connection_locked_when_run_now_then_skipped_and_recorded(
 def test_given_a_schedule_when_the_same_one_is_added_again_then_it_is_refused_naming_it(state: Path) -> None:
     assert invoke("schedule", "add", "-c", "sandbox", "--cron", "0 2 * * *", "--tz", "Europe/Berlin")[0] == 0
 
-    # when: the same schedule again (spaced differently), and then one that differs only in its time zone
-    again = ("--cron", "0  2 * * *", "--tz", "Europe/Berlin")
+    # when: the same schedule again (spelt differently), and then one that differs only in its time zone
+    again = ("--cron", "0  2 * * sun-sat", "--tz", "Europe/Berlin")
     _code, _output, error = invoke("schedule", "add", "-c", "sandbox", *again)
     other_zone = invoke("schedule", "add", "-c", "sandbox", "--cron", "0 2 * * *", "--tz", "Asia/Tokyo")
 

@@ -83,6 +83,20 @@ class CronSpec:
     def every_weekday(self) -> bool:
         return self.raw_fields[4] == "*"
 
+    @property
+    def fire_times(self) -> tuple[object, ...]:
+        """What decides when it fires: equal for two spellings of one schedule ("1-5" and "MON-FRI", "*" and
+        "1-31"). `parse_cron` refuses both day fields restricted, so at most one of them decides."""
+        all_days = not self.every_day_of_month and len(self.days) == 31
+        all_weekdays = not self.every_weekday and len(self.weekdays) == 7
+        if all_days or all_weekdays or (self.every_day_of_month and self.every_weekday):
+            days: tuple[object, ...] = ("every day",)
+        elif self.every_day_of_month:
+            days = ("weekdays", self.weekdays)
+        else:
+            days = ("days of the month", self.days)
+        return (self.minutes, self.hours, self.months, *days)
+
     def apscheduler_fields(self) -> dict[str, str]:
         """Keyword arguments for `apscheduler.triggers.cron.CronTrigger` with cron's meaning."""
         return {

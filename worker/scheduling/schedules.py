@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from worker.errors import UserError
 from worker.observability.redaction import safe_error_text
-from worker.scheduling.cron import CronError
+from worker.scheduling.cron import CronError, parse_cron
 from worker.scheduling.model import MODES, Mode, ScheduleError, ScheduleSpec, default_specs
 from worker.settings import ConnectionSettings, Settings, config_location, load_settings
 from worker.store import runs as run_store
@@ -112,7 +112,12 @@ def same_schedule(session: Session, connection_id: int, spec: ScheduleSpec) -> S
     alongside it and always be skipped, the connection's lock being taken."""
 
     def fires(kind: str, cron: str | None, timezone: str, interval: int | None) -> tuple[object, ...]:
-        return (" ".join(cron.split()), timezone) if kind == "cron" and cron else (kind, interval)
+        if kind != "cron" or not cron:
+            return (kind, interval)
+        try:
+            return (parse_cron(cron).fire_times, timezone)
+        except CronError:  # a stored row an earlier version let through: listed as invalid, equal to nothing
+            return (kind, cron)
 
     wanted = fires(spec.kind, spec.cron, spec.timezone, spec.interval_seconds)
     rows = session.scalars(
