@@ -28,7 +28,6 @@ from worker.settings import (
     ConnectionSettings,
     SandboxConnection,
     Settings,
-    SettingsError,
     load_settings,
 )
 from worker.store import Store
@@ -68,28 +67,26 @@ def open_store(settings: Settings) -> Store:
     return Store.open(settings.database_url)
 
 
-def connection_settings(connection: str | None) -> Settings:
+def connection_settings(connection: str | None, *, lenient: bool = False, warn: bool = True) -> Settings:
     """The settings for a command on `connection`. With a connection named, a problem in another connection
-    (one being added whose secret is not set yet) is a warning on stderr instead of stopping the command, as
-    it stops none of the worker's runs of other connections; this connection's own problems, and the file's,
-    are still an error."""
-    try:
-        return load_settings()  # registers every secret with the redactor
-    except SettingsError as everything:
-        if connection is None:
-            raise
-        settings = load_settings(only=connection)
+    (one being added whose secret is not set yet) is set aside instead of stopping the command, as it stops
+    none of the worker's runs of other connections; this connection's own problems, and the file's, are
+    still an error. `lenient` sets aside every connection's problems (history views, the worker's start).
+    What was set aside is a warning on stderr, unless `warn` is off (the worker logs it instead)."""
+    settings = load_settings(only=connection, lenient=lenient)  # registers every secret with the redactor
+    if settings.set_aside and warn:
         # On stderr, as the command's other warnings: a CSV or JSON on stdout stays clean.
-        problems = "\n  ".join(everything.problems)
-        print(f"warning: other connections have problems, left aside as this command uses {connection!r}:"
-              f"\n  {problems}", file=sys.stderr)
-        return settings
+        problems = "\n  ".join(settings.set_aside)
+        print(f"warning: connections with problems are left aside:\n  {problems}", file=sys.stderr)
+    return settings
 
 
 @contextmanager
-def open_worker_state(connection: str | None = None) -> Iterator[tuple[Settings, Store]]:
+def open_worker_state(
+    connection: str | None = None, *, lenient: bool = False, warn: bool = True
+) -> Iterator[tuple[Settings, Store]]:
     """Settings (see `connection_settings`) and the opened state store, closed afterwards."""
-    settings = connection_settings(connection)
+    settings = connection_settings(connection, lenient=lenient, warn=warn)
     store = open_store(settings)
     try:
         yield settings, store

@@ -103,6 +103,8 @@ class Settings(BaseModel):
     state_dir: Path
     connections: dict[str, ConnectionSettings]
     default_connection: str | None = None
+    # Problems of connections left out (see `load_settings`'s `only` and `lenient`), one line each.
+    set_aside: tuple[str, ...] = ()
 
     def names(self) -> list[str]:
         return [*self.connections, *(n for n in SANDBOX_CONNECTIONS if n not in self.connections)]
@@ -124,6 +126,8 @@ class Settings(BaseModel):
         if len(self.connections) == 1:
             return next(iter(self.connections))
         if not self.connections:
+            if self.set_aside:  # the configured ones were left out for a problem: never the sandbox instead
+                raise UserError("no connection can be used: " + "; ".join(self.set_aside))
             return "sandbox"
         raise UserError(
             f"several connections are configured; pick one with --connection: {', '.join(self.connections)}"
@@ -133,12 +137,15 @@ class Settings(BaseModel):
 # --------------------------------------------------------------------------------------------- loading
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, only: str | None = None, lenient: bool = False
+) -> Settings:
     """Read every source and validate; raises one `SettingsError` listing every problem found.
 
-    With `only` (a connection name), a problem in another connection is not this one's, and that connection
-    is left out: a worker's run of one connection goes on while an admin is still adding the secret of
-    another (the file's own keys, and `only` itself, must still be right)."""
+    With `only` (a connection name), a problem in another connection is not this one's: that connection is
+    left out, and its problems are in `set_aside`. So a worker's run of one connection goes on while an
+    admin is still adding the secret of another (the file's own keys, and `only` itself, must be right).
+    `lenient` sets every connection's problems aside so: what a worker starts with."""
     env = dict(os.environ if environ is None else environ)
     process = _environment(env)
     config_file = process.config if process.config.is_file() else None
@@ -161,11 +168,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None 
     overrides = [override for _label, override in sources]
     for override in overrides:
         _merge(expanded, override)
-    # With `only`, the other connections' problems are not this command's: such a connection is left out.
-    others = {name for name in expanded if name != only} if only is not None else set()
+    # The connections whose problems are set aside (the connection left out) rather than raised.
+    others = set(expanded) if lenient else {n for n in expanded if n != only} if only is not None else set()
     # A `${VAR}` that is not set is no problem where a later source gives the value (later ones win).
     unset = [(path, problem) for path, problem in unset if not any(_sets(o, path) for o in overrides)]
     problems.extend(problem for path, problem in unset if path[0] not in others)
+    set_aside = [problem for path, problem in unset if path[0] in others]
     left_out = {path[0] for path, _ in unset if path[0] in others}
 
     def origin(path: tuple[str, ...]) -> str:
@@ -176,9 +184,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None 
     for name, body in expanded.items():
         own: list[str] = [] if name in others else problems
         conn = _connection(name, body, origin, config_file, own)
+        if name in others:
+            set_aside.extend(own)
         if conn is not None and name not in left_out and not (name in others and own):
             connections[name] = conn
-    known_names = {*connections, *SANDBOX_CONNECTIONS}
+    known_names = {*(expanded if others else connections), *SANDBOX_CONNECTIONS}
     if raw.default_connection and only is None and raw.default_connection not in known_names:
         problems.append(f"{source}: default_connection: no connection named {raw.default_connection!r}")
     if problems:
@@ -199,6 +209,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, only: str | None 
         state_dir=state_dir,
         connections=connections,
         default_connection=raw.default_connection,
+        set_aside=tuple(set_aside),
     )
     # Every command loads settings through here, so every secret is known to the log/error redactor
     # before the first CRM call can echo it back.

@@ -349,12 +349,14 @@ def test_given_another_connection_whose_secret_is_not_set_when_a_command_names_o
     monkeypatch.delenv("BETA_HUBSPOT_TOKEN", raising=False)
 
     acme_runs = CliRunner().invoke(app, ["runs", "--connection", "acme"])
+    all_runs = CliRunner().invoke(app, ["runs"])  # history needs no connection's settings
     beta_runs = CliRunner().invoke(app, ["runs", "--connection", "beta"])
-    all_runs = CliRunner().invoke(app, ["runs"])
+    default_sync = CliRunner().invoke(app, ["sync"])  # it would use every connection's: which one is meant?
 
-    assert acme_runs.exit_code == 0, acme_runs.output
-    assert "no runs recorded yet" in acme_runs.stdout
-    assert "BETA_HUBSPOT_TOKEN is not set" in acme_runs.stderr  # said, but not in the way
-    for refused in (beta_runs, all_runs):  # its own problem, or every connection's settings asked for
+    for shown in (acme_runs, all_runs):
+        assert shown.exit_code == 0, shown.output
+        assert "no runs recorded yet" in shown.stdout
+        assert "BETA_HUBSPOT_TOKEN is not set" in shown.stderr  # said, but not in the way
+    for refused in (beta_runs, default_sync):  # its own problem, or every connection's settings asked for
         assert isinstance(refused.exception, UserError)
         assert "BETA_HUBSPOT_TOKEN is not set" in str(refused.exception)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.connections import build_connector, sandbox_config, start_sandbox
+from worker.errors import UserError
 from worker.observability.metrics import Metrics
 from worker.playbook_files import load_playbook
 from worker.scheduling.runner import Runner, RunRequest, settings_sync
@@ -153,3 +154,28 @@ def test_given_a_connection_whose_secret_is_not_set_yet_when_another_ones_schedu
     assert acme == "success", acme_error
     assert beta_outcome == "failed"
     assert "BETA_HUBSPOT_TOKEN" in (_newest_error(store) or "")
+
+
+@pytest.mark.parametrize(
+    ("connections", "scheduled"),
+    [
+        ({"acme": {"crm": "hubspot", "access_token": "pat-na1-x"}}, [("acme", "hubspot")]),
+        ({}, []),  # the file's only connection has a problem: not the built-in sandbox in its place
+    ],
+)
+def test_given_a_connection_with_a_problem_when_a_worker_starts_then_it_is_left_out_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, connections: dict[str, Any], scheduled: list[Any]
+) -> None:
+    config = tmp_path / "connections.yaml"
+    beta = {"crm": "hubspot", "access_token": "${BETA_HUBSPOT_TOKEN}"}
+    _write(config, {"connections": {**connections, "beta": beta}})
+    environ = {"COMMITMENTS_CONFIG": str(config), "COMMITMENTS_STATE_DIR": str(tmp_path)}
+
+    settings = load_settings(environ, lenient=True)
+    watched = WatchedConnections(settings, lambda: load_settings(environ, lenient=True), lambda: config)
+
+    assert watched() == scheduled
+    assert "BETA_HUBSPOT_TOKEN is not set" in caplog.text  # the log says which connection is not synced
+    if not connections:
+        with pytest.raises(UserError, match="no connection can be used"):
+            settings.connection(None)

@@ -101,7 +101,7 @@ def list_(
 ) -> None:
     """List schedules with their next run and the last run's outcome."""
     now = datetime.now(UTC)
-    with open_worker_state() as (settings, store):
+    with open_worker_state(connection, lenient=connection is None) as (settings, store):
         with store.session() as session:
             for name, crm in repo.scheduled_connections(settings):
                 row = run_store.ensure_connection(session, name, crm, now)

@@ -302,7 +302,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Show the sync run history from the state store."""
-        with open_worker_state(connection) as (settings, store), store.session() as session:
+        # History needs no connection's settings: one with a problem is set aside, with a warning.
+        with (
+            open_worker_state(connection, lenient=connection is None) as (settings, store),
+            store.session() as session,
+        ):
             if failures is not None:
                 console.print(_run_failures(session, failures, limit))
                 return
