@@ -1,12 +1,14 @@
 """What the connector benchmarks (hubspot_sync.py, salesforce_sync.py) share: a settable clock for the
-sandbox, one measured run's calls by kind and wall time, the idle incremental run, and the target lines."""
+sandbox, their command line, one measured run's calls by kind and wall time, the idle incremental run, and
+the target lines."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from connectors.base import Connector
 
@@ -22,6 +24,19 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def book_options(crm: str) -> argparse.Namespace:
+    """The command line both take: the sandbox book's size (`--deals`) and `--seed`."""
+    parser = argparse.ArgumentParser(description=f"{crm} connector benchmark on the sandbox")
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    return parser.parse_args()
+
+
+def frozen_clock() -> Clock:
+    """The sandbox's clock at now, to the second (SOQL datetime literals have whole seconds)."""
+    return Clock(datetime.now(UTC).replace(microsecond=0))
 
 
 @dataclass

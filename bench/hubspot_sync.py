@@ -20,10 +20,9 @@ Search throttling (4 requests/s) is real here, so the idle run's six searches ta
 # ruff: noqa: E402  (the sys.path fix below must run before the project imports)
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # Run as a script, bench/ comes first on sys.path and bench/sandbox.py would shadow the `sandbox` package.
@@ -32,7 +31,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.connec
 
 from pydantic import SecretStr
 
-from bench.connector_runs import Clock, Run, ceil_div, check, idle_run
+from bench.connector_runs import Run, book_options, ceil_div, check, frozen_clock, idle_run
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot.read import DEAL_RELATED
 from core.assess import assess
@@ -120,12 +119,9 @@ def targets(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="HubSpot connector benchmark on the sandbox")
-    parser.add_argument("--deals", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = book_options("HubSpot")
     playbook = load_playbook()
-    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    clock = frozen_clock()
     started = time.perf_counter()
     with start_hubspot_sandbox(deals=args.deals, seed=args.seed, clock=clock) as portal:
         print(f"sandbox: {args.deals} deals generated and served in {time.perf_counter() - started:.1f} s")

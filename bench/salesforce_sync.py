@@ -26,18 +26,17 @@ task creates (`composite_create`).
 # ruff: noqa: E402  (the sys.path fix below must run before the project imports)
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # Run as a script, bench/ comes first on sys.path and bench/sandbox.py would shadow the `sandbox` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.connector_runs
 
-from bench.connector_runs import Clock, Run, ceil_div, check, idle_run
+from bench.connector_runs import Run, book_options, ceil_div, check, frozen_clock, idle_run
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
 from core.assess import assess
 from core.models import ActivityKind, TaskActionKind, WritePlan
@@ -117,12 +116,9 @@ def targets(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Salesforce connector benchmark on the sandbox")
-    parser.add_argument("--deals", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = book_options("Salesforce")
     playbook = load_playbook()
-    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    clock = frozen_clock()
     started = time.perf_counter()
     with start_salesforce_sandbox(deals=args.deals, seed=args.seed, clock=clock, api_daily_max=10**9) as box:
         print(f"sandbox: {args.deals} deals generated and served in {time.perf_counter() - started:.1f} s")

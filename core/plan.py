@@ -39,7 +39,6 @@ _LISTS = frozenset({OwnedField.SECURED, OwnedField.MISSING})
 _owned_fields = builder(OwnedFields)
 _task_action = builder(TaskAction)
 _write_plan = builder(WritePlan)
-CREATE = TaskActionKind.CREATE
 
 
 def task_key(deal_id: str, commitment: Commitment) -> str:
@@ -212,7 +211,8 @@ def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, st
         updates = {name.value: value for name, value in write_plan.field_updates().items()}
         current = current.model_copy(update=updates)
     # A completed task is closed by the plugin, a reopened one open again; created ones are added below.
-    is_open = {a.key: a.kind is TaskActionKind.REOPEN for a in write_plan.tasks if a.kind is not CREATE}
+    touched = [a for a in write_plan.tasks if a.kind is not TaskActionKind.CREATE]
+    is_open = {a.key: a.kind is TaskActionKind.REOPEN for a in touched}
     tasks = [
         t.model_copy(update={"is_open": is_open[t.key], "completed_by_plugin": not is_open[t.key]})
         if t.key in is_open
@@ -222,6 +222,6 @@ def applied(deal: Deal, write_plan: WritePlan, created_task_ids: Mapping[str, st
     tasks += [
         PluginTask(task_id=ids.get(a.key, a.key), key=a.key, commitment=a.commitment)
         for a in write_plan.tasks
-        if a.kind is CREATE
+        if a.kind is TaskActionKind.CREATE
     ]
     return deal.model_copy(update={"current": current, "plugin_tasks": tuple(tasks)})

@@ -23,13 +23,7 @@ from connectors.salesforce.config import SalesforceConfig
 from core.playbook import Playbook, PlaybookError
 from worker.errors import UserError
 from worker.playbook_files import load_playbook
-from worker.settings import (
-    CRM_CONFIG,
-    ConnectionSettings,
-    SandboxConnection,
-    Settings,
-    load_settings,
-)
+from worker.settings import CRM_CONFIG, ConnectionSettings, SandboxConnection, Settings, load_settings
 from worker.store import Store
 from worker.sync import SyncConnection
 
