@@ -198,7 +198,7 @@ class SetupChange:
 
     kind: str
     name: str
-    action: str  # "create", "update", "unchanged"
+    action: str  # "create", "update", "unchanged", or "refused" (detail: the CRM's reason)
     detail: str = ""
 
 
@@ -209,13 +209,26 @@ class SetupReport:
 
     @property
     def pending(self) -> list[SetupChange]:
-        return [c for c in self.changes if c.action != "unchanged"]
+        return [c for c in self.changes if c.action not in ("unchanged", "refused")]
+
+    @property
+    def refused(self) -> list[SetupChange]:
+        return [c for c in self.changes if c.action == "refused"]
 
     @staticmethod
     def by_kind(changes: list[SetupChange]) -> str:
         """"field 9, list view 2, permission set 2": what `changes` hold, by kind (each CRM has its own)."""
         kinds = Counter(c.kind.replace("_", " ") for c in changes)
         return ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """Who works the deals and can't see the plugin's fields: the active owners of open deals, and those of
+    them (id, name) that field-level security keeps from reading the fields."""
+
+    owners: int
+    without: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -265,6 +278,14 @@ def met_off_the_deal(
 _MET = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
 
 
+def no_access_to_grant(crm: str) -> ConfigurationError:
+    """`grant_field_access` where every user sees the plugin's fields."""
+    return ConfigurationError(
+        f"{crm} has no field access to grant through its API: its properties show to every user unless "
+        "restricted in its settings (--assign-owners is for Salesforce)"
+    )
+
+
 def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
     """`items` in consecutive slices of at most `size`, for the CRMs' batch and URL-length limits."""
     return [items[start : start + size] for start in range(0, len(items), size)]
@@ -310,6 +331,17 @@ class Connector(Protocol):
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
         """Provision the owned fields (and permissions, views, groups); idempotent."""
+        ...
+
+    def field_access(self) -> FieldAccess | None:
+        """Which active owners of open deals can't read the plugin's fields; None where the CRM shows them
+        to every user (HubSpot: property restrictions live in its settings, out of the API's reach)."""
+        ...
+
+    def grant_field_access(self, *, dry_run: bool) -> SetupReport:
+        """Give the owners `field_access` finds without access the sales users' permission set (Salesforce),
+        each assignment a change, a refused one with the CRM's reason; raise `ConfigurationError` where the
+        CRM has no such access to grant."""
         ...
 
     def pipeline_stages(self) -> dict[str, list[str]]:

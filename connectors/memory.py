@@ -22,9 +22,11 @@ from connectors.base import (
     ConnectorError,
     CreatedTask,
     DealChunk,
+    FieldAccess,
     RecordFailure,
     SetupChange,
     SetupReport,
+    no_access_to_grant,
 )
 from core.models import Deal, OwnedField, PluginTask, TaskAction, TaskActionKind, WritePlan
 from core.playbook import Playbook
@@ -204,6 +206,12 @@ class MemoryConnector:
         if not dry_run:
             self.provisioned = True
         return SetupReport(changes=changes, dry_run=dry_run)
+
+    def field_access(self) -> FieldAccess | None:
+        return None
+
+    def grant_field_access(self, *, dry_run: bool) -> SetupReport:
+        raise no_access_to_grant("The memory CRM")
 
     def pipeline_stages(self) -> dict[str, list[str]]:
         return {pipeline: list(stages) for pipeline, stages in self.stages.items()}

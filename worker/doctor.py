@@ -4,6 +4,8 @@ Checks, each answered with what was found and, for a problem, the fix:
 - credentials: one cheap authenticated call (the pipeline stages); nothing else runs if it fails;
 - API budget left (from the CRM's headers, as the connector last saw them);
 - provisioning: `setup(dry_run=True)` reports nothing pending (fields, options, permissions present);
+- field access: the active owners of open deals can read the plugin's fields (Salesforce field-level
+  security; without it a rep sees none of the plugin's work);
 - stage mapping: every CRM stage of every pipeline is in the playbook's stage map;
 - data coverage from a sample of deals: deals with buyer contacts and with contact roles, open deals with
   no activity at all, held meetings and connected calls with a contact of the deal at them, and no emails
@@ -68,6 +70,7 @@ def diagnose(
         return [Finding("credentials", "problem", f"could not reach the CRM: {scrub(str(exc))}", fix)]
     findings = [_ok("credentials", f"authenticated with {connector.crm}")]
     findings.append(_provisioning(connector, playbook, connection))
+    findings.extend(_field_access(connector, connection))
     findings.extend(_stage_mapping(stages, playbook))
     findings.extend(_coverage(connector, now, sample_size))
     findings.append(_budget(connector))  # last: it reflects the calls made above
@@ -102,6 +105,34 @@ def _provisioning(connector: Connector, playbook: Playbook, connection: str) -> 
     more = f" and {len(pending) - 6} more" if len(pending) > 6 else ""
     fix = f"run `commitments setup --connection {connection}` (preview with --dry-run)"
     return Finding("provisioning", "problem", f"{len(pending)} pending: {shown}{more}", fix)
+
+
+def _field_access(connector: Connector, connection: str) -> list[Finding]:
+    """Owners of open deals whom field-level security keeps from reading the plugin's fields: the plugin
+    works on their deals, but they see none of it. A warning, as syncing is not affected."""
+    try:
+        access = connector.field_access()
+    except ConnectorError as exc:
+        detail = f"could not check who can read the fields: {scrub(str(exc))}"
+        fix = "give the integration user View Setup and Configuration, which reading permission sets needs"
+        return [Finding("field access", "warning", detail, fix)]
+    if access is None:
+        return []  # the CRM shows the fields to every user
+    if not access.owners:
+        return [_ok("field access", "no open deals with an active owner")]
+    if not access.without:
+        return [_ok("field access", f"all {access.owners} active owners of open deals can read the fields")]
+    names = ", ".join(name for _, name in access.without[:5])
+    more = f" and {len(access.without) - 5} more" if len(access.without) > 5 else ""
+    detail = (
+        f"{len(access.without)} of {access.owners} active owners of open deals can't read the commitment "
+        f"fields: {names}{more}"
+    )
+    fix = (
+        "assign them the permission set 'Commitments User' (Setup → Permission Sets → Manage Assignments), "
+        f"or run `commitments setup --connection {connection} --assign-owners`"
+    )
+    return [Finding("field access", "warning", detail, fix)]
 
 
 def _stage_mapping(stages: dict[str, list[str]], playbook: Playbook) -> list[Finding]:

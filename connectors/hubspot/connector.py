@@ -17,9 +17,11 @@ from datetime import datetime
 from connectors.base import (
     ApiBudget,
     ApplyResult,
+    FieldAccess,
     SetupReport,
     creates_after_completions,
     keeping,
+    no_access_to_grant,
     or_failures,
 )
 from connectors.hubspot.client import HubSpotClient
@@ -78,6 +80,12 @@ class HubSpotConnector:
 
     def setup(self, playbook: Playbook, *, dry_run: bool) -> SetupReport:
         return provision(self.client, playbook, dry_run=dry_run)
+
+    def field_access(self) -> FieldAccess | None:
+        return None
+
+    def grant_field_access(self, *, dry_run: bool) -> SetupReport:
+        raise no_access_to_grant("HubSpot")
 
     def pipeline_stages(self) -> dict[str, list[str]]:
         return {pipeline: [s.id for s in stages] for pipeline, stages in load_stages(self.client).items()}

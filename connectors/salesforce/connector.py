@@ -14,6 +14,7 @@ from connectors.base import (
     ApiBudget,
     ApplyResult,
     ConfigurationError,
+    FieldAccess,
     RecordFailure,
     SetupReport,
     TransientError,
@@ -22,6 +23,7 @@ from connectors.base import (
     or_failures,
     unavailable,
 )
+from connectors.salesforce.access import FieldAccessCheck
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.read import Reader, discover
 from connectors.salesforce.session import SalesforceApi
@@ -127,6 +129,12 @@ class SalesforceConnector:
         if not dry_run:
             self._schema = None  # new fields become visible once the permission set is assigned
         return report
+
+    def field_access(self) -> FieldAccess | None:
+        return FieldAccessCheck(self._api, self.config).access()
+
+    def grant_field_access(self, *, dry_run: bool) -> SetupReport:
+        return FieldAccessCheck(self._api, self.config).grant(dry_run=dry_run)
 
     def pipeline_stages(self) -> dict[str, list[str]]:
         stages = sorted(self.schema().stages.items(), key=lambda item: item[1].sort_order)

@@ -129,12 +129,13 @@ def _apply(store: SalesforceStore, kind: str, component: dict[str, Any]) -> None
         existing = next((r for r in rows.values() if r["Name"] == component["fullName"]), None)
         label = component.get("label") or component["fullName"]
         if existing is None:
-            store.insert(
+            existing = store.insert(
                 "PermissionSet",
                 {"Name": component["fullName"], "Label": label, "Description": component.get("description")},
             )
         else:
             existing.update(Label=label, SystemModstamp=store.now(), LastModifiedDate=store.now())
+        metadata_types.sync_field_permissions(store, existing["Id"], component)
     store.schema_changed()
 
 

@@ -157,6 +157,33 @@ def field_permissions(store: SalesforceStore, user_id: str) -> dict[str, bool]:
     return granted
 
 
+def sync_field_permissions(store: SalesforceStore, permission_set_id: str, component: dict[str, Any]) -> None:
+    """The permission set's `FieldPermissions` rows, as a real org keeps them for SOQL ("who can read this
+    field"): one per field it grants, edit implying read; rows for fields it no longer grants go."""
+    table = store.table("FieldPermissions")
+    mine = (r for r in table.values() if r["ParentId"] == permission_set_id and not r["IsDeleted"])
+    rows = {r["Field"]: r for r in mine}
+    for perm in component.get("fieldPermissions") or []:
+        field = str(perm.get("field") or "")
+        edit = is_true(perm.get("editable"))
+        values = {"PermissionsRead": edit or is_true(perm.get("readable")), "PermissionsEdit": edit}
+        row = rows.pop(field, None) if values["PermissionsRead"] else None
+        if row is not None:
+            row.update(values, SystemModstamp=store.now())
+        elif values["PermissionsRead"]:
+            where = {"ParentId": permission_set_id, "SobjectType": field.partition(".")[0], "Field": field}
+            store.insert("FieldPermissions", where | values)
+    for row in rows.values():  # granted no more (or no longer readable): a real org deletes the row
+        store.soft_delete(row)
+
+
+def rebuild_field_permissions(store: SalesforceStore) -> None:
+    for row in list(store.tables.get("PermissionSet", {}).values()):
+        component = store.tables["_Metadata"].get(component_key("PermissionSet", row["Name"]))
+        if component is not None:
+            sync_field_permissions(store, row["Id"], component)
+
+
 def with_custom_fields(
     objects: dict[str, ObjectDef], store: SalesforceStore, user_id: str | None
 ) -> dict[str, ObjectDef]:

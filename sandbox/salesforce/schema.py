@@ -283,6 +283,19 @@ def _standard_objects(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             updateable=False,
         ),
         make_object(
+            "FieldPermissions",
+            "01k",
+            [
+                ref("ParentId", ("PermissionSet",), "Parent", nillable=False),
+                text("SobjectType", 40),
+                text("Field", 255),
+                FieldDef("PermissionsRead", "boolean", nillable=False),
+                FieldDef("PermissionsEdit", "boolean", nillable=False),
+            ],
+            createable=False,
+            updateable=False,
+        ),
+        make_object(
             "PermissionSetAssignment",
             "0Pa",
             [

@@ -275,6 +275,8 @@ class SalesforceStore:
             self.tables = copy.deepcopy(tables)
             self._index.clear()
             self.cursors.clear()
+            if not self.tables.get("FieldPermissions"):  # a state saved before the sandbox kept these rows
+                metadata_types.rebuild_field_permissions(self)
             self.schema_changed()
 
 

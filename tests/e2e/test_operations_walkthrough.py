@@ -5,6 +5,7 @@ process syncing the served CRM until SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def test_given_the_served_sandbox_when_the_operations_walkthrough_is_followed_th
             return subprocess.run([*CLI, *args], cwd=tmp_path, env=env, capture_output=True, text=True)
 
         before_setup = commitments("doctor", "--connection", "local-salesforce")
-        setup = commitments("setup", "--connection", "local-salesforce")
+        setup = commitments("setup", "--connection", "local-salesforce", "--assign-owners")
         after_setup = commitments("doctor", "--connection", "local-salesforce")
         log_file = tmp_path / "worker.log"
         with log_file.open("w") as log:
@@ -57,6 +58,8 @@ def test_given_the_served_sandbox_when_the_operations_walkthrough_is_followed_th
     assert (before_setup.returncode, after_setup.returncode) == (1, 0), doctor_output
     assert "commitments setup --connection local-salesforce" in before_setup.stdout  # the fix it names
     assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert "Commitments_User -> " in setup.stdout  # the deal owners got the sales users' permission set
+    assert re.search(r"field access\s+│\s+ok", after_setup.stdout), after_setup.stdout
     assert runs.returncode == 0, runs.stderr
     assert "local-salesforce" in runs.stdout
     assert "success" in runs.stdout, log_file.read_text()

@@ -306,3 +306,39 @@ def test_given_list_view_on_a_missing_field_when_upserted_then_refused(md: Any) 
     )
     with pytest.raises(Exception, match="FIELD_INTEGRITY_EXCEPTION, Invalid field Not_There__c"):
         md.ListView.upsert([view])
+
+
+def test_given_a_permission_set_saved_then_changed_when_field_permissions_are_queried_then_they_follow_it(
+    md: Any, sf: Salesforce
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SECURED, False), (SCORE, True)])
+    query = (
+        "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+        "WHERE Parent.Name = 'Commitments' ORDER BY Field"
+    )
+    first = [(r["Field"], r["PermissionsRead"], r["PermissionsEdit"]) for r in sf.query(query)["records"]]
+
+    permissions = [md.PermissionSetFieldPermissions(field=SECURED, editable=True, readable=True)]
+    md.PermissionSet.upsert(
+        [md.PermissionSet(fullName="Commitments", label="Commitments", fieldPermissions=permissions)]
+    )
+    second = [(r["Field"], r["PermissionsRead"], r["PermissionsEdit"]) for r in sf.query(query)["records"]]
+
+    assert first == [(SCORE, True, True), (SECURED, True, False)]
+    assert second == [(SECURED, True, True)]  # the score no longer granted: its row is gone
+
+
+def test_given_a_state_saved_before_field_permission_rows_when_loaded_then_they_are_rebuilt(
+    md: Any, sf: Salesforce, salesforce_sandbox: SalesforceSandbox
+) -> None:
+    _provision_fields(md)
+    _grant(md, sf, [(SCORE, True)])
+    saved = json.loads(json.dumps(salesforce_sandbox.store.dump()))
+    saved.pop("FieldPermissions")  # as an older sandbox saved its state
+    restored = SalesforceStore()
+
+    restored.load(saved)
+
+    rows = [(r["Field"], r["PermissionsRead"]) for r in restored.table("FieldPermissions").values()]
+    assert rows == [(SCORE, True)]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import worker.cli
 from connectors.base import ConfigurationError, RecordFailure, SetupChange, SetupReport
+from connectors.salesforce import SalesforceConnector
 from worker.cli.doctor_cmd import findings_table
 from worker.cli.sync_cmd import failures_table, runs_table, setup_table, summary_table
 from worker.connections import open_store
@@ -305,3 +306,53 @@ def test_given_crm_answers_that_look_like_markup_when_a_run_is_summarised_then_p
     shown = ("acme [eu]", "refused [/services/data]", "Stage [Legacy] Won is locked [/sales]", "FIELD_[X]")
     for crm_text in (*shown, "'[Legacy] Won' is unknown"):
         assert crm_text in text
+
+
+def test_given_the_sandbox_when_setup_assigns_owners_then_they_are_listed_once_and_doctor_finds_access(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    first = run_main(monkeypatch, "setup", "-c", "sandbox", "--assign-owners")
+    assigned = capsys.readouterr().out.count("Commitments_User -> ")
+    second = run_main(monkeypatch, "setup", "-c", "sandbox", "--assign-owners")
+    again = capsys.readouterr().out.count("Commitments_User -> ")
+    run_main(monkeypatch, "doctor", "-c", "sandbox")
+    doctor = " ".join(capsys.readouterr().out.split())
+
+    assert (first, second) == (0, 0)
+    assert assigned > 1
+    assert again == 0
+    assert f"field access │ ok │ all {assigned} active owners of open deals can read the fields" in doctor
+
+
+def test_given_a_refused_assignment_when_setup_assigns_owners_then_the_reason_is_shown_and_it_exits_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+    refused = SetupChange("permission_assignment", "Commitments_User -> Ann Lee", "refused", "LICENSE: no")
+    monkeypatch.setattr(
+        SalesforceConnector, "grant_field_access", lambda self, dry_run: SetupReport([refused], dry_run)
+    )
+
+    code = run_main(monkeypatch, "setup", "-c", "sandbox", "--assign-owners")
+
+    captured = capsys.readouterr()
+    out = " ".join(captured.out.split())
+    assert code == 1
+    assert "Commitments_User -> Ann Lee │ refused │ LICENSE: no" in out
+    assert "Setup: 14 created or updated, 1 refused" in out
+    assert "1 refused (reasons above)" in captured.err
+
+
+def test_given_a_hubspot_connection_when_setup_assigns_owners_then_it_says_there_is_no_access_to_grant(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+
+    code = run_main(monkeypatch, "setup", "-c", "sandbox-hubspot", "--assign-owners")
+
+    assert code == 2
+    assert "HubSpot has no field access to grant through its API" in " ".join(capsys.readouterr().err.split())

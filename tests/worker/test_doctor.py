@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import Connector
+from connectors.base import ConfigurationError, Connector
 from core.playbook import Playbook
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
 from worker.connections import build_connector, sandbox_config, start_sandbox
@@ -59,6 +59,7 @@ def test_given_provisioned_org_with_good_data_when_diagnosed_then_no_problem(
     assert [f.check for f in findings] == [
         "credentials",
         "provisioning",
+        "field access",
         "stage mapping",
         "contact roles",
         "activity",
@@ -66,6 +67,50 @@ def test_given_provisioned_org_with_good_data_when_diagnosed_then_no_problem(
         "email capture",
         "API budget",
     ]
+
+
+def test_given_reps_without_the_user_permission_set_when_diagnosed_then_a_warning_names_them_until_assigned(
+    org: SalesforceSandbox, playbook: Playbook
+) -> None:
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+    owners = {
+        org.store.table("User")[d["OwnerId"]]["Name"]
+        for d in org.store.table("Opportunity").values()
+        if not d["IsClosed"]
+    }
+
+    (before,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["field access"]
+    connector.grant_field_access(dry_run=False)
+    (after,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["field access"]
+
+    assert before.severity == "warning"
+    assert before.detail.startswith(f"{len(owners)} of {len(owners)} active owners of open deals can't read")
+    assert sorted(owners)[0] in before.detail
+    assert "'Commitments User'" in before.fix
+    assert "`commitments setup --connection acme --assign-owners`" in before.fix
+    assert (after.severity, after.detail) == (
+        "ok", f"all {len(owners)} active owners of open deals can read the fields"
+    )
+
+
+def test_given_permission_sets_unreadable_when_diagnosed_then_a_warning_says_what_access_it_needs(
+    org: SalesforceSandbox, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+
+    def refused() -> None:
+        raise ConfigurationError("INSUFFICIENT_ACCESS: FieldPermissions")
+
+    monkeypatch.setattr(connector, "field_access", refused)
+    findings = diagnose(connector, playbook, NOW, connection="acme")
+
+    (access,) = by_check(findings)["field access"]
+    assert access.severity == "warning"
+    assert access.detail == "could not check who can read the fields: INSUFFICIENT_ACCESS: FieldPermissions"
+    assert "View Setup and Configuration" in access.fix
+    assert not has_problems(findings)
 
 
 def test_given_setup_not_run_when_diagnosed_then_provisioning_problem_with_setup_fix(
@@ -224,10 +269,12 @@ def test_given_a_provisioned_hubspot_portal_when_diagnosed_then_provisioning_lis
     try:
         connector = build_connector(sandbox_config("hubspot", portal.credentials), playbook)
         connector.setup(playbook, dry_run=False)
-        (provisioning,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["provisioning"]
+        findings = diagnose(connector, playbook, NOW, connection="acme")
+        (provisioning,) = by_check(findings)["provisioning"]
     finally:
         portal.stop()
 
+    assert "field access" not in by_check(findings)  # HubSpot: no field access the API can check
     assert provisioning.severity == "ok"
     # what a HubSpot portal has: a property group and properties (it has no permissions to speak of)
     assert provisioning.detail == "all 9 in place (property 8, property group 1)"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from connectors.base import ConnectorError, SetupReport
 from core.models import WritePlan
 from core.playbook import PlaybookError
-from worker.cli.output import stdout_console
+from worker.cli.output import stderr_console, stdout_console
 from worker.connections import deal_ids, open_connection, open_worker_state
 from worker.errors import UserError
 from worker.observability.redaction import scrub
@@ -227,6 +227,7 @@ def setup_table(report: SetupReport) -> Table:
         title = f"Setup (dry run: nothing changed): {len(report.pending)} to create or update"
     else:
         title = f"Setup: {len(report.pending)} created or updated"
+        title += f", {len(report.refused)} refused" if report.refused else ""
     table = Table(title=title)
     for column in ("kind", "name", "action", "detail"):
         table.add_column(column)
@@ -319,6 +320,12 @@ def register(app: typer.Typer) -> None:
     def setup(
         connection: str | None = typer.Option(None, "--connection", "-c", help="Connection name."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be created; change nothing."),
+        assign_owners: bool = typer.Option(
+            False,
+            "--assign-owners",
+            help="Salesforce: also give the active owners of open deals who can't read the commitment fields "
+            "the 'Commitments User' permission set (`doctor` lists them).",
+        ),
     ) -> None:
         """Provision the plugin's fields, picklist values, permissions and views (idempotent)."""
         with (
@@ -326,4 +333,12 @@ def register(app: typer.Typer) -> None:
             open_connection(settings, connection, store, provision_sandbox=False) as opened,
         ):
             report = opened.connector.setup(opened.playbook, dry_run=dry_run)
+            if assign_owners:
+                report.changes += opened.connector.grant_field_access(dry_run=dry_run).changes
         console.print(setup_table(report))
+        if report.refused:
+            stderr_console().print(
+                f"{len(report.refused)} refused (reasons above): fix them in Salesforce and run setup again",
+                highlight=False,
+            )
+            raise typer.Exit(1)
