@@ -34,7 +34,7 @@ def doctor(
     ),
     sample: int = typer.Option(500, "--sample", min=1, help="Deals to read for the coverage checks."),
 ) -> None:
-    """Check credentials, API budget, provisioning, stage mapping and data coverage of a connection."""
+    """Check credentials, API budget, provisioning, field access, stage mapping and data coverage."""
     with (
         open_worker_state(connection) as (settings, store),
         open_connection(settings, connection, store) as conn,
