@@ -11,7 +11,7 @@ open deal, for the next commitment, completed once that commitment is secured an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.models import (
@@ -29,6 +29,7 @@ from core.models import (
 from core.playbook import Playbook
 from core.trusted import builder
 
+SATURDAY = 5  # date.weekday(): Monday 0 ... Sunday 6
 EVIDENCE_MAX_BYTES = 32_768  # Salesforce long text area; also within HubSpot's 65,536-character limit
 _COMPARED = tuple(
     (name, name.value)
@@ -140,9 +141,17 @@ def _ask(
             "body": f"{guidance.ask}\n\nWhere it stands ({now.date()}): {standing}.\n\n"
             f"Ask: {guidance.question}\n\nSecured when: {guidance.secure_hint}",
             "owner_id": deal.owner_id,
-            "due_date": now.date() + timedelta(days=playbook.task.due_in_days),
+            "due_date": due_date(playbook, now),
         }
     )
+
+
+def due_date(playbook: Playbook, now: datetime) -> date:
+    """`due_in_days` from today; a rep's week starts on Monday, so a weekend date moves there."""
+    due = now.date() + timedelta(days=playbook.task.due_in_days)
+    if playbook.task.skip_weekends and due.weekday() >= SATURDAY:
+        due += timedelta(days=7 - due.weekday())
+    return due
 
 
 def _lost_again(assessment: Assessment, deal: Deal, target: Commitment, task: PluginTask) -> bool:

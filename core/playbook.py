@@ -166,6 +166,9 @@ class Forecast(_Strict):
 class TaskWording(_Strict):
     subject: str = Field(default="Secure the {label}", description="{label} is the commitment's label.")
     due_in_days: int = Field(default=3, ge=0)
+    skip_weekends: bool = Field(
+        default=True, description="A due date on a Saturday or Sunday moves to the Monday after."
+    )
 
     @field_validator("subject")
     @classmethod

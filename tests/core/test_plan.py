@@ -36,7 +36,7 @@ def test_given_never_assessed_deal_when_planned_then_fields_written_and_task_cre
     assert (create.kind, create.commitment, create.key) == (CREATE, C.EXPLORE, "cmt:d1:explore")
     assert create.subject == "Secure the Commitment to Explore"
     assert create.owner_id == "u1"
-    assert create.due_date == NOW.date() + timedelta(days=3)
+    assert create.due_date == NOW.date() + timedelta(days=5)  # Wednesday + 3 is a Saturday: the Monday after
     assert PLAYBOOK.commitments[C.EXPLORE].question in create.body
     standing = f"Where it stands ({NOW.date()}): no discovery meeting or call with a buyer yet, and fewer"
     assert standing in create.body
@@ -142,7 +142,7 @@ def test_given_a_reopened_task_when_planned_then_worded_afresh_and_a_replan_afte
     [reopen] = result.tasks
     assert (reopen.key, reopen.owner_id) == ("cmt:d1:change", "u1")
     assert reopen.subject == "Secure the Commitment to Change"
-    assert reopen.due_date == NOW.date() + timedelta(days=3)
+    assert reopen.due_date == NOW.date() + timedelta(days=5)  # a Saturday: the Monday after
     assert f"Where it stands ({NOW.date()}): " in reopen.body
     assert "stepped back" in reopen.body
     assert result.field_updates()[OwnedField.SECURED] == (C.TIME, C.EXPLORE)
@@ -190,3 +190,26 @@ def test_given_invest_secured_by_economic_buyer_when_evidence_text_built_then_li
     invest = evidence_text(assessed(d), PLAYBOOK).split("\n")[5]
     assert invest.startswith("Commitment to Invest: secured - amount set and Dana Lee")
     assert invest.endswith("[observed contact_role c7]")  # what secured it, not the amount alone
+
+
+@pytest.mark.parametrize(
+    ("today", "skip_weekends", "due"),
+    [
+        ("2026-12-01", True, "2026-12-04"),  # Tuesday + 3 = Friday
+        ("2026-12-02", True, "2026-12-07"),  # Wednesday + 3 = Saturday -> Monday
+        ("2026-12-03", True, "2026-12-07"),  # Thursday + 3 = Sunday -> Monday
+        ("2026-12-02", False, "2026-12-05"),  # weekends allowed: Saturday it is
+    ],
+)
+def test_given_a_due_date_on_a_weekend_when_a_task_is_planned_then_it_moves_to_monday_unless_allowed(
+    today: str, skip_weekends: bool, due: str
+) -> None:
+    now = NOW.replace(year=int(today[:4]), month=int(today[5:7]), day=int(today[8:]))
+    playbook = PLAYBOOK.model_copy(
+        update={"task": PLAYBOOK.task.model_copy(update={"skip_weekends": skip_weekends})}
+    )
+    d = deal(contacts=[contact()], activities=[meeting(subject="Intro")])
+
+    [create] = plan(assessed(d, now), d, playbook, now).tasks
+
+    assert create.due_date.isoformat() == due
