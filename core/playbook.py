@@ -115,6 +115,29 @@ DEFAULT_SETBACKS: tuple[str, ...] = (
     "project shelved",
 )
 
+# Texts noting a concern raised anew: after the concerns were noted as resolved (or a security or legal
+# review was completed), one of these leaves Resolve Concerns partial until they are noted as resolved again.
+# Stated outright for the same reasons as setbacks; "no new concerns" is negated, "any concerns?" asked.
+DEFAULT_NEW_CONCERNS: tuple[str, ...] = (
+    "new concern",
+    "new concerns",
+    "raised a concern",
+    "raised concerns",
+    "raised a new concern",
+    "raised new concerns",
+    "flagged a concern",
+    "flagged concerns",
+    "remaining concern",
+    "remaining concerns",
+    "still has concerns",
+    "still have concerns",
+    "new objection",
+    "new objections",
+    "raised an objection",
+    "new blocker",
+)
+OPTIONAL_GROUPS = frozenset({"setback", "new_concern"})
+
 
 class Keywords(_Strict):
     """Phrases matched case-insensitively on whole words in subjects, bodies and the deal description."""
@@ -132,13 +155,15 @@ class Keywords(_Strict):
     # Counter-evidence for Change and Invest (see core.rules.context.DealContext.setback). Optional, so a
     # playbook copied before it existed still loads and gets these; an empty list turns setbacks off.
     setback: tuple[str, ...] = DEFAULT_SETBACKS
+    # Counter-evidence for Resolve Concerns; optional in the same way.
+    new_concern: tuple[str, ...] = DEFAULT_NEW_CONCERNS
 
     @field_validator("*")
     @classmethod
     def _not_empty(cls, phrases: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         if any(not p.strip() for p in phrases):
             raise ValueError("phrases must not be blank")
-        if not phrases and info.field_name != "setback":
+        if not phrases and info.field_name not in OPTIONAL_GROUPS:
             raise ValueError("needs at least one non-blank phrase")
         return phrases
 
@@ -236,7 +261,7 @@ class Playbook(_Strict):
         return {
             group: re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + r")\b")
             if phrases
-            else re.compile(r"(?!)")  # an empty group (setbacks turned off) matches nothing
+            else re.compile(r"(?!)")  # an empty optional group (turned off) matches nothing
             for group, phrases in self.keywords.model_dump().items()
         }
 

@@ -138,11 +138,21 @@ def finding(grade: CommitmentStatus, found: Iterable[Evidence | None], reason: s
     return Finding(grade, tuple(filter(None, found)), reason)
 
 
-def held_back(ctx: DealContext, rule: Commitment, renewed_by: tuple[str, ...], secured: Finding) -> Finding:
+def held_back(
+    ctx: DealContext,
+    rule: Commitment,
+    renewed_by: tuple[str, ...],
+    secured: Finding,
+    *,
+    group: str = "setback",
+    says: str = "says the buyer stepped back",
+    since: tuple[int, int] | None = None,
+) -> Finding:
     """`secured`, made partial when a setback was noted after what secured it ("budget freeze" after the
-    budget was approved) and nothing matching `renewed_by` since: the setback is cited first, as the CRM's
-    evidence line shows the first piece, and the reason says what it said."""
-    setback = ctx.setback(renewed_by)
+    budget was approved; for Resolve Concerns, a new concern: `group`, and `since` where what secured it is
+    when that is no `renewed_by` text) and nothing matching `renewed_by` since: the setback is cited first,
+    as the CRM's evidence line shows the first piece, and the reason says what it said."""
+    setback = ctx.setback(renewed_by, group, since)
     if setback is None:
         return secured
     record, offset, phrase = setback
@@ -150,5 +160,5 @@ def held_back(ctx: DealContext, rule: Commitment, renewed_by: tuple[str, ...], s
     return Finding(
         PARTIAL,
         (text_evidence(SETBACK, record, offset, rule), *secured.evidence),
-        f'{secured.reason}, but {where} says the buyer stepped back ("{phrase}")',
+        f'{secured.reason}, but {where} {says} ("{phrase}")',
     )

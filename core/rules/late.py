@@ -173,16 +173,26 @@ def _held_positions(ctx: DealContext) -> set[int]:
     return held
 
 
+def _unless_new_concern(ctx: DealContext, secured: Finding, since: tuple[int, int] | None = None) -> Finding:
+    """`secured`, partial when a new concern was noted after it and not noted as resolved since."""
+    return held_back(
+        ctx, RESOLVE, ("concern_resolved",), secured,
+        group="new_concern", says="notes a new concern", since=since,
+    )
+
+
 def resolve_rule(ctx: DealContext) -> Finding:
-    """Concerns noted as resolved, or a completed security/legal review after the proposal, secure."""
+    """Concerns noted as resolved, or a completed security/legal review after the proposal, secure, unless a
+    new concern was noted after them (and not noted as resolved since)."""
     resolved = ctx.first_text_hit("concern_resolved")
     if resolved is not None:
-        return finding(
+        secured = finding(
             SECURED,
             [text_evidence(TEXT, *resolved, RESOLVE)],
             f"concerns are noted as resolved in {found_in(resolved[0])}"
             + (f" on {day(resolved[0].at)}" if resolved[0].at else ""),
         )
+        return _unless_new_concern(ctx, secured)
     proposal_at = _proposal_at(ctx)
     # A review that took place: a completed task, or a meeting or connected call held with a buyer. A note,
     # an email or a meeting no buyer attended that names a review only mentions it ("review pending").
@@ -190,11 +200,13 @@ def resolve_rule(ctx: DealContext) -> Finding:
     later = [i for i in held if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
     review = ctx.first_record_hit("security_legal_review", later) if later else None
     if review is not None:
-        return finding(
+        secured = finding(
             SECURED,
             [text_evidence(OBSERVED, *review, RESOLVE)],
             f"security or legal review completed on {day(review[0].at)}, after the proposal",
         )
+        # A concern raised before the review is what it reviewed: only one after it counts.
+        return _unless_new_concern(ctx, secured, since=(review[0].position, review[1]))
     stage = stage_evidence(ctx, RESOLVE)
     review = ctx.first_record_hit("security_legal_review", held) if held else None
     if review is not None:

@@ -14,7 +14,7 @@ import yaml
 
 from core.keywords import TextIndex
 from core.models import COMMITMENT_ORDER
-from core.playbook import DEFAULT_SETBACKS, PlaybookError
+from core.playbook import DEFAULT_NEW_CONCERNS, DEFAULT_SETBACKS, PlaybookError
 from worker.playbook_files import default_playbook_text, load_playbook
 
 DEFAULT = Path(__file__).resolve().parents[2] / "config" / "playbook.yaml"
@@ -161,28 +161,38 @@ def test_given_a_task_subject_with_an_unknown_placeholder_when_loaded_then_error
     assert "the only one is {label}" in str(caught.value)
 
 
-def test_given_a_playbook_copied_before_setbacks_when_loaded_then_it_gets_the_default_setbacks(
-    tmp_path: Path,
+OPTIONAL = pytest.mark.parametrize(
+    ("group", "defaults", "example"),
+    [("setback", DEFAULT_SETBACKS, "budget freeze"), ("new_concern", DEFAULT_NEW_CONCERNS, "new concern")],
+)
+
+
+@OPTIONAL
+def test_given_a_playbook_copied_before_an_optional_group_when_loaded_then_it_gets_its_defaults(
+    tmp_path: Path, group: str, defaults: tuple[str, ...], example: str
 ) -> None:
     data = yaml.safe_load(DEFAULT.read_text())
-    del data["keywords"]["setback"]
+    del data["keywords"][group]
 
     playbook = load_playbook(_write(tmp_path, yaml.safe_dump(data)))
 
     # the shipped file lists exactly the defaults, so an older copy judges as the shipped one does
-    assert playbook.keywords.setback == DEFAULT_SETBACKS == load_playbook().keywords.setback
-    assert "budget freeze" in playbook.keywords.setback
+    assert getattr(playbook.keywords, group) == defaults == getattr(load_playbook().keywords, group)
+    assert example in defaults
 
 
-def test_given_setbacks_turned_off_when_loaded_then_the_group_matches_nothing(tmp_path: Path) -> None:
+@OPTIONAL
+def test_given_an_optional_group_turned_off_when_loaded_then_it_matches_nothing(
+    tmp_path: Path, group: str, defaults: tuple[str, ...], example: str
+) -> None:
     data = yaml.safe_load(DEFAULT.read_text())
-    data["keywords"]["setback"] = []
+    data["keywords"][group] = []
 
     playbook = load_playbook(_write(tmp_path, yaml.safe_dump(data)))
 
-    assert playbook.keywords.setback == ()
-    assert playbook.keyword_patterns["setback"].search("budget freeze") is None
-    assert TextIndex(["Budget freeze"]).last(playbook.keyword_groups["setback"]) is None
+    assert getattr(playbook.keywords, group) == ()
+    assert playbook.keyword_patterns[group].search(example) is None
+    assert TextIndex([example.capitalize()]).last(playbook.keyword_groups[group]) is None
 
 
 @pytest.mark.parametrize(

@@ -627,6 +627,59 @@ RESOLVE = cases(
         "after the proposal",
         ("observed",),
     ),
+    Case(
+        "a-new-concern-noted-after-they-were-resolved-keeps-it-partial",
+        deal(activities=[
+            note("n1", body="All concerns addressed with IT.", day="03-10"),
+            note("n2", body="Legal raised a new concern about data residency.", day="03-20"),
+        ]),
+        PARTIAL,
+        "concerns are noted as resolved in a note on 2026-03-10, but a note on 2026-03-20 notes a new "
+        'concern ("new concern")',
+        ("setback", "text"),  # the new concern first: the CRM's evidence line cites it
+    ),
+    Case(
+        "concerns-resolved-again-after-the-new-one-secure",
+        deal(activities=[
+            note("n1", body="All concerns addressed with IT.", day="03-10"),
+            note("n2", body="Legal raised a new concern about data residency.", day="03-20"),
+            note("n3", body="Data residency: concern resolved with an EU region.", day="03-25"),
+        ]),
+        SECURED,
+        "noted as resolved",
+        ("text",),
+    ),
+    Case(
+        "a-concern-before-the-resolution-or-negated-does-not-count",
+        deal(activities=[
+            note("n1", body="Procurement raised concerns about the price.", day="03-05"),
+            note("n2", body="All concerns addressed with IT.", day="03-10"),
+            note("n3", body="Checked with legal: no new concerns.", day="03-20"),
+        ]),
+        SECURED,
+        "noted as resolved",
+        ("text",),
+    ),
+    Case(
+        "a-new-concern-after-the-security-review-keeps-it-partial",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[SECURITY_TASK, note("n2", body="IT flagged a concern on SSO.", day="03-25")],
+        ),
+        PARTIAL,
+        'after the proposal, but a note on 2026-03-25 notes a new concern ("flagged a concern")',
+        ("setback", "observed"),
+    ),
+    Case(
+        "a-concern-raised-before-the-security-review-is-what-it-reviewed",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[note("n2", body="IT flagged a concern on SSO.", day="03-15"), SECURITY_TASK],
+        ),
+        SECURED,
+        "after the proposal",
+        ("observed",),
+    ),
 )
 
 
