@@ -11,7 +11,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from core.models import Activity, ActivityKind, Commitment, Deal, Evidence, QuoteStatus
-from core.rules.context import DealContext, clip, close_day
+from core.rules.context import DealContext, TextRecord, clip, close_day
 from core.rules.findings import (
     ASSERTED,
     NOTHING,
@@ -181,10 +181,35 @@ def _unless_new_concern(ctx: DealContext, secured: Finding, since: tuple[int, in
     )
 
 
+def _resolution(ctx: DealContext) -> tuple[TextRecord, int] | None:
+    """The text noting the concerns as resolved that is cited: the first, unless a new concern was noted
+    after it, then the latest (the one that may have resolved that concern)."""
+    first = ctx.first_text_hit("concern_resolved")
+    if first is None:
+        return None
+    groups, positions = ctx.playbook.keyword_groups, ctx.evidence_positions
+    concern = ctx.index.last(groups["new_concern"], positions)
+    if concern is None or concern[:2] < (first[0].position, first[1]):
+        return first  # the usual case: no new concern after the first resolution, one search
+    latest = ctx.index.last(groups["concern_resolved"], positions)
+    return first if latest is None else (ctx.record(latest[0]), latest[1])
+
+
+def _after_review(ctx: DealContext, review: tuple[TextRecord, int]) -> Finding:
+    secured = finding(
+        SECURED,
+        [text_evidence(OBSERVED, *review, RESOLVE)],
+        f"security or legal review completed on {day(review[0].at)}, after the proposal",
+    )
+    # A concern raised before the review is what it reviewed: only one after it counts.
+    return _unless_new_concern(ctx, secured, since=(review[0].position, review[1]))
+
+
 def resolve_rule(ctx: DealContext) -> Finding:
     """Concerns noted as resolved, or a completed security/legal review after the proposal, secure, unless a
-    new concern was noted after them (and not noted as resolved since)."""
-    resolved = ctx.first_text_hit("concern_resolved")
+    new concern was noted after them (and not noted as resolved, or reviewed, since)."""
+    resolved = _resolution(ctx)
+    noted: Finding | None = None  # concerns noted as resolved, but a new concern after them
     if resolved is not None:
         secured = finding(
             SECURED,
@@ -192,7 +217,9 @@ def resolve_rule(ctx: DealContext) -> Finding:
             f"concerns are noted as resolved in {found_in(resolved[0])}"
             + (f" on {day(resolved[0].at)}" if resolved[0].at else ""),
         )
-        return _unless_new_concern(ctx, secured)
+        noted = _unless_new_concern(ctx, secured)
+        if noted.grade is SECURED:
+            return noted
     proposal_at = _proposal_at(ctx)
     # A review that took place: a completed task, or a meeting or connected call held with a buyer. A note,
     # an email or a meeting no buyer attended that names a review only mentions it ("review pending").
@@ -200,13 +227,15 @@ def resolve_rule(ctx: DealContext) -> Finding:
     later = [i for i in held if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
     review = ctx.first_record_hit("security_legal_review", later) if later else None
     if review is not None:
-        secured = finding(
-            SECURED,
-            [text_evidence(OBSERVED, *review, RESOLVE)],
-            f"security or legal review completed on {day(review[0].at)}, after the proposal",
-        )
-        # A concern raised before the review is what it reviewed: only one after it counts.
-        return _unless_new_concern(ctx, secured, since=(review[0].position, review[1]))
+        reviewed = _after_review(ctx, review)
+        latest = ctx.index.last(ctx.playbook.keyword_groups["security_legal_review"], later)
+        if reviewed.grade is not SECURED and latest is not None and latest[0] != review[0].position:
+            # a later review took place after the new concern: it is what that review reviewed
+            again = _after_review(ctx, (ctx.record(latest[0]), latest[1]))
+            reviewed = again if again.grade is SECURED else reviewed
+        return reviewed if noted is None or reviewed.grade is SECURED else noted
+    if noted is not None:
+        return noted
     stage = stage_evidence(ctx, RESOLVE)
     review = ctx.first_record_hit("security_legal_review", held) if held else None
     if review is not None:

@@ -646,7 +646,7 @@ RESOLVE = cases(
             note("n3", body="Data residency: concern resolved with an EU region.", day="03-25"),
         ]),
         SECURED,
-        "noted as resolved",
+        "concerns are noted as resolved in a note on 2026-03-25",  # what resolved the new one, not 03-10
         ("text",),
     ),
     Case(
@@ -669,6 +669,34 @@ RESOLVE = cases(
         PARTIAL,
         'after the proposal, but a note on 2026-03-25 notes a new concern ("flagged a concern")',
         ("setback", "observed"),
+    ),
+    Case(
+        "a-review-after-the-new-concern-secures-as-if-it-were-the-only-review",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[
+                activity("t0", "task", subject="Security review completed", day="03-12", attendees=()),
+                note("n2", body="IT flagged a concern on SSO.", day="03-15"),
+                activity("t2", "task", subject="Legal review completed", day="03-20", attendees=()),
+            ],
+        ),
+        SECURED,
+        "security or legal review completed on 2026-03-20, after the proposal",
+        ("observed",),
+    ),
+    Case(
+        "a-review-after-the-new-concern-secures-though-an-earlier-note-resolved-the-concerns",
+        deal(
+            quotes=[quote(day="03-10")],
+            activities=[
+                note("n1", body="All concerns addressed with IT.", day="03-11"),
+                note("n2", body="IT flagged a concern on SSO.", day="03-15"),
+                SECURITY_TASK,
+            ],
+        ),
+        SECURED,
+        "security or legal review completed on 2026-03-20, after the proposal",
+        ("observed",),
     ),
     Case(
         "a-concern-raised-before-the-security-review-is-what-it-reviewed",
