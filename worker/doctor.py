@@ -114,7 +114,10 @@ def _field_access(connector: Connector, connection: str) -> list[Finding]:
         access = connector.field_access()
     except ConnectorError as exc:
         detail = f"could not check who can read the fields: {scrub(str(exc))}"
-        fix = "give the integration user View Setup and Configuration, which reading permission sets needs"
+        if isinstance(exc, ConfigurationError):  # refused: the permission objects are not readable
+            fix = "give the integration user View Setup and Configuration: reading permission sets needs it"
+        else:  # unavailable, out of budget, or failed: nothing to change in the user's permissions
+            fix = "run `commitments doctor` again once the CRM answers (the error above says why it did not)"
         return [Finding("field access", "warning", detail, fix)]
     if access is None:
         return []  # the CRM shows the fields to every user

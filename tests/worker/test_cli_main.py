@@ -356,3 +356,16 @@ def test_given_a_hubspot_connection_when_setup_assigns_owners_then_it_says_there
 
     assert code == 2
     assert "HubSpot has no field access to grant through its API" in " ".join(capsys.readouterr().err.split())
+
+
+def test_given_a_hubspot_connection_when_setup_assigns_owners_then_what_setup_created_is_still_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    code = run_main(monkeypatch, "setup", "-c", "sandbox-hubspot", "--assign-owners")
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2
+    assert "Setup: 9 created or updated" in out  # the properties were created before --assign-owners failed

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import ConfigurationError, Connector
+from connectors.base import ConfigurationError, Connector, TransientError
 from core.playbook import Playbook
 from sandbox.salesforce import SalesforceSandbox, start_salesforce_sandbox
 from worker.connections import build_connector, sandbox_config, start_sandbox
@@ -111,6 +111,24 @@ def test_given_permission_sets_unreadable_when_diagnosed_then_a_warning_says_wha
     assert access.detail == "could not check who can read the fields: INSUFFICIENT_ACCESS: FieldPermissions"
     assert "View Setup and Configuration" in access.fix
     assert not has_problems(findings)
+
+
+def test_given_the_crm_unavailable_during_the_access_check_when_diagnosed_then_no_permission_fix_is_given(
+    org: SalesforceSandbox, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = connect(org, playbook)
+    connector.setup(playbook, dry_run=False)
+
+    def unavailable() -> None:
+        raise TransientError("cannot reach Salesforce at acme.my.salesforce.com: ConnectionError")
+
+    monkeypatch.setattr(connector, "field_access", unavailable)
+    (access,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["field access"]
+
+    assert access.severity == "warning"
+    assert "cannot reach Salesforce" in access.detail
+    assert "View Setup" not in access.fix  # a network error is no missing permission
+    assert "again" in access.fix
 
 
 def test_given_setup_not_run_when_diagnosed_then_provisioning_problem_with_setup_fix(

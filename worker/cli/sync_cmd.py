@@ -334,7 +334,11 @@ def register(app: typer.Typer) -> None:
         ):
             report = opened.connector.setup(opened.playbook, dry_run=dry_run)
             if assign_owners:
-                report.changes += opened.connector.grant_field_access(dry_run=dry_run).changes
+                try:
+                    report.changes += opened.connector.grant_field_access(dry_run=dry_run).changes
+                except ConnectorError:
+                    console.print(setup_table(report))  # what setup did before the error, then the error
+                    raise
         console.print(setup_table(report))
         if report.refused:
             stderr_console().print(
