@@ -117,24 +117,19 @@ DEFAULT_SETBACKS: tuple[str, ...] = (
 
 # Texts noting a concern raised anew: after the concerns were noted as resolved (or a security or legal
 # review was completed), one of these leaves Resolve Concerns partial until they are noted as resolved again.
-# Stated outright for the same reasons as setbacks; "no new concerns" is negated, "any concerns?" asked.
+# Each names the act of raising one, as setbacks are stated outright: "new concerns" or "remaining concerns"
+# alone also read in "addressed the remaining concerns", "follow up on any new concerns", "none of the new
+# concerns are blockers". A negated one ("no one raised a concern") does not count, nor an asked one.
 DEFAULT_NEW_CONCERNS: tuple[str, ...] = (
-    "new concern",
-    "new concerns",
     "raised a concern",
-    "raised concerns",
     "raised a new concern",
     "raised new concerns",
     "flagged a concern",
-    "flagged concerns",
-    "remaining concern",
-    "remaining concerns",
+    "flagged a new concern",
     "still has concerns",
     "still have concerns",
-    "new objection",
-    "new objections",
     "raised an objection",
-    "new blocker",
+    "raised a new objection",
 )
 OPTIONAL_GROUPS = frozenset({"setback", "new_concern"})
 

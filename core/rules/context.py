@@ -245,21 +245,17 @@ class DealContext:
         # Only activities' own positions were searched, so a hit is never the description.
         return None if found is None else (self.texted[found[0]], found[1])
 
-    def setback(
-        self, renewed_by: tuple[str, ...], group: str = "setback", since: tuple[int, int] | None = None
-    ) -> tuple[TextRecord, int, str] | None:
-        """The latest setback noted in the deal's evidence texts ("project on hold", "budget freeze"; or
-        another `group` of counter-evidence, such as a new concern), with its offset and phrase, unless it
-        came before `since` (text position, offset: what secured the commitment) or a text matching one of
-        the `renewed_by` groups came after it (the buyer came back); None when there is none. Texts are in
-        chronological order, the deal description (the deal as it stands) last; within one text, a later
-        offset is later."""
+    def setback(self, renewed_by: tuple[str, ...]) -> tuple[TextRecord, int, str] | None:
+        """The latest setback noted in the deal's evidence texts ("project on hold", "budget freeze"), with
+        its offset and phrase, unless a text matching one of the `renewed_by` groups came after it (the
+        buyer came back); None when there is none. Texts are in chronological order, the deal description
+        (the deal as it stands) last; within one text, a later offset is later."""
         groups = self.playbook.keyword_groups
-        found = self.index.last(groups[group], self.evidence_positions)
-        if found is None or (since is not None and found[:2] < since):
+        found = self.index.last(groups["setback"], self.evidence_positions)
+        if found is None:
             return None
-        for renewal in renewed_by:
-            again = self.index.last(groups[renewal], self.evidence_positions)
+        for group in renewed_by:
+            again = self.index.last(groups[group], self.evidence_positions)
             if again is not None and again[:2] > found[:2]:
                 return None
         return self.record(found[0]), found[1], found[2]

@@ -138,24 +138,20 @@ def finding(grade: CommitmentStatus, found: Iterable[Evidence | None], reason: s
     return Finding(grade, tuple(filter(None, found)), reason)
 
 
-def held_back(
-    ctx: DealContext,
-    rule: Commitment,
-    renewed_by: tuple[str, ...],
-    secured: Finding,
-    *,
-    group: str = "setback",
-    says: str = "says the buyer stepped back",
-    since: tuple[int, int] | None = None,
-) -> Finding:
+def held_back(ctx: DealContext, rule: Commitment, renewed_by: tuple[str, ...], secured: Finding) -> Finding:
     """`secured`, made partial when a setback was noted after what secured it ("budget freeze" after the
-    budget was approved; for Resolve Concerns, a new concern: `group`, and `since` where what secured it is
-    when that is no `renewed_by` text) and nothing matching `renewed_by` since: the setback is cited first,
-    as the CRM's evidence line shows the first piece, and the reason says what it said."""
-    setback = ctx.setback(renewed_by, group, since)
+    budget was approved) and nothing matching `renewed_by` since."""
+    setback = ctx.setback(renewed_by)
     if setback is None:
         return secured
-    record, offset, phrase = setback
+    return countered(secured, rule, *setback, "says the buyer stepped back")
+
+
+def countered(
+    secured: Finding, rule: Commitment, record: TextRecord, offset: int, phrase: str, says: str
+) -> Finding:
+    """`secured` made partial by the counter-evidence at `offset` of `record`: it is cited first, as the
+    CRM's evidence line shows the first piece, and the reason says what it said."""
     where = found_in(record) if record.activity is None else f"{found_in(record)} on {day(record.at)}"
     return Finding(
         PARTIAL,

@@ -7,8 +7,10 @@ through after the proposal, decide needs closed won, execute needs a held kickof
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from core.models import Activity, ActivityKind, Commitment, Deal, Evidence, QuoteStatus
 from core.rules.context import DealContext, TextRecord, clip, close_day
@@ -22,6 +24,7 @@ from core.rules.findings import (
     TEXT,
     Finding,
     activity_evidence,
+    countered,
     day,
     evidence,
     finding,
@@ -173,69 +176,70 @@ def _held_positions(ctx: DealContext) -> set[int]:
     return held
 
 
-def _unless_new_concern(ctx: DealContext, secured: Finding, since: tuple[int, int] | None = None) -> Finding:
-    """`secured`, partial when a new concern was noted after it and not noted as resolved since."""
-    return held_back(
-        ctx, RESOLVE, ("concern_resolved",), secured,
-        group="new_concern", says="notes a new concern", since=since,
-    )
+class _Resolution(NamedTuple):
+    """A text noting the concerns resolved (a note) or a security or legal review held after the proposal."""
+
+    record: TextRecord
+    offset: int
+    review: bool
+
+    @property
+    def at(self) -> tuple[int, int]:
+        return self.record.position, self.offset
+
+    def finding(self) -> Finding:
+        record = self.record
+        if self.review:
+            reason = f"security or legal review completed on {day(record.at)}, after the proposal"
+            return finding(SECURED, [text_evidence(OBSERVED, record, self.offset, RESOLVE)], reason)
+        reason = f"concerns are noted as resolved in {found_in(record)}"
+        reason += f" on {day(record.at)}" if record.at else ""
+        return finding(SECURED, [text_evidence(TEXT, record, self.offset, RESOLVE)], reason)
 
 
-def _resolution(ctx: DealContext) -> tuple[TextRecord, int] | None:
-    """The text noting the concerns as resolved that is cited: the first, unless a new concern was noted
-    after it, then the latest (the one that may have resolved that concern)."""
-    first = ctx.first_text_hit("concern_resolved")
-    if first is None:
+def _resolved(ctx: DealContext, reviews: list[int]) -> Finding | None:
+    """Secured by the first resolution (a note before a review), unless a new concern was noted after it:
+    then by the first resolution after that concern (the latest note or review, whichever came first), and
+    partial when there is none. Only dated texts count as new concerns: the deal description, undated, often
+    recounts the deal's history ("the CFO raised concerns about pricing at the first call"). `reviews`: the
+    positions of held activities after the proposal."""
+    groups = ctx.playbook.keyword_groups
+
+    def first(group: str, positions: Collection[int], review: bool) -> _Resolution | None:
+        hit = ctx.first_record_hit(group, positions) if positions else None
+        return None if hit is None else _Resolution(*hit, review)
+
+    def last(group: str, positions: Collection[int], review: bool) -> _Resolution | None:
+        hit = ctx.index.last(groups[group], positions) if positions else None
+        return None if hit is None else _Resolution(ctx.record(hit[0]), hit[1], review)
+
+    notes = ctx.evidence_positions
+    earliest = first("concern_resolved", notes, False) or first("security_legal_review", reviews, True)
+    if earliest is None:
         return None
-    groups, positions = ctx.playbook.keyword_groups, ctx.evidence_positions
-    concern = ctx.index.last(groups["new_concern"], positions)
-    if concern is None or concern[:2] < (first[0].position, first[1]):
-        return first  # the usual case: no new concern after the first resolution, one search
-    latest = ctx.index.last(groups["concern_resolved"], positions)
-    return first if latest is None else (ctx.record(latest[0]), latest[1])
-
-
-def _after_review(ctx: DealContext, review: tuple[TextRecord, int]) -> Finding:
-    secured = finding(
-        SECURED,
-        [text_evidence(OBSERVED, *review, RESOLVE)],
-        f"security or legal review completed on {day(review[0].at)}, after the proposal",
-    )
-    # A concern raised before the review is what it reviewed: only one after it counts.
-    return _unless_new_concern(ctx, secured, since=(review[0].position, review[1]))
+    dated = [i for i in notes if i < len(ctx.texted)]
+    concern = ctx.index.last(groups["new_concern"], dated)
+    if concern is None or concern[:2] < earliest.at:
+        return earliest.finding()  # the usual case: nothing raised after the first resolution
+    latest = (last("concern_resolved", notes, False), last("security_legal_review", reviews, True))
+    after = sorted((r for r in latest if r is not None and r.at > concern[:2]), key=lambda r: r.at)
+    if after:
+        return after[0].finding()
+    return countered(earliest.finding(), RESOLVE, ctx.record(concern[0]), concern[1], concern[2],
+                     "notes a new concern")
 
 
 def resolve_rule(ctx: DealContext) -> Finding:
     """Concerns noted as resolved, or a completed security/legal review after the proposal, secure, unless a
     new concern was noted after them (and not noted as resolved, or reviewed, since)."""
-    resolved = _resolution(ctx)
-    noted: Finding | None = None  # concerns noted as resolved, but a new concern after them
-    if resolved is not None:
-        secured = finding(
-            SECURED,
-            [text_evidence(TEXT, *resolved, RESOLVE)],
-            f"concerns are noted as resolved in {found_in(resolved[0])}"
-            + (f" on {day(resolved[0].at)}" if resolved[0].at else ""),
-        )
-        noted = _unless_new_concern(ctx, secured)
-        if noted.grade is SECURED:
-            return noted
     proposal_at = _proposal_at(ctx)
     # A review that took place: a completed task, or a meeting or connected call held with a buyer. A note,
     # an email or a meeting no buyer attended that names a review only mentions it ("review pending").
     held = _held_positions(ctx)
     later = [i for i in held if _on_or_after(_start_or_end(ctx.texted[i]), proposal_at)]
-    review = ctx.first_record_hit("security_legal_review", later) if later else None
-    if review is not None:
-        reviewed = _after_review(ctx, review)
-        latest = ctx.index.last(ctx.playbook.keyword_groups["security_legal_review"], later)
-        if reviewed.grade is not SECURED and latest is not None and latest[0] != review[0].position:
-            # a later review took place after the new concern: it is what that review reviewed
-            again = _after_review(ctx, (ctx.record(latest[0]), latest[1]))
-            reviewed = again if again.grade is SECURED else reviewed
-        return reviewed if noted is None or reviewed.grade is SECURED else noted
-    if noted is not None:
-        return noted
+    resolved = _resolved(ctx, later)
+    if resolved is not None:
+        return resolved
     stage = stage_evidence(ctx, RESOLVE)
     review = ctx.first_record_hit("security_legal_review", held) if held else None
     if review is not None:

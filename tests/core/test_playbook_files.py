@@ -163,7 +163,10 @@ def test_given_a_task_subject_with_an_unknown_placeholder_when_loaded_then_error
 
 OPTIONAL = pytest.mark.parametrize(
     ("group", "defaults", "example"),
-    [("setback", DEFAULT_SETBACKS, "budget freeze"), ("new_concern", DEFAULT_NEW_CONCERNS, "new concern")],
+    [
+        ("setback", DEFAULT_SETBACKS, "budget freeze"),
+        ("new_concern", DEFAULT_NEW_CONCERNS, "raised a concern"),
+    ],
 )
 
 

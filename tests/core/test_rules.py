@@ -635,7 +635,7 @@ RESOLVE = cases(
         ]),
         PARTIAL,
         "concerns are noted as resolved in a note on 2026-03-10, but a note on 2026-03-20 notes a new "
-        'concern ("new concern")',
+        'concern ("raised a new concern")',
         ("setback", "text"),  # the new concern first: the CRM's evidence line cites it
     ),
     Case(
@@ -650,12 +650,23 @@ RESOLVE = cases(
         ("text",),
     ),
     Case(
-        "a-concern-before-the-resolution-or-negated-does-not-count",
+        "a-concern-before-the-resolution-negated-or-only-named-does-not-count",
         deal(activities=[
-            note("n1", body="Procurement raised concerns about the price.", day="03-05"),
+            note("n1", body="Procurement raised a concern about the price.", day="03-05"),
             note("n2", body="All concerns addressed with IT.", day="03-10"),
-            note("n3", body="Checked with legal: no new concerns.", day="03-20"),
+            note("n3", body="Checked with legal: no one raised a new concern.", day="03-20"),
+            note("n4", body="Addressed the remaining concerns; follow up on any new concerns.", day="03-22"),
         ]),
+        SECURED,
+        "noted as resolved",
+        ("text",),
+    ),
+    Case(
+        "a-concern-the-undated-description-recounts-does-not-count",
+        deal(
+            description="CFO raised a concern about pricing at the first call.",
+            activities=[note("n1", body="All concerns addressed with IT.", day="03-10")],
+        ),
         SECURED,
         "noted as resolved",
         ("text",),
