@@ -3,6 +3,7 @@ and connector text that echoes a secret is scrubbed on the way out."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -369,3 +370,28 @@ def test_given_a_hubspot_connection_when_setup_assigns_owners_then_what_setup_cr
     out = " ".join(capsys.readouterr().out.split())
     assert code == 2
     assert "Setup: 9 created or updated" in out  # the properties were created before --assign-owners failed
+
+
+def test_given_doctor_as_json_when_run_then_one_document_with_every_finding_and_the_exit_code_says_ready(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+
+    ready_code = run_main(monkeypatch, "doctor", "-c", "sandbox", "--format", "json")
+    ready = json.loads(capsys.readouterr().out)
+    problem = Finding("stage mapping", "problem", "pipeline 'salesforce': unmapped 'Legal'", "add it")
+    monkeypatch.setattr("worker.cli.doctor_cmd.diagnose", lambda *args, **kwargs: [problem])
+    problem_code = run_main(monkeypatch, "doctor", "-c", "sandbox", "-f", "json")
+    not_ready = json.loads(capsys.readouterr().out)
+
+    assert (ready_code, ready["connection"], ready["ready"]) == (0, "sandbox", True)
+    assert [f["check"] for f in ready["findings"]][:3] == ["credentials", "provisioning", "field access"]
+    assert {"check", "severity", "detail", "fix"} == set(ready["findings"][0])
+    assert problem_code == 1
+    assert not_ready == {
+        "connection": "sandbox",
+        "ready": False,
+        "findings": [
+            {"check": "stage mapping", "severity": "problem", "detail": problem.detail, "fix": "add it"}
+        ],
+    }

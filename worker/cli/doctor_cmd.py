@@ -1,16 +1,21 @@
 """`commitments doctor --connection NAME`: check a connection and print each problem with its fix.
 
-Exit code 0 when nothing is wrong (warnings allowed), 1 when at least one problem was found.
+Exit code 0 when nothing is wrong (warnings allowed), 1 when at least one problem was found. `--format json`
+prints the same findings as one JSON document, for a monitoring job to alert on.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from worker.cli.assess_cmd import OutputFormat
 from worker.cli.output import stdout_console
 from worker.connections import open_connection, open_worker_state
 from worker.doctor import Finding, diagnose, has_problems
@@ -33,6 +38,9 @@ def doctor(
         None, "--connection", "-c", help="Connection name (default: the only one)."
     ),
     sample: int = typer.Option(500, "--sample", min=1, help="Deals to read for the coverage checks."),
+    output: OutputFormat = typer.Option(
+        OutputFormat.TABLE, "--format", "-f", help="table for people, json for a monitoring job."
+    ),
 ) -> None:
     """Check credentials, API budget, provisioning, field access, stage mapping and data coverage."""
     with (
@@ -43,8 +51,13 @@ def doctor(
             conn.connector, conn.playbook, datetime.now(UTC), connection=conn.name, sample_size=sample
         )
         name = conn.name
+    ready = not has_problems(findings)
+    if output is OutputFormat.JSON:
+        document = {"connection": name, "ready": ready, "findings": [asdict(f) for f in findings]}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        raise typer.Exit(0 if ready else 1)
     console.print(findings_table(name, findings))
-    if has_problems(findings):
+    if not ready:
         console.print("[red]problems found[/]: fix them and rerun `commitments doctor`")
         raise typer.Exit(1)
     console.print("[green]ready to sync[/]")
