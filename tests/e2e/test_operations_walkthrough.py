@@ -25,7 +25,7 @@ CLI = [sys.executable, "-c", "from worker.cli import main; main()"]
 def test_given_the_served_sandbox_when_the_operations_walkthrough_is_followed_then_the_worker_syncs_it(
     tmp_path: Path,
 ) -> None:
-    with serving(ServeOptions(crm=Crm.SALESFORCE, port=0, deals=20)) as served:
+    with serving(ServeOptions(crm=Crm.BOTH, port=0, deals=20)) as served:  # as the doc serves them
         # the printed YAML block pasted into config/connections.yaml, and the export lines run
         (tmp_path / "config").mkdir()
         document = _settings_document(served.output)
@@ -38,6 +38,7 @@ def test_given_the_served_sandbox_when_the_operations_walkthrough_is_followed_th
 
         before_setup = commitments("doctor", "--connection", "local-salesforce")
         setup = commitments("setup", "--connection", "local-salesforce", "--assign-owners")
+        setup_hubspot = commitments("setup", "--connection", "local-hubspot")
         after_setup = commitments("doctor", "--connection", "local-salesforce")
         log_file = tmp_path / "worker.log"
         with log_file.open("w") as log:
@@ -63,3 +64,5 @@ def test_given_the_served_sandbox_when_the_operations_walkthrough_is_followed_th
     assert runs.returncode == 0, runs.stderr
     assert "local-salesforce" in runs.stdout
     assert "success" in runs.stdout, log_file.read_text()
+    assert setup_hubspot.returncode == 0, setup_hubspot.stdout + setup_hubspot.stderr
+    assert "failed" not in runs.stdout, runs.stdout  # both connections provisioned: no run fails at its write

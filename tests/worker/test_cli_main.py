@@ -348,28 +348,39 @@ def test_given_a_refused_assignment_when_setup_assigns_owners_then_the_reason_is
     assert "1 refused (reasons above)" in captured.err
 
 
-def test_given_a_hubspot_connection_when_setup_assigns_owners_then_it_says_there_is_no_access_to_grant(
+def test_given_a_hubspot_connection_when_setup_assigns_owners_then_a_usage_error_before_anything_changes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
 
     code = run_main(monkeypatch, "setup", "-c", "sandbox-hubspot", "--assign-owners")
+    again = run_main(monkeypatch, "setup", "-c", "sandbox-hubspot", "--dry-run")
 
+    captured = capsys.readouterr()
     assert code == 2
-    assert "HubSpot has no field access to grant through its API" in " ".join(capsys.readouterr().err.split())
+    assert "--assign-owners is for Salesforce: hubspot has no field access to grant" in captured.err
+    assert "nothing was changed" in captured.err
+    assert again == 0
+    assert "Setup (dry run: nothing changed): 9 to create or update" in " ".join(captured.out.split())
 
 
-def test_given_a_hubspot_connection_when_setup_assigns_owners_then_what_setup_created_is_still_shown(
+def test_given_the_grant_fails_when_setup_assigns_owners_then_what_setup_changed_is_still_shown(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "200")
 
-    code = run_main(monkeypatch, "setup", "-c", "sandbox-hubspot", "--assign-owners")
+    def refused(self: SalesforceConnector, dry_run: bool) -> SetupReport:
+        raise ConfigurationError("INSUFFICIENT_ACCESS: PermissionSetAssignment")
 
-    out = " ".join(capsys.readouterr().out.split())
+    monkeypatch.setattr(SalesforceConnector, "grant_field_access", refused)
+
+    code = run_main(monkeypatch, "setup", "-c", "sandbox", "--assign-owners")
+
+    captured = capsys.readouterr()
     assert code == 2
-    assert "Setup: 9 created or updated" in out  # the properties were created before --assign-owners failed
+    assert "Setup: 14 created or updated" in " ".join(captured.out.split())  # done before the grant failed
+    assert "INSUFFICIENT_ACCESS: PermissionSetAssignment" in captured.err
 
 
 def test_given_doctor_as_json_when_run_then_one_document_with_every_finding_and_the_exit_code_says_ready(

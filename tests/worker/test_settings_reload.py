@@ -179,3 +179,17 @@ def test_given_a_connection_with_a_problem_when_a_worker_starts_then_it_is_left_
     if not connections:
         with pytest.raises(UserError, match="no connection can be used"):
             settings.connection(None)
+
+
+def test_given_watched_connections_when_the_first_connection_is_configured_then_the_sandboxes_stop_running(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "connections.yaml"
+    _write(config, {"connections": {}})
+    watched = WatchedConnections(_loader(config)(), _loader(config), lambda: config)
+    before = (watched(), watched.sandboxes_run())
+
+    _write(config, {"connections": {"acme": {"crm": "hubspot", "access_token": "pat-na1-x"}}})
+
+    assert before == ([("sandbox", "salesforce")], True)
+    assert (watched(), watched.sandboxes_run()) == ([("acme", "hubspot")], False)

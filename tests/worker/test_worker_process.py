@@ -564,3 +564,32 @@ def test_given_a_connection_name_that_now_names_another_crm_when_seeding_then_th
 
     assert {s.connection for s in both.schedules()} == {"beta"}
     assert "connection acme: no default schedules: connection 'acme' is a hubspot connection" in caplog.text
+
+
+@pytest.mark.parametrize(("configured", "sandbox_runs"), [(True, False), (False, True)])
+def test_given_the_builtin_sandbox_has_schedules_when_a_connection_is_configured_then_they_no_longer_run(
+    store: Store, crm: MemoryConnector, playbook: Playbook, caplog: pytest.LogCaptureFixture,
+    configured: bool, sandbox_runs: bool,
+) -> None:
+    with store.session() as session:  # what `make run` and `schedule list` left before the CRM was set up
+        sandbox = run_store.ensure_connection(session, "sandbox", "salesforce", NOW)
+        spec = ScheduleSpec("incremental", "interval", interval_seconds=900)
+        sandbox_schedule = add_schedule(session, sandbox.id, spec, NOW)
+        session.flush()
+        sandbox_id = sandbox_schedule.id
+    runner = Runner(store, memory_sync(store, crm, playbook, Clock(NOW)), metrics=Metrics())
+    worker = Worker(
+        store, runner, connections=lambda: [("acme", "memory")] if configured else [],
+        sandboxes=lambda: not configured, clock=Clock(NOW), metrics=Metrics(),
+    )
+
+    with caplog.at_level(logging.INFO, logger="worker.scheduling.process"):
+        due = worker.start(paused=True)
+        worker.reconcile()
+    jobs = {job.id for job in worker.scheduler.get_jobs()}
+    worker.stop()
+
+    assert (job_id(sandbox_id) in jobs) is sandbox_runs
+    assert any(run.connection_id == sandbox.id for run in due) is sandbox_runs  # no catch-up run either
+    said = f"schedule {sandbox_id} of the built-in sandbox 'sandbox' is not run while connections are"
+    assert caplog.text.count(said) == (0 if sandbox_runs else 1)  # once, not at every reload

@@ -332,6 +332,11 @@ def register(app: typer.Typer) -> None:
             open_worker_state(connection) as (settings, store),
             open_connection(settings, connection, store, provision_sandbox=False) as opened,
         ):
+            if assign_owners and opened.connector.crm != "salesforce":  # said before anything is changed
+                raise UserError(
+                    f"--assign-owners is for Salesforce: {opened.connector.crm} has no field access to grant "
+                    "through its API; nothing was changed"
+                )
             report = opened.connector.setup(opened.playbook, dry_run=dry_run)
             if assign_owners:
                 try:

@@ -65,10 +65,12 @@ def worker(
     # runs fail, recorded; the others are synced. Refusing to start would stop every connection's syncs.
     with open_worker_state(lenient=True, warn=False) as (settings, store):
         runner = Runner(store, settings_sync(store))
+        watched = WatchedConnections(settings)
         process = Worker(
             store,
             runner,
-            connections=WatchedConnections(settings),
+            connections=watched,
+            sandboxes=watched.sandboxes_run,
             poll_seconds=poll_seconds,
             max_parallel_runs=max_parallel,
         )

@@ -36,7 +36,13 @@ from worker.scheduling.catchup import CatchUp, catch_up_runs
 from worker.scheduling.lock import Clock, utc_now
 from worker.scheduling.model import ScheduleSpec, build_trigger, describe
 from worker.scheduling.runner import Runner, RunRequest
-from worker.scheduling.schedules import Schedule, last_success_by_mode, list_schedules, seed_defaults
+from worker.scheduling.schedules import (
+    Schedule,
+    is_builtin_sandbox,
+    last_success_by_mode,
+    list_schedules,
+    seed_defaults,
+)
 from worker.store import Store
 from worker.store import runs as run_store
 
@@ -68,6 +74,7 @@ class Worker:
         runner: Runner,
         *,
         connections: Callable[[], list[tuple[str, str]]] = list,
+        sandboxes: Callable[[], bool] = lambda: True,
         clock: Clock = utc_now,
         metrics: Metrics = METRICS,
         poll_seconds: float = 5.0,
@@ -77,6 +84,8 @@ class Worker:
         self.store = store
         self.runner = runner
         self.connections = connections  # configured (name, crm) pairs that get default schedules
+        self.sandboxes = sandboxes  # whether the built-in sandboxes' schedules run (no connection configured)
+        self._idle_sandbox_schedules: set[int] = set()  # said once each
         self._seeded: set[tuple[str, str]] = set()
         self.clock = clock
         self.metrics = metrics
@@ -172,8 +181,22 @@ class Worker:
                 self.catch_up(added)
 
     def schedules(self) -> list[Schedule]:
+        """The schedules this worker runs: all of them, but the built-in sandboxes' once a connection is
+        configured (each said once, with how to remove it)."""
         with Session(self.store.engine) as session:
-            return list_schedules(session)
+            schedules = list_schedules(session)
+        if self.sandboxes():
+            return schedules
+        idle = [s for s in schedules if is_builtin_sandbox(s.connection, self.connections())]
+        for schedule in idle:
+            if schedule.id not in self._idle_sandbox_schedules:
+                self._idle_sandbox_schedules.add(schedule.id)
+                log.info(
+                    "schedule %s of the built-in sandbox %r is not run while connections are configured; "
+                    "remove it with `commitments schedule remove %s`", schedule.id, schedule.connection,
+                    schedule.id,
+                )
+        return [s for s in schedules if s not in idle]
 
     def reconcile(self) -> Reconciled:
         """Make the scheduler's jobs match the schedules table."""

@@ -21,7 +21,13 @@ from worker.errors import UserError
 from worker.observability.redaction import safe_error_text
 from worker.scheduling.cron import CronError, parse_cron
 from worker.scheduling.model import MODES, Mode, ScheduleError, ScheduleSpec, default_specs
-from worker.settings import ConnectionSettings, Settings, config_location, load_settings
+from worker.settings import (
+    SANDBOX_CONNECTIONS,
+    ConnectionSettings,
+    Settings,
+    config_location,
+    load_settings,
+)
 from worker.store import runs as run_store
 from worker.store.models import Base, ConnectionRow, RunRow, ScheduleRow
 
@@ -262,6 +268,18 @@ def scheduled_connections(settings: Settings) -> list[tuple[str, str]]:
     return [(name, crm_of(settings, name)) for name in [settings.connection(None).name]]
 
 
+def is_builtin_sandbox(name: str, configured: list[tuple[str, str]]) -> bool:
+    """`name` is one of the built-in sandbox connections, not a configured connection of that name."""
+    return name in SANDBOX_CONNECTIONS and all(name != configured_name for configured_name, _ in configured)
+
+
+def sandboxes_run(settings: Settings) -> bool:
+    """Whether the built-in sandbox connections' schedules run: only while no connection is configured. A
+    schedule the sandbox got while an admin tried the product (`make run`, `schedule list`) would otherwise
+    keep syncing a fake CRM next to the real one."""
+    return not (settings.connections or settings.set_aside)
+
+
 class WatchedConnections:
     """`scheduled_connections(settings)`, read again whenever the connections file changes (or appears):
     what a running worker seeds default schedules from, so a connection added to the file is scheduled
@@ -276,13 +294,21 @@ class WatchedConnections:
         self._load, self._where = load, where
         self._stamp = _stamp(where())
         self._connections = self._scheduled(settings)
+        self._sandboxes = sandboxes_run(settings)
 
     def __call__(self) -> list[tuple[str, str]]:
         stamp = _stamp(self._where())
         if stamp != self._stamp:
             self._stamp = stamp  # first: a file broken mid-edit is reported once, not at every poll
-            self._connections = self._scheduled(self._load())
+            settings = self._load()
+            self._connections = self._scheduled(settings)
+            self._sandboxes = sandboxes_run(settings)
         return list(self._connections)
+
+    def sandboxes_run(self) -> bool:
+        """`sandboxes_run` for the settings as last read."""
+        self()
+        return self._sandboxes
 
     @staticmethod
     def _scheduled(settings: Settings) -> list[tuple[str, str]]:
