@@ -406,3 +406,51 @@ def test_given_doctor_as_json_when_run_then_one_document_with_every_finding_and_
             {"check": "stage mapping", "severity": "problem", "detail": problem.detail, "fix": "add it"}
         ],
     }
+
+
+@pytest.mark.parametrize(
+    ("connection", "playbook", "message"),
+    [
+        ("acme2", None, "no connection named 'acme2'"),
+        ("acme", "my-playbook.yaml", "my-playbook.yaml: no such playbook file"),
+    ],
+)
+def test_given_settings_that_cannot_be_read_when_doctor_as_json_then_one_not_ready_document_with_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    connection: str,
+    playbook: str | None,
+    message: str,
+) -> None:
+    configure_acme(monkeypatch, tmp_path, playbook=playbook)
+
+    code = run_main(monkeypatch, "doctor", "-c", connection, "--format", "json")
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert (document["connection"], document["ready"], document["findings"]) == (connection, False, [])
+    assert message in document["error"]
+
+
+def test_given_a_connector_error_echoing_a_token_when_doctor_as_json_then_the_error_is_scrubbed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    REDACTOR.add("pat-na1-0123456789abcdef")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ConfigurationError("401 from HubSpot for token pat-na1-0123456789abcdef")
+
+    monkeypatch.setattr("worker.cli.doctor_cmd.open_connection", refuse)
+
+    code = run_main(monkeypatch, "doctor", "-c", "sandbox", "-f", "json")
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert document == {
+        "connection": "sandbox",
+        "ready": False,
+        "error": "401 from HubSpot for token ***",
+        "findings": [],
+    }

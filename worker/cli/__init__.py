@@ -24,9 +24,8 @@ from worker.cli import (
     sync_cmd,
     worker_cmd,
 )
-from worker.cli.output import stderr_console
+from worker.cli.output import error_text, stderr_console
 from worker.errors import UserError
-from worker.observability.redaction import scrub
 
 app = typer.Typer(
     name="commitments",
@@ -47,9 +46,8 @@ def main() -> None:
     try:
         app()
     except (UserError, PlaybookError, ConnectorError) as exc:
-        # A connector's message can carry an SDK's text, which may echo a token back; our own settings and
-        # playbook errors never quote values (and scrubbing them would mask words after "password: ").
-        text = scrub(str(exc)) if isinstance(exc, ConnectorError) else str(exc)
-        message = escape(text)  # CRM and file text may contain [brackets], which rich reads as markup
+        # Scrubbed of secrets a connector's text may echo; CRM and file text may contain [brackets], which
+        # rich reads as markup.
+        message = escape(error_text(exc))
         stderr_console().print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from connectors.base import ConnectorError
+from worker.observability.redaction import scrub
+
 PIPE_WIDTH = 160
 
 
@@ -19,3 +22,12 @@ def stdout_console() -> Console:
 def stderr_console() -> Console:
     console = Console(stderr=True)
     return console if console.is_terminal else Console(stderr=True, width=PIPE_WIDTH)
+
+
+def error_text(exc: Exception) -> str:
+    """The message of an error a user can fix, as the command line shows it.
+
+    A connector's message can carry an SDK's text, which may echo a token back; our own settings and
+    playbook errors never quote values (and scrubbing them would mask words after "password: ").
+    """
+    return scrub(str(exc)) if isinstance(exc, ConnectorError) else str(exc)
