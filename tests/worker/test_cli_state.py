@@ -360,3 +360,17 @@ def test_given_another_connection_whose_secret_is_not_set_when_a_command_names_o
     for refused in (beta_runs, default_sync):  # its own problem, or every connection's settings asked for
         assert isinstance(refused.exception, UserError)
         assert "BETA_HUBSPOT_TOKEN is not set" in str(refused.exception)
+
+
+@pytest.mark.parametrize("typed", ["0065g0000000021", "0065G0000000021AAA", "0065g0000000021AAA"])
+def test_given_a_synced_salesforce_deal_when_explained_by_its_15_character_or_any_case_id_then_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook, typed: str
+) -> None:
+    # As `sync --deal` takes it: the id a user copies from a Salesforce URL or report is 15 characters.
+    deal = make_deal("0065g0000000021AAA", stage="Qualification")
+    sync_for_the_cli(tmp_path, monkeypatch, playbook, [deal])
+
+    result = CliRunner().invoke(app, ["explain", typed, "--connection", "sandbox"])
+
+    assert result.exit_code == 0, result.output
+    assert "(0065g0000000021AAA, Qualification)" in result.output

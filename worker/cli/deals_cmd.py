@@ -21,9 +21,9 @@ from rich.table import Table
 from core.models import Assessment, Commitment, CommitmentStatus
 from core.playbook import Playbook
 from worker.cli.output import stderr_console, stdout_console
-from worker.connections import connection_playbook, connection_settings, open_store
+from worker.connections import connection_playbook, connection_settings, deal_ids, open_store
 from worker.errors import UserError
-from worker.settings import Settings
+from worker.settings import ConnectionSettings, SandboxConnection, Settings
 from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
@@ -162,17 +162,28 @@ def explanation_table(assessment: Assessment, playbook: Playbook, title: str) ->
     return table
 
 
+def _stored_deal_id(target: ConnectionSettings | SandboxConnection, deal_id: str) -> str:
+    """`deal_id` as typed, in the form the CRM returns it and a sync stores it (as `sync --deal` takes it:
+    a 15-character Salesforce id gets its case-safe suffix); as typed when it cannot be one of its ids."""
+    crm = target.crm.crm if isinstance(target, ConnectionSettings) else target.crm_name
+    try:
+        return deal_ids(crm, [deal_id])[0]
+    except ValueError:
+        return deal_id  # no such deal was stored: the lookup says so
+
+
 def explain_stored(deal_id: str, connection: str | None, out: Console = console) -> None:
     """Print the last stored assessment of `deal_id` for a synced connection."""
     settings = connection_settings(connection)
     target = settings.connection(connection)
     playbook = connection_playbook(target)
+    stored_id = _stored_deal_id(target, deal_id)
     store = open_store(settings)
     try:
         connection_id, name = _connection_id(store, settings, connection)
         with store.session() as session:
-            row = deal_store.latest_assessment(session, connection_id, deal_id)
-            history = deal_store.history_of(session, connection_id, deal_id)
+            row = deal_store.latest_assessment(session, connection_id, stored_id)
+            history = deal_store.history_of(session, connection_id, stored_id)
     finally:
         store.close()
     if row is None:
@@ -182,7 +193,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
     assessment = deal_store.stored_assessment(row)
     next_label = playbook.label(assessment.next) if assessment.next else "none"
     stage = shown_stage(row)
-    title = escape(f"{row.name} ({deal_id}, {stage}): score {assessment.score}/10, next: {next_label}")
+    title = escape(f"{row.name} ({stored_id}, {stage}): score {assessment.score}/10, next: {next_label}")
     out.print(explanation_table(assessment, playbook, title))
     if assessment.stage_gap:
         out.print("[yellow]The stage is ahead of the commitments actually secured.[/]")
