@@ -160,6 +160,14 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+# A 401 is the credential, not its scopes (a missing scope is a 403).
+TOKEN_HINT = (
+    "for a private app, create a new access token (the app's Auth tab: rotate) and set it as the "
+    "connection's access_token; for an OAuth app, check its refresh token, client id and client secret "
+    "(reinstall the app for a new refresh token)"
+)
+
+
 def scope_hint() -> str:
     return "grant the app these scopes: " + ", ".join(REQUIRED_SCOPES)
 
@@ -173,7 +181,7 @@ def to_connector_error(exc: BaseException, what: str, secrets: Iterable[str] = (
     message = redact(f"HubSpot {what}: {failure.status} {failure.message}", secrets)
     status = failure.status
     if status == 401:
-        return UnauthorizedError(f"{message}. The access token is invalid or expired; {scope_hint()}")
+        return UnauthorizedError(f"{message}. The access token is invalid or expired; {TOKEN_HINT}")
     if status == 403:
         return ConfigurationError(f"{message}. The app lacks a scope; {scope_hint()}")
     if status == 429 and failure.policy == "DAILY":

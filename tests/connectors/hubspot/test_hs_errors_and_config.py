@@ -59,10 +59,21 @@ def test_given_failure_when_mapped_then_error_group_says_what_to_do(exc: Excepti
     assert type(to_connector_error(exc, "batch_read")) is expected
 
 
-def test_given_401_when_mapped_then_message_names_the_scopes_and_not_the_token() -> None:
+def test_given_401_when_mapped_then_message_says_to_renew_the_credential_not_the_scopes_nor_token() -> None:
     error = to_connector_error(FakeApiException(401, {"message": f"bad token {TOKEN}"}), "search", [TOKEN])
+    text = str(error)
+    assert "The access token is invalid or expired" in text
+    assert "create a new access token" in text
+    assert "check its refresh token, client id and client secret" in text
+    assert "scope" not in text
+    assert TOKEN not in text
+
+
+def test_given_403_missing_scope_when_mapped_then_message_names_the_scopes() -> None:
+    error = to_connector_error(FakeApiException(403, {"message": "missing scopes"}), "search")
+    assert type(error) is ConfigurationError
+    assert "The app lacks a scope" in str(error)
     assert all(scope in str(error) for scope in REQUIRED_SCOPES)
-    assert TOKEN not in str(error)
 
 
 @pytest.mark.parametrize(
