@@ -153,13 +153,18 @@ def test_given_json_format_when_listing_missing_then_a_document_a_script_can_rea
     assert [(d["deal_id"], d["is_closed"], d["next"]) for d in document["deals"]] == [("W", True, "execute")]
 
 
-def test_given_more_deals_than_the_limit_when_listing_then_told_the_list_is_cut(synced: Path) -> None:
-    arguments = ["deals", "--missing", "explore", "-n", "1", "-f", "csv"]
+@pytest.mark.parametrize(
+    ("limit", "told"), [(1, "showing the first 1 deal;"), (2, "showing the first 2 deals;")]
+)
+def test_given_more_deals_than_the_limit_when_listing_then_told_the_list_is_cut(
+    synced: Path, limit: int, told: str
+) -> None:
+    arguments = ["deals", "--missing", "explore", "-n", str(limit), "-f", "csv"]
     result = CliRunner().invoke(app, arguments)
 
     assert result.exit_code == 0, result.output
-    assert len(list(csv.DictReader(io.StringIO(result.stdout)))) == 1
-    assert "showing the first 1 deals" in result.stderr
+    assert len(list(csv.DictReader(io.StringIO(result.stdout)))) == limit
+    assert told in result.stderr
 
 
 def test_given_an_unknown_commitment_when_listing_then_the_valid_ones_are_named(synced: Path) -> None:

@@ -9,6 +9,7 @@ whatever the stop cut short.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,3 +109,25 @@ def test_given_a_stop_during_start_up_when_the_worker_starts_then_it_exits_0_hav
         assert catch_up_runs([(s.connection_id, s.spec) for s in schedules], history, datetime.now(UTC))
     finally:
         store.close()
+
+
+def test_given_one_catch_up_run_due_when_the_worker_starts_then_the_log_counts_it_in_the_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
+    (tmp_path / "absent.yaml").write_text("connections: {}\n")
+    monkeypatch.setenv("COMMITMENTS_CONFIG", str(tmp_path / "absent.yaml"))
+    # The sandbox's first start queues one catch-up run (a full one); it is left queued, and the worker
+    # stops as soon as it has said so.
+    monkeypatch.setattr(Worker, "resume", lambda self: None)
+    monkeypatch.setattr(Worker, "serve", lambda self, stop: None)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = CliRunner().invoke(app, ["worker", "--metrics-port", "0"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"worker started: \d+ schedules?, 1 catch-up run queued", result.output), result.output

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from core.models import Assessment, Commitment, CommitmentStatus
 from core.playbook import Playbook
-from worker.cli.output import stderr_console, stdout_console
+from worker.cli.output import counted, stderr_console, stdout_console
 from worker.connections import connection_playbook, connection_settings, deal_ids, open_store
 from worker.errors import UserError
 from worker.settings import ConnectionSettings, SandboxConnection, Settings
@@ -260,4 +260,5 @@ def register(app: typer.Typer) -> None:
         else:
             write_missing(rows, output, commitment, name)
         if len(rows) == limit:  # on stderr, so a CSV or JSON export stays clean
-            stderr_console().print(f"[yellow]showing the first {limit} deals; --limit N shows more[/]")
+            shown = counted(limit, "deal")
+            stderr_console().print(f"[yellow]showing the first {shown}; --limit N shows more[/]")

@@ -24,6 +24,11 @@ def stderr_console() -> Console:
     return console if console.is_terminal else Console(stderr=True, width=PIPE_WIDTH)
 
 
+def counted(count: int, noun: str) -> str:
+    """`count` and the noun, plural unless it is one: "1 deal", "3 deals", "0 deals"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def error_text(exc: Exception) -> str:
     """The message of an error a user can fix, as the command line shows it.
 

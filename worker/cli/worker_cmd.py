@@ -15,6 +15,7 @@ from types import FrameType
 
 import typer
 
+from worker.cli.output import counted
 from worker.connections import open_worker_state
 from worker.observability.health import HealthServer
 from worker.observability.logs import configure_logging
@@ -87,9 +88,8 @@ def worker(
                 log.info("stopped during start-up: no run was started")
                 return
             process.resume()
-            log.info(
-                "worker started: %d schedules, %d catch-up runs queued", len(process.schedules()), len(due)
-            )
+            schedules = counted(len(process.schedules()), "schedule")
+            log.info("worker started: %s, %s queued", schedules, counted(len(due), "catch-up run"))
             process.serve(stop)
         finally:
             process.stop()
