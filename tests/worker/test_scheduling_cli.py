@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,3 +172,20 @@ def test_given_a_schedule_when_the_same_one_is_added_again_then_it_is_refused_na
     code, output, _ = invoke("schedule", "list", "-c", "sandbox")
     assert code == 0, output
     assert output.count("Europe/Berlin") == 1
+
+
+
+@pytest.mark.parametrize("every", ["1h30m", "1m"])
+def test_given_an_interval_schedule_when_added_then_its_first_next_run_is_the_one_list_shows(
+    state: Path, every: str
+) -> None:
+    added_at = datetime.now(UTC).replace(second=0, microsecond=0)
+    code, added, _ = invoke("schedule", "add", "--connection", "sandbox", "--every", every)
+    _, listed, _ = invoke("schedule", "list", "--connection", "sandbox")
+
+    assert code == 0, added
+    shown = re.findall(r"│ \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d)", added)  # the UTC column of the next runs
+    listed_next = re.findall(r"│ (\d{4}-\d\d-\d\d \d\d:\d\d) ", listed)
+    assert len(shown) == 3
+    assert listed_next == [shown[0]]
+    assert datetime.strptime(shown[0], "%Y-%m-%d %H:%M").replace(tzinfo=UTC) > added_at

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import islice
 
 import typer
 from rich.table import Table
@@ -23,6 +24,7 @@ from worker.scheduling.model import (
     ScheduleError,
     ScheduleSpec,
     describe,
+    fire_times,
     next_fire_times,
     parse_interval,
     zone,
@@ -61,11 +63,14 @@ def _spec(
 
 
 def fire_table(spec: ScheduleSpec, now: datetime, count: int = 3) -> Table:
+    """The next `count` fire times after `now`, the moment the schedule is added: an interval's anchor is
+    that moment, already past when a worker takes the schedule up, so its first run is one interval on (as
+    `schedule list` shows)."""
     table = Table(title="next runs", show_edge=False)
     local_zone = zone(spec.timezone) if spec.kind == "cron" else UTC
     table.add_column(f"local ({spec.timezone if spec.kind == 'cron' else 'UTC'})")
     table.add_column("UTC")
-    for fire in next_fire_times(spec, now, count):
+    for fire in islice(fire_times(spec, now), count):
         table.add_row(f"{fire.astimezone(local_zone):%a %Y-%m-%d %H:%M %Z}", f"{fire:%a %Y-%m-%d %H:%M}")
     return table
 
