@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from connectors.base import ConfigurationError
 from connectors.memory import MemoryConnector
 from core.models import Commitment, Deal
 from core.playbook import Playbook
@@ -379,3 +380,46 @@ def test_given_a_synced_salesforce_deal_when_explained_by_its_15_character_or_an
 
     assert result.exit_code == 0, result.output
     assert "(0065g0000000021AAA, Qualification)" in result.output
+
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["deals", "--missing", "time", "-f", "csv"], ["deals", "-m", "time"], ["explain", "A", "-c", "sandbox"]],
+)
+def test_given_the_last_sync_failed_at_its_write_when_reading_its_assessments_then_a_note_on_stderr_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook: Playbook, command: list[str]
+) -> None:
+    # As on a HubSpot portal whose properties are not provisioned: the run read and assessed the deals, and
+    # stored that, then the CRM refused the write.
+    sync_for_the_cli(tmp_path, monkeypatch, playbook, [make_deal("A", stage="Qualification", meetings=0)])
+    crm = MemoryConnector([make_deal("A", stage="Qualification", meetings=0)])
+    crm.fail_apply_with = ConfigurationError("Property values were not valid: [commitments_secured] unknown")
+    store = Store.open(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    run_sync(SyncConnection("sandbox", crm, playbook, store), NOW + timedelta(hours=1), mode="full")
+    store.close()
+
+    result = CliRunner().invoke(app, command)
+
+    assert result.exit_code == 0, result.output
+    note = " ".join(result.stderr.split())
+    when = (NOW + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    assert (
+        f"note: the last sync of sandbox (run 2, {when} UTC) failed: "
+        "Property values were not valid: [commitments_secured] unknown; "
+        "these assessments may not be in the CRM yet"
+    ) in note
+    assert "note:" not in result.stdout
+    assert "Deal A" in result.stdout or "A,Deal A" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [["deals", "-m", "time", "-f", "json"], ["explain", "A", "-c", "sandbox"]]
+)
+def test_given_the_last_sync_succeeded_when_reading_its_assessments_then_no_note(
+    synced: Path, command: list[str]
+) -> None:
+    result = CliRunner().invoke(app, command)
+
+    assert result.exit_code == 0, result.output
+    assert "note:" not in result.stderr

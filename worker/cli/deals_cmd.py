@@ -27,7 +27,7 @@ from worker.settings import ConnectionSettings, SandboxConnection, Settings
 from worker.store import Store
 from worker.store import deals as deal_store
 from worker.store import runs as run_store
-from worker.store.models import DealAssessmentRow
+from worker.store.models import DealAssessmentRow, RunRow
 
 console = stdout_console()
 
@@ -61,6 +61,31 @@ def _connection_id(store: Store, settings: Settings, name: str | None) -> tuple[
             f"no sync recorded for connection {resolved!r}; run `commitments sync -c {resolved}` first"
         )
     return row.id, resolved
+
+
+_NOT_SUCCEEDED = {
+    "failed": "failed", "budget_stopped": "stopped at the API budget", "interrupted": "was interrupted"
+}
+
+
+def unsynced_note(run: RunRow | None, name: str) -> str | None:
+    """One line saying the connection's last sync did not succeed, so what it stored (it assesses before it
+    writes) may not be in the CRM; None when it succeeded (or there is none)."""
+    if run is None or run.outcome in run_store.SUCCESS_OUTCOMES:
+        return None
+    error = " ".join((run.error or "").split())
+    short = f": {error[:197]}..." if len(error) > 200 else f": {error}" if error else ""
+    what = _NOT_SUCCEEDED.get(run.outcome, run.outcome)
+    return (
+        f"note: the last sync of {name} (run {run.id}, {run.started_at:%Y-%m-%d %H:%M} UTC) {what}{short}; "
+        "these assessments may not be in the CRM yet"
+    )
+
+
+def print_note(note: str | None) -> None:
+    """On stderr, so a CSV or JSON export stays clean; on one line, as CRM and error text are."""
+    if note is not None:
+        stderr_console().print(f"[yellow]{escape(note)}[/]", highlight=False, soft_wrap=True)
 
 
 def shown_stage(row: DealAssessmentRow) -> str:
@@ -184,6 +209,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
         with store.session() as session:
             row = deal_store.latest_assessment(session, connection_id, stored_id)
             history = deal_store.history_of(session, connection_id, stored_id)
+            note = unsynced_note(run_store.last_stored_run(session, connection_id), name)
     finally:
         store.close()
     if row is None:
@@ -202,6 +228,7 @@ def explain_stored(deal_id: str, connection: str | None, out: Console = console)
         label = playbook.label(Commitment(item.commitment))
         out.print(f"  {label}: first secured {item.first_secured_at:%Y-%m-%d}{lost}")
     out.print(f"[dim]assessed {row.assessed_at:%Y-%m-%d %H:%M} UTC by the last sync of {escape(name)}[/]")
+    print_note(note)
 
 
 def register(app: typer.Typer) -> None:
@@ -249,6 +276,7 @@ def register(app: typer.Typer) -> None:
                 if owner is not None and not rows:
                     seen = deal_store.owners_seen(session, connection_id, owner)
                     unmatched.append((f"has owner {owner!r}", "owner ids", seen))
+                note = unsynced_note(run_store.last_stored_run(session, connection_id), name)
         finally:
             store.close()
         for what, kinds, seen in unmatched:  # on stderr, so a CSV or JSON export stays clean
@@ -262,3 +290,4 @@ def register(app: typer.Typer) -> None:
         if len(rows) == limit:  # on stderr, so a CSV or JSON export stays clean
             shown = counted(limit, "deal")
             stderr_console().print(f"[yellow]showing the first {shown}; --limit N shows more[/]")
+        print_note(note)

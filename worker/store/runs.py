@@ -194,3 +194,19 @@ def last_run(session: Session, connection_id: int, *, outcomes: Iterable[str] = 
         .limit(1)
     )
     return session.scalars(query).one_or_none()
+
+
+def last_stored_run(session: Session, connection_id: int) -> RunRow | None:
+    """The connection's newest run that could have stored assessments (not a dry run, not one going on):
+    whether it succeeded says whether the stored assessments are the ones in the CRM."""
+    query = (
+        select(RunRow)
+        .where(
+            RunRow.connection_id == connection_id,
+            RunRow.outcome.in_(tuple(o for o in OUTCOMES if o != "running")),
+            RunRow.dry_run.is_(False),
+        )
+        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).one_or_none()
