@@ -94,41 +94,37 @@ def test_given_reps_without_the_user_permission_set_when_diagnosed_then_a_warnin
     )
 
 
-def test_given_permission_sets_unreadable_when_diagnosed_then_a_warning_says_what_access_it_needs(
-    org: SalesforceSandbox, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("error", "permission_fix"),
+    [
+        (ConfigurationError("INSUFFICIENT_ACCESS: FieldPermissions"), True),
+        (TransientError("cannot reach Salesforce at acme.my.salesforce.com: ConnectionError"), False),
+    ],
+    ids=["permission-objects-refused", "crm-unreachable"],
+)
+def test_given_the_access_check_fails_when_diagnosed_then_a_warning_with_a_permission_fix_only_for_a_refusal(
+    org: SalesforceSandbox,
+    playbook: Playbook,
+    monkeypatch: pytest.MonkeyPatch,
+    error: ConfigurationError,
+    permission_fix: bool,
 ) -> None:
     connector = connect(org, playbook)
     connector.setup(playbook, dry_run=False)
 
-    def refused() -> None:
-        raise ConfigurationError("INSUFFICIENT_ACCESS: FieldPermissions")
+    def failing() -> None:
+        raise error
 
-    monkeypatch.setattr(connector, "field_access", refused)
+    monkeypatch.setattr(connector, "field_access", failing)
     findings = diagnose(connector, playbook, NOW, connection="acme")
 
     (access,) = by_check(findings)["field access"]
     assert access.severity == "warning"
-    assert access.detail == "could not check who can read the fields: INSUFFICIENT_ACCESS: FieldPermissions"
-    assert "View Setup and Configuration" in access.fix
+    assert access.detail == f"could not check who can read the fields: {error}"
+    # a network error is no missing permission: it says to run doctor again instead
+    assert ("View Setup and Configuration" in access.fix) is permission_fix
+    assert ("`commitments doctor` again" in access.fix) is not permission_fix
     assert not has_problems(findings)
-
-
-def test_given_the_crm_unavailable_during_the_access_check_when_diagnosed_then_no_permission_fix_is_given(
-    org: SalesforceSandbox, playbook: Playbook, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    connector = connect(org, playbook)
-    connector.setup(playbook, dry_run=False)
-
-    def unavailable() -> None:
-        raise TransientError("cannot reach Salesforce at acme.my.salesforce.com: ConnectionError")
-
-    monkeypatch.setattr(connector, "field_access", unavailable)
-    (access,) = by_check(diagnose(connector, playbook, NOW, connection="acme"))["field access"]
-
-    assert access.severity == "warning"
-    assert "cannot reach Salesforce" in access.detail
-    assert "View Setup" not in access.fix  # a network error is no missing permission
-    assert "again" in access.fix
 
 
 def test_given_setup_not_run_when_diagnosed_then_provisioning_problem_with_setup_fix(

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from worker.cli import app
 from worker.scheduling.catchup import CatchUp, catch_up_runs
@@ -39,6 +39,16 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes], timeout: 
             pytest.fail(f"worker exited early ({process.returncode}):\n{path.read_text()}")
         time.sleep(0.02)
     pytest.fail(f"{text!r} not logged within {timeout}s:\n{path.read_text()}")
+
+
+def _invoke_worker() -> Result:
+    """`commitments worker` in this process, its SIGINT and SIGTERM handlers put back after it."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return CliRunner().invoke(app, ["worker", "--metrics-port", "0"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def test_given_run_in_progress_when_sigterm_then_exit_0_run_recorded_and_due_run_kept(tmp_path: Path) -> None:
@@ -92,12 +102,7 @@ def test_given_a_stop_during_start_up_when_the_worker_starts_then_it_exits_0_hav
         return due
 
     monkeypatch.setattr(Worker, "start", start_then_ctrl_c)
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = CliRunner().invoke(app, ["worker", "--metrics-port", "0"])
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+    result = _invoke_worker()
 
     assert result.exit_code == 0, result.output
     store = Store.open(f"sqlite:///{tmp_path / 'state' / 'commitments.sqlite3'}")
@@ -122,12 +127,7 @@ def test_given_one_catch_up_run_due_when_the_worker_starts_then_the_log_counts_i
     # stops as soon as it has said so.
     monkeypatch.setattr(Worker, "resume", lambda self: None)
     monkeypatch.setattr(Worker, "serve", lambda self, stop: None)
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = CliRunner().invoke(app, ["worker", "--metrics-port", "0"])
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+    result = _invoke_worker()
 
     assert result.exit_code == 0, result.output
     assert re.search(r"worker started: \d+ schedules?, 1 catch-up run queued", result.output), result.output
