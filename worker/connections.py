@@ -72,6 +72,8 @@ def connection_settings(connection: str | None, *, lenient: bool = False, warn: 
         # On stderr, as the command's other warnings: a CSV or JSON on stdout stays clean.
         problems = "\n  ".join(settings.set_aside)
         print(f"warning: connections with problems are left aside:\n  {problems}", file=sys.stderr)
+    elif warn and (empty := settings.empty_file()):
+        print(f"warning: {empty}", file=sys.stderr)
     return settings
 
 

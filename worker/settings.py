@@ -106,6 +106,13 @@ class Settings(BaseModel):
     # Problems of connections left out (see `load_settings`'s `only` and `lenient`), one line each.
     set_aside: tuple[str, ...] = ()
 
+    def empty_file(self) -> str | None:
+        """What to say when the connections file is there but defines no connection (emptied by mistake, or
+        not filled in yet): commands then use the built-in sandbox, which must not pass for the real CRM."""
+        if self.config_file is None or self.connections or self.set_aside:
+            return None
+        return f"{self.config_file} defines no connections: the built-in sandbox CRM is used"
+
     def names(self) -> list[str]:
         return [*self.connections, *(n for n in SANDBOX_CONNECTIONS if n not in self.connections)]
 

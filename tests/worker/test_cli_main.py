@@ -454,3 +454,23 @@ def test_given_a_connector_error_echoing_a_token_when_doctor_as_json_then_the_er
         "error": "401 from HubSpot for token ***",
         "findings": [],
     }
+
+
+@pytest.mark.parametrize(("document", "warned"), [("connections: {}\n", True), ("", True), (None, False)])
+def test_given_a_connections_file_without_connections_when_a_command_runs_then_it_warns_of_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    document: str | None, warned: bool,
+) -> None:
+    config = tmp_path / "connections.yaml"
+    monkeypatch.chdir(tmp_path)  # no config/connections.yaml here either
+    monkeypatch.delenv("COMMITMENTS_CONFIG", raising=False)
+    if document is not None:
+        config.write_text(document)
+        monkeypatch.setenv("COMMITMENTS_CONFIG", str(config))
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+
+    code = run_main(monkeypatch, "runs")
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 0
+    assert (f"{config} defines no connections: the built-in sandbox CRM is used" in err) is warned

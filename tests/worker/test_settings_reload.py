@@ -3,6 +3,7 @@ removed from the connections file, takes effect at the next run of a long-runnin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,12 +183,14 @@ def test_given_a_connection_with_a_problem_when_a_worker_starts_then_it_is_left_
 
 
 def test_given_watched_connections_when_the_first_connection_is_configured_then_the_sandboxes_stop_running(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = tmp_path / "connections.yaml"
     _write(config, {"connections": {}})
-    watched = WatchedConnections(_loader(config)(), _loader(config), lambda: config)
+    with caplog.at_level(logging.WARNING):
+        watched = WatchedConnections(_loader(config)(), _loader(config), lambda: config)
     before = (watched(), watched.sandboxes_run())
+    assert f"{config} defines no connections: the built-in sandbox CRM is used" in caplog.text
 
     _write(config, {"connections": {"acme": {"crm": "hubspot", "access_token": "pat-na1-x"}}})
 

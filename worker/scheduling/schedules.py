@@ -316,6 +316,9 @@ class WatchedConnections:
         # runs fail, recorded with the reason, while the others go on. Said at every (re)load, once.
         for problem in settings.set_aside:
             log.error("a connection is not synced until this is fixed (its runs fail): %s", problem)
+        empty = settings.empty_file()
+        if empty:
+            log.warning(empty)
         return scheduled_connections(settings)
 
 
