@@ -41,6 +41,15 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes], timeout: 
     pytest.fail(f"{text!r} not logged within {timeout}s:\n{path.read_text()}")
 
 
+@pytest.fixture
+def sandbox_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection configured (the built-in sandbox), state in a SQLite file under `tmp_path`."""
+    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
+    (tmp_path / "absent.yaml").write_text("connections: {}\n")
+    monkeypatch.setenv("COMMITMENTS_CONFIG", str(tmp_path / "absent.yaml"))
+
+
 def _invoke_worker() -> Result:
     """`commitments worker` in this process, its SIGINT and SIGTERM handlers put back after it."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -88,12 +97,8 @@ def test_given_run_in_progress_when_sigterm_then_exit_0_run_recorded_and_due_run
 
 
 def test_given_a_stop_during_start_up_when_the_worker_starts_then_it_exits_0_having_started_no_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_only: None
 ) -> None:
-    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
-    (tmp_path / "absent.yaml").write_text("connections: {}\n")
-    monkeypatch.setenv("COMMITMENTS_CONFIG", str(tmp_path / "absent.yaml"))
     start = Worker.start
 
     def start_then_ctrl_c(self: Worker, **kwargs: bool) -> list[CatchUp]:
@@ -117,12 +122,8 @@ def test_given_a_stop_during_start_up_when_the_worker_starts_then_it_exits_0_hav
 
 
 def test_given_one_catch_up_run_due_when_the_worker_starts_then_the_log_counts_it_in_the_singular(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, sandbox_only: None
 ) -> None:
-    monkeypatch.setenv("COMMITMENTS_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("COMMITMENTS_DATABASE_URL", raising=False)
-    (tmp_path / "absent.yaml").write_text("connections: {}\n")
-    monkeypatch.setenv("COMMITMENTS_CONFIG", str(tmp_path / "absent.yaml"))
     # The sandbox's first start queues one catch-up run (a full one); it is left queued, and the worker
     # stops as soon as it has said so.
     monkeypatch.setattr(Worker, "resume", lambda self: None)
