@@ -279,10 +279,10 @@ _MET = frozenset({ActivityKind.MEETING, ActivityKind.CALL})
 
 
 def no_access_to_grant(crm: str) -> ConfigurationError:
-    """`grant_field_access` where every user sees the plugin's fields."""
+    """`grant_field_access` where the CRM has none to grant (`grants_field_access` is false)."""
     return ConfigurationError(
-        f"{crm} has no field access to grant through its API: its properties show to every user unless "
-        "restricted in its settings (--assign-owners is for Salesforce)"
+        f"--assign-owners is for Salesforce: {crm} has no field access to grant through its API; "
+        "nothing was changed"
     )
 
 
@@ -306,6 +306,9 @@ class Connector(Protocol):
     """What the sync engine needs from a CRM. Construction does no network I/O."""
 
     crm: str  # "salesforce" | "hubspot" | "memory"
+    # Whether `grant_field_access` can give users the plugin's fields (Salesforce field-level security);
+    # where it cannot (HubSpot shows properties to every user unless restricted in its settings), it raises.
+    grants_field_access: bool
 
     def read_deals(
         self, since: datetime | None, until: datetime, *, include_ids: Collection[str] = ()

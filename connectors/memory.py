@@ -56,6 +56,7 @@ class MemoryConnector:
     their chunk, not yielded)."""
 
     crm = "memory"
+    grants_field_access = False
 
     def __init__(
         self,
@@ -211,7 +212,7 @@ class MemoryConnector:
         return None
 
     def grant_field_access(self, *, dry_run: bool) -> SetupReport:
-        raise no_access_to_grant("The memory CRM")
+        raise no_access_to_grant(self.crm)
 
     def pipeline_stages(self) -> dict[str, list[str]]:
         return {pipeline: list(stages) for pipeline, stages in self.stages.items()}

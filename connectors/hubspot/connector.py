@@ -37,6 +37,7 @@ from core.playbook import Playbook
 
 class HubSpotConnector:
     crm = "hubspot"
+    grants_field_access = False
 
     def __init__(
         self,
@@ -85,7 +86,7 @@ class HubSpotConnector:
         return None
 
     def grant_field_access(self, *, dry_run: bool) -> SetupReport:
-        raise no_access_to_grant("HubSpot")
+        raise no_access_to_grant(self.crm)
 
     def pipeline_stages(self) -> dict[str, list[str]]:
         return {pipeline: [s.id for s in stages] for pipeline, stages in load_stages(self.client).items()}

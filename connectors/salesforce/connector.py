@@ -37,6 +37,7 @@ from core.playbook import Playbook
 
 class SalesforceConnector:
     crm = "salesforce"
+    grants_field_access = True
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from connectors.base import ConnectorError, SetupReport
+from connectors.base import ConnectorError, SetupReport, no_access_to_grant
 from core.models import WritePlan
 from core.playbook import PlaybookError
 from worker.cli.output import stderr_console, stdout_console
@@ -332,11 +332,8 @@ def register(app: typer.Typer) -> None:
             open_worker_state(connection) as (settings, store),
             open_connection(settings, connection, store, provision_sandbox=False) as opened,
         ):
-            if assign_owners and opened.connector.crm != "salesforce":  # said before anything is changed
-                raise UserError(
-                    f"--assign-owners is for Salesforce: {opened.connector.crm} has no field access to grant "
-                    "through its API; nothing was changed"
-                )
+            if assign_owners and not opened.connector.grants_field_access:  # said before anything changes
+                raise no_access_to_grant(opened.connector.crm)
             report = opened.connector.setup(opened.playbook, dry_run=dry_run)
             if assign_owners:
                 try:
